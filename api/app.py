@@ -1,0 +1,57 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+
+import swagger_ui_bundle
+from flask import Flask, request, send_from_directory
+from flask_smorest import Api
+
+from engine.clock import Clock
+
+from . import auth, problems
+from .config import Settings
+from .endpoints import auth as auth_endpoints
+from .endpoints import cases, definitions, health, messages, tasks
+from .services import build_services
+
+PUBLIC_API_PATHS = {"/api/v1/auth/token"}
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
+    settings = settings or Settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        JSON_AS_ASCII=False,
+        API_TITLE="Cunliao 村了 API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",  # served below: no CDN
+    )
+    app.json.ensure_ascii = False
+    app.extensions["cunliao"] = build_services(settings, clock)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    api = Api(app, spec_kwargs={"info": {"description": "Grassroots dispute resolution on BPMN (民事村了)."}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    for blueprint in (auth_endpoints.blp, definitions.blp, cases.blp, tasks.blp, messages.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(health.blp)
+    problems.register(app)
+
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    @app.before_request
+    def _authenticate():
+        if request.path.startswith("/api/v1/") and request.path not in PUBLIC_API_PATHS:
+            auth.authenticate()
+
+    return app

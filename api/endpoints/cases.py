@@ -1,0 +1,139 @@
+"""Cases: start one, list and read them (scoped to the caller's jurisdiction), cancel, suspend, resume."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from engine.cases import CaseView
+from engine.errors import NotFound
+from engine.models import Case, CaseTask, DefinitionVersion
+
+from .. import auth
+from ..problems import ApiProblem
+from ..schemas import CaseAction, CaseCreate, CaseOut, CasePage, CaseQuery
+from ..scope import case_in_scope
+from ..services import services
+
+blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases")
+
+READ_ONLY_ROLES = {"auditor", "designer"}
+SUPERVISORS = ("admin", "city_director", "town_director")
+
+
+def case_out(session, view: CaseView) -> dict:
+    case = view.case
+    version = session.get(DefinitionVersion, case.definition_id)
+    out = {column: getattr(case, column) for column in (
+        "id", "case_no", "process_key", "status", "version", "jurisdiction", "title", "data", "incident",
+        "created_by", "created_at", "updated_at", "completed_at")}
+    out["definition_version"] = version.version if version else None
+    out["tasks"] = [task_out(task, case.case_no) for task in view.tasks]
+    return out
+
+
+def task_out(task: CaseTask, case_no: str) -> dict:
+    out = {column: getattr(task, column) for column in (
+        "id", "case_id", "state", "element_id", "name", "lane", "role", "jurisdiction", "form_key", "due_at",
+        "priority", "created_at")}
+    out["case_no"] = case_no
+    return out
+
+
+def scoped_case(session, principal, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None or not principal.covers(case.jurisdiction):
+        raise NotFound(f"case {case_id} does not exist or is outside your jurisdiction")
+    return case
+
+
+@blp.post("")
+@blp.arguments(CaseCreate)
+@blp.response(201, CaseOut)
+def start_case(body):
+    """Start a case on the latest version of a process."""
+    principal = auth.current()
+    if principal.roles and principal.roles <= READ_ONLY_ROLES:
+        raise ApiProblem(403, "auditors and designers cannot start cases", "审计员和流程设计员不能登记案件")
+    jurisdiction = body.get("jurisdiction") or principal.unit_path
+    if not principal.covers(jurisdiction):
+        raise ApiProblem(403, f"jurisdiction {jurisdiction} is outside your area {principal.unit_path}",
+                         "不能在本人管辖范围以外登记案件")
+    svc = services()
+    view = svc.cases.start(body["process_key"], body["data"], principal.username, jurisdiction, body["title"])
+    with svc.db.read() as session:
+        return case_out(session, view)
+
+
+@blp.get("")
+@blp.arguments(CaseQuery, location="query")
+@blp.response(200, CasePage)
+def list_cases(query):
+    """Cases in the caller's jurisdiction, newest first."""
+    principal = auth.current()
+    svc = services()
+    conditions = [case_in_scope(principal)]
+    for field in ("status", "process_key", "case_no"):
+        if query.get(field):
+            conditions.append(getattr(Case, field) == query[field])
+    page, size = query["page"], query["page_size"]
+    with svc.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(Case).where(*conditions))
+        rows = session.scalars(select(Case).where(*conditions).order_by(Case.id.desc())
+                               .offset((page - 1) * size).limit(size)).all()
+        items = [case_out(session, CaseView(case, [])) for case in rows]
+        tasks = _ready_tasks(session, [case.id for case in rows])
+        for item in items:
+            item["tasks"] = [task_out(t, item["case_no"]) for t in tasks.get(item["id"], [])]
+    return {"items": items, "total": total, "page": page, "page_size": size}
+
+
+def _ready_tasks(session, case_ids: list[int]) -> dict[int, list[CaseTask]]:
+    grouped: dict[int, list[CaseTask]] = {}
+    if case_ids:
+        for task in session.scalars(select(CaseTask).where(CaseTask.case_id.in_(case_ids), CaseTask.state == "ready")
+                                    .order_by(CaseTask.created_at)):
+            grouped.setdefault(task.case_id, []).append(task)
+    return grouped
+
+
+@blp.get("/<int:case_id>")
+@blp.response(200, CaseOut)
+def get_case(case_id: int):
+    principal = auth.current()
+    svc = services()
+    with svc.db.read() as session:
+        case = scoped_case(session, principal, case_id)
+        return case_out(session, CaseView(case, _ready_tasks(session, [case.id]).get(case.id, [])))
+
+
+def _status_action(case_id: int, body: dict, command: str):
+    principal = auth.require_role(*SUPERVISORS)
+    svc = services()
+    with svc.db.read() as session:
+        scoped_case(session, principal, case_id)
+    view = getattr(svc.cases, command)(case_id, principal.username, body["reason"])
+    with svc.db.read() as session:
+        return case_out(session, view)
+
+
+@blp.post("/<int:case_id>/cancel")
+@blp.arguments(CaseAction)
+@blp.response(200, CaseOut)
+def cancel_case(body, case_id: int):
+    """Cancel a case (supervisors; a reason is required and audited)."""
+    return _status_action(case_id, body, "cancel")
+
+
+@blp.post("/<int:case_id>/suspend")
+@blp.arguments(CaseAction)
+@blp.response(200, CaseOut)
+def suspend_case(body, case_id: int):
+    """Suspend a case: its tasks cannot be completed and its timers wait."""
+    return _status_action(case_id, body, "suspend")
+
+
+@blp.post("/<int:case_id>/resume")
+@blp.arguments(CaseAction)
+@blp.response(200, CaseOut)
+def resume_case(body, case_id: int):
+    return _status_action(case_id, body, "resume")

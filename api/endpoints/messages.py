@@ -1,0 +1,28 @@
+"""POST /api/v1/messages: deliver a message to the one case waiting for it."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from .. import auth
+from ..problems import ApiProblem
+from ..schemas import MessageIn, MessageOut
+from ..services import services
+from .cases import case_out
+
+blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="Messages")
+
+
+@blp.post("")
+@blp.arguments(MessageIn)
+@blp.response(200, MessageOut)
+def deliver(body):
+    """Deliver by name and correlation values (e.g. {"case_no": ...}); idempotent by idempotency_key."""
+    principal = auth.current()
+    if principal.roles and principal.roles <= {"auditor", "designer"}:
+        raise ApiProblem(403, "auditors and designers cannot send messages to cases", "您的角色无权向案件发送消息")
+    svc = services()
+    views = svc.cases.deliver_message(body["name"], body["correlation"], body["payload"], body["idempotency_key"],
+                                      principal.username, within=principal.unit_path)
+    with svc.db.read() as session:
+        visible = [v for v in views if principal.covers(v.case.jurisdiction)]
+        return {"delivered_to": [case_out(session, v) for v in visible]}

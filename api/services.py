@@ -1,0 +1,56 @@
+"""The application's services, built once per process and reached through ``services()``."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from flask import current_app
+
+from engine.cases import CaseService
+from engine.clock import Clock, SystemClock
+from engine.db import Database
+from engine.registry import DefinitionRegistry
+
+from .config import Settings
+
+
+class RoleCatalogue:
+    """Roles a BPMN lane may name, by code or by Chinese name (workflows/roles.json)."""
+
+    def __init__(self, entries: list[dict]) -> None:
+        self.entries = entries
+        self._by_name = {}
+        for entry in entries:
+            for name in (entry["code"], entry["zh"], entry["en"]):
+                self._by_name[name.strip().lower()] = entry["code"]
+
+    @classmethod
+    def load(cls, settings: Settings) -> "RoleCatalogue":
+        with open(settings.workflows_dir / "roles.json", encoding="utf-8") as handle:
+            return cls(json.load(handle)["roles"])
+
+    def resolve(self, lane: str) -> str | None:
+        return self._by_name.get((lane or "").strip().lower())
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    roles: RoleCatalogue
+    registry: DefinitionRegistry
+    cases: CaseService
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    db = Database(settings.database_url)
+    roles = RoleCatalogue.load(settings)
+    registry = DefinitionRegistry(roles.resolve)
+    cases = CaseService(db, registry, clock, roles.resolve, case_prefix=settings.case_prefix)
+    return Services(settings, db, clock, roles, registry, cases)
+
+
+def services() -> Services:
+    return current_app.extensions["cunliao"]

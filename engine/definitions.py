@@ -1,0 +1,387 @@
+"""Process definitions: parse and validate a bundle of BPMN, DMN and form files.
+
+Validation runs before anything is stored and reports every problem at once, each with its file,
+element id and line, so a designer can fix a diagram in one pass. What it checks:
+
+* well-formed XML through the hardened parser (no DTDs, entities or network);
+* BPMN and DMN schema validity;
+* every script, condition, timer, payload, multi-instance expression and DMN cell compiles in
+  the sandbox, and literal timer values parse as ISO-8601;
+* called processes and decisions exist (in the bundle or among deployed definitions);
+* every user task sits in a lane that names a known role, and its form exists.
+
+User tasks carry Cunliao's extension properties as ``spiffworkflow:property`` entries:
+``formKey`` (a JSON Schema form in the bundle), ``slaKey`` (a row of the SLA table), ``dueIn`` (an
+ISO-8601 duration, when no SLA key fits) and ``returnable`` ("true" marks a step work may be
+returned to).
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Callable, Iterable
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from . import sandbox, xmlsafe
+from .errors import DefinitionInvalid, ValidationIssue
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+FORM_SUFFIX = ".schema.json"
+
+RoleResolver = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    name: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def kind(self) -> str:
+        name = self.name.lower()
+        if name.endswith(".bpmn"):
+            return "bpmn"
+        if name.endswith(".dmn"):
+            return "dmn"
+        if name.endswith(".json"):
+            return "form"
+        return "other"
+
+    @property
+    def form_key(self) -> str:
+        base = PurePath(self.name).name
+        return base[: -len(FORM_SUFFIX)] if base.endswith(FORM_SUFFIX) else base.removesuffix(".json")
+
+
+@dataclass
+class CompiledProcess:
+    """A process key found in the bundle, with the closure of files it needs."""
+
+    key: str
+    name: str
+    files: list[SourceFile]
+
+    @property
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for source in sorted(self.files, key=lambda f: f.name):
+            digest.update(f"{source.name}\0{source.sha256}\n".encode())
+        return digest.hexdigest()
+
+
+@dataclass
+class _Bundle:
+    """Parsed sources: new files override deployed ones of the same name."""
+
+    files: dict[str, SourceFile] = field(default_factory=dict)
+    roots: dict[str, etree._Element] = field(default_factory=dict)
+    forms: dict[str, dict] = field(default_factory=dict)
+    issues: list[ValidationIssue] = field(default_factory=list)
+
+    def issue(self, file: str, message: str, element_id: str | None = None, line: int | None = None) -> None:
+        self.issues.append(ValidationIssue(file, element_id, line, message))
+
+
+def compile_bundle(new_files: Iterable[SourceFile], deployed_files: Iterable[SourceFile],
+                   resolve_role: RoleResolver) -> list[CompiledProcess]:
+    """Validate ``new_files`` against the deployed library and return the processes they define.
+
+    Raises DefinitionInvalid with every issue found.
+    """
+    new_files = list(new_files)
+    if not new_files:
+        raise DefinitionInvalid([ValidationIssue("", None, None, "no files were given")])
+    bundle = _Bundle()
+    for source in new_files:
+        _load_source(bundle, source, validate=True)
+    new_names = {f.name for f in new_files}
+    for source in deployed_files:
+        if source.name not in new_names and source.name not in bundle.files:
+            _load_source(bundle, source, validate=False)
+
+    parser = _build_parser(bundle)
+    for source in new_files:
+        root = bundle.roots.get(source.name)
+        if root is not None:
+            _check_expressions(bundle, source.name, root)
+    processes = [_compile_process(bundle, parser, key, resolve_role)
+                 for key in _process_keys(bundle, new_names)] if parser else []
+    if not any(f.kind in ("bpmn", "dmn") for f in new_files) and not bundle.issues:
+        bundle.issue(new_files[0].name, "the bundle has no .bpmn or .dmn file")
+    if bundle.issues:
+        raise DefinitionInvalid(bundle.issues)
+    return [p for p in processes if p is not None]
+
+
+def build_parser(files: Iterable[SourceFile]) -> SpiffBpmnParser:
+    """A parser over already-validated files, for loading a deployed version's spec."""
+    parser = SpiffBpmnParser()
+    for source in files:
+        if source.kind == "bpmn":
+            parser.add_bpmn_xml(xmlsafe.parse(source.content), filename=source.name)
+        elif source.kind == "dmn":
+            parser.add_dmn_xml(xmlsafe.parse(source.content), filename=source.name)
+    return parser
+
+
+def load_forms(files: Iterable[SourceFile]) -> dict[str, dict]:
+    return {f.form_key: json.loads(f.content) for f in files if f.kind == "form"}
+
+
+def task_properties(task_spec) -> dict[str, str]:
+    return dict(getattr(task_spec, "extensions", {}).get("properties", {}))
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+def _load_source(bundle: _Bundle, source: SourceFile, validate: bool) -> None:
+    bundle.files[source.name] = source
+    if source.kind == "form":
+        _load_form(bundle, source)
+        return
+    if source.kind == "other":
+        bundle.issue(source.name, "unsupported file type: use .bpmn, .dmn or .schema.json")
+        return
+    try:
+        root = xmlsafe.parse(source.content)
+    except xmlsafe.UnsafeXml as exc:
+        bundle.issue(source.name, exc.message, line=exc.line)
+        return
+    if validate and source.kind == "bpmn":
+        if etree.QName(root).namespace != BPMN_NS or etree.QName(root).localname != "definitions":
+            bundle.issue(source.name, "not a BPMN 2.0 file: the root element must be bpmn:definitions")
+            return
+        try:
+            VALIDATOR.validate(root, source.name)
+        except ValidationException as exc:
+            bundle.issue(source.name, f"BPMN schema: {exc}", line=_int(exc.line_number))
+            return
+    bundle.roots[source.name] = root
+
+
+def _load_form(bundle: _Bundle, source: SourceFile) -> None:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        schema = json.loads(source.content)
+        Draft202012Validator.check_schema(schema)
+    except ValueError as exc:
+        bundle.issue(source.name, f"form is not valid JSON: {exc}")
+        return
+    except SchemaError as exc:
+        bundle.issue(source.name, f"form is not a valid JSON Schema: {exc.message}")
+        return
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        bundle.issue(source.name, 'a form schema must be an object schema ("type": "object")')
+        return
+    bundle.forms[source.form_key] = schema
+
+
+def _build_parser(bundle: _Bundle) -> SpiffBpmnParser | None:
+    parser = SpiffBpmnParser()
+    for name, root in bundle.roots.items():
+        try:
+            if bundle.files[name].kind == "bpmn":
+                parser.add_bpmn_xml(root, filename=name)
+            else:
+                parser.add_dmn_xml(root, filename=name)
+        except ValidationException as exc:
+            bundle.issue(name, str(exc), exc.id or None, _int(exc.line_number) or _line_of(root, exc.id))
+        except Exception as exc:  # the parser's own assertions on malformed models
+            bundle.issue(name, f"cannot read the model: {exc}")
+    return parser
+
+
+def _process_keys(bundle: _Bundle, new_names: set[str]) -> list[str]:
+    keys = []
+    for name in sorted(new_names):
+        root = bundle.roots.get(name)
+        if root is None or bundle.files[name].kind != "bpmn":
+            continue
+        for process in root.iterfind(f"{{{BPMN_NS}}}process"):
+            if process.get("isExecutable", "true") != "false":
+                keys.append(process.get("id"))
+    return keys
+
+
+# -- per process ---------------------------------------------------------------------------------
+
+def _compile_process(bundle: _Bundle, parser: SpiffBpmnParser, key: str,
+                     resolve_role: RoleResolver) -> CompiledProcess | None:
+    process_file = parser.process_parsers[key].filename
+    root = bundle.roots[process_file]
+    try:
+        spec = parser.get_spec(key)
+        subprocess_specs = parser.get_subprocess_specs(key)
+    except ValidationException as exc:
+        file = exc.file_name or process_file
+        line = _int(exc.line_number) or _line_of(bundle.roots.get(file, root), exc.id)
+        bundle.issue(file, str(exc), exc.id or None, line)
+        return None
+    except Exception as exc:
+        bundle.issue(process_file, f"process {key}: {exc}", key, _line_of(root, key))
+        return None
+
+    needed_files = {process_file}
+    needed_forms: set[str] = set()
+    for sub_key in subprocess_specs:
+        needed_files.add(parser.process_parsers[sub_key].filename)
+    for each_spec in [spec, *subprocess_specs.values()]:
+        file = parser.process_parsers[each_spec.name].filename
+        for task_spec in each_spec.task_specs.values():
+            decision = getattr(task_spec, "dmnEngine", None)
+            if decision is not None:
+                needed_files.update(_decision_files(parser))
+            if getattr(task_spec, "manual", False):
+                form = _check_user_task(bundle, file, task_spec, resolve_role)
+                if form:
+                    needed_forms.add(form)
+    form_files = [f for f in bundle.files.values() if f.kind == "form" and f.form_key in needed_forms]
+    files = [bundle.files[name] for name in sorted(needed_files)] + form_files
+    return CompiledProcess(key=key, name=spec.description or key, files=files)
+
+
+def _decision_files(parser: SpiffBpmnParser) -> set[str]:
+    # A decision table may call none, one or all of the deployed decisions in a bundle; the closure
+    # keeps every DMN file so a version never depends on what is deployed later.
+    return {p.filename for p in parser.dmn_parsers.values()}
+
+
+def _check_user_task(bundle: _Bundle, file: str, task_spec, resolve_role: RoleResolver) -> str | None:
+    element_id = task_spec.bpmn_id
+    line = _line_of(bundle.roots.get(file), element_id)
+    label = task_spec.bpmn_name or element_id
+    if not task_spec.lane:
+        bundle.issue(file, f"user task '{label}' is not in a lane; put it in the lane of the role that "
+                           "does it", element_id, line)
+    elif resolve_role(task_spec.lane) is None:
+        bundle.issue(file, f"user task '{label}' is in lane '{task_spec.lane}', which names no known role",
+                     element_id, line)
+    props = task_properties(task_spec)
+    due_in = props.get("dueIn")
+    if due_in:
+        try:
+            TimerEventDefinition.parse_iso_duration(due_in)
+        except Exception:
+            bundle.issue(file, f"dueIn '{due_in}' is not an ISO-8601 duration such as P3D or PT2H",
+                         element_id, line)
+    form_key = props.get("formKey")
+    if form_key and form_key not in bundle.forms:
+        bundle.issue(file, f"form '{form_key}' is not in the bundle nor deployed", element_id, line)
+    return form_key
+
+
+# -- expressions ---------------------------------------------------------------------------------
+
+_EXPRESSION_TAGS = {
+    f"{{{BPMN_NS}}}conditionExpression": "condition",
+    f"{{{BPMN_NS}}}loopCardinality": "multi-instance cardinality",
+    f"{{{BPMN_NS}}}completionCondition": "completion condition",
+    f"{{{BPMN_NS}}}formalExpression": "expression",
+    f"{{{SPIFF_NS}}}messagePayload": "message payload",
+}
+_TIMER_TAGS = {f"{{{BPMN_NS}}}{t}" for t in ("timeDate", "timeDuration", "timeCycle")}
+_SCRIPT_TAGS = {f"{{{BPMN_NS}}}script": "script", f"{{{SPIFF_NS}}}preScript": "pre-script",
+                f"{{{SPIFF_NS}}}postScript": "post-script"}
+
+
+def _check_expressions(bundle: _Bundle, file: str, root: etree._Element) -> None:
+    if bundle.files[file].kind == "dmn":
+        _check_dmn_cells(bundle, file, root)
+        return
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        text = (node.text or "").strip()
+        if not text:
+            continue
+        if node.tag in _SCRIPT_TAGS:
+            problem = sandbox.check_script(node.text)
+            what = _SCRIPT_TAGS[node.tag]
+        elif node.tag in _TIMER_TAGS:
+            problem = _check_timer(text)
+            what = "timer"
+        elif node.tag in _EXPRESSION_TAGS:
+            problem = sandbox.check_expression(text)
+            what = _EXPRESSION_TAGS[node.tag]
+        else:
+            continue
+        if problem:
+            bundle.issue(file, f"{what}: {problem}", _owner_id(node), node.sourceline)
+
+
+def _check_timer(text: str) -> str | None:
+    problem = sandbox.check_expression(text)
+    if problem:
+        return problem
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None  # computed from data at run time; checked when it runs
+    if not isinstance(value, str):
+        return "a timer must give an ISO-8601 date, duration or cycle as a string, e.g. \"P3D\""
+    try:
+        if value.upper().startswith("R"):
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        else:
+            TimerEventDefinition.parse_time_or_duration(value)
+    except Exception:
+        return f"'{value}' is not an ISO-8601 date, duration or cycle"
+    return None
+
+
+def _check_dmn_cells(bundle: _Bundle, file: str, root: etree._Element) -> None:
+    for node in root.iter():
+        if not isinstance(node.tag, str) or etree.QName(node).localname != "text":
+            continue
+        parent = etree.QName(node.getparent()).localname
+        text = (node.text or "").strip()
+        if not text or text == "-":
+            continue
+        if parent == "inputEntry":
+            candidates = [f"x {text}", text] if text[:1] in "<>=!" or text.startswith("in ") else [text, f"x {text}"]
+        elif parent in ("outputEntry", "inputExpression"):
+            candidates = [text]
+        else:
+            continue
+        problems = [sandbox.check_expression(c) for c in candidates]
+        if all(problems):
+            bundle.issue(file, f"decision cell: {problems[0]}", _owner_id(node), node.sourceline)
+
+
+def _owner_id(node: etree._Element) -> str | None:
+    while node is not None:
+        if node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return None
+
+
+def _line_of(root: etree._Element | None, element_id: str | None) -> int | None:
+    if root is None or not element_id:
+        return None
+    for node in root.iter():
+        if isinstance(node.tag, str) and node.get("id") == element_id:
+            return node.sourceline
+    return None
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

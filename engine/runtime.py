@@ -1,0 +1,241 @@
+"""SpiffWorkflow, configured for long-running cases.
+
+Three things the stock library gets wrong for a case system are closed here:
+
+* **State without the spec.** A saved state holds the running tasks only; the parsed spec of the
+  definition version is cached in memory and handed to the deserializer.
+* **History that grows without end.** SpiffWorkflow keeps every completed task in its tree, so
+  each step costs O(history) and a loop stalls silently at depth 1000. ``prune`` cuts the tree
+  above the lowest common ancestor of all unfinished tasks after every command. The real history
+  lives in the audit log, not in the tree.
+* **Arbitrary Python.** Every script and expression runs in ``sandbox.SandboxEnvironment``.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from decimal import Decimal
+from typing import Any, Iterator
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from . import clock, sandbox
+
+clock.install_spiff_clock()
+
+# Pruning keeps trees shallow; the higher limit only guards the rare tree that cannot be pruned
+# (an event subprocess waiting since the start pins the root) from SpiffWorkflow's silent stall.
+MAX_TREE_DEPTH = 100_000
+
+
+class CaseWorkflow(BpmnWorkflow):
+    def get_tasks_iterator(self, first_task=None, **kwargs) -> BpmnTaskIterator:
+        kwargs.setdefault("max_depth", MAX_TREE_DEPTH)
+        return BpmnTaskIterator(first_task or self.task_tree, **kwargs)
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """Leaves the spec out of the saved state; ``from_dict`` takes it from the caller."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[CaseWorkflow] = _SpeclessWorkflowConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    registry.register(Decimal, lambda value: {"value": str(value)}, lambda dct: Decimal(dct["value"]))
+    return BpmnWorkflowSerializer(registry)
+
+
+_local = threading.local()
+
+
+def _serializer() -> BpmnWorkflowSerializer:
+    # One per thread: serialize_json flips a flag on the shared registry.
+    ser = getattr(_local, "serializer", None)
+    if ser is None:
+        ser = _local.serializer = _make_serializer()
+    return ser
+
+
+_script_engine = PythonScriptEngine(environment=sandbox.SandboxEnvironment(clock=clock.current_time))
+
+
+def new_workflow(spec, subprocess_specs) -> CaseWorkflow:
+    return CaseWorkflow(spec, subprocess_specs, script_engine=_script_engine)
+
+
+def dump(workflow: CaseWorkflow) -> str:
+    ser = _serializer()
+    ser.registry._encoder_mode = True
+    try:
+        dct = ser.to_dict(workflow)
+        dct[ser.VERSION_KEY] = ser.VERSION
+        return json.dumps(dct, cls=ser._encoder_cls, separators=(",", ":"))
+    finally:
+        ser.registry._encoder_mode = False
+
+
+def load(state: str, spec, subprocess_specs) -> CaseWorkflow:
+    ser = _serializer()
+    dct = json.loads(state, cls=ser.json_decoder_cls)
+    ser.migrate(dct)
+    workflow = ser.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+    workflow.script_engine = _script_engine
+    return workflow
+
+
+# SpiffWorkflow walks the whole tree on every pass of do_engine_steps; a script-only loop would
+# cost O(n^2) within one command without pruning as it goes.
+PRUNE_EVERY_STEPS = 200
+
+
+def run_engine(workflow: CaseWorkflow) -> None:
+    """do_engine_steps, pruning the tree every PRUNE_EVERY_STEPS completed tasks."""
+    done = 0
+
+    def completed(_task) -> None:
+        nonlocal done
+        done += 1
+        if done % PRUNE_EVERY_STEPS == 0:
+            prune(workflow)
+
+    workflow.do_engine_steps(did_complete_task=completed)
+
+
+# -- pruning -------------------------------------------------------------------------------------
+
+def prune(workflow: CaseWorkflow) -> int:
+    """Drop completed history from the task tree; return how many tasks were dropped."""
+    dropped = 0
+    for each in [workflow, *workflow.subprocesses.values()]:
+        if not each.completed:
+            dropped += _prune_tree(each)
+    _drop_orphan_subprocesses(workflow)
+    return dropped
+
+
+def _prune_tree(wf) -> int:
+    unfinished = [t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not unfinished:
+        return 0
+    common = _path_to(unfinished[0])
+    for task in unfinished[1:]:
+        path = _path_to(task)
+        size = 0
+        for a, b in zip(common, path):
+            if a != b:
+                break
+            size += 1
+        common = common[:size]
+    # Keep the ancestor's parent: it is the step that just finished, which last_task points at.
+    if len(common) < 4:
+        return 0
+    keep_from = wf.tasks[common[-2]]
+    root = wf.task_tree
+    keep = {root.id}
+    stack = [keep_from.id]
+    while stack:
+        task_id = stack.pop()
+        keep.add(task_id)
+        stack.extend(wf.tasks[task_id]._children)
+    dropped = [task_id for task_id in wf.tasks if task_id not in keep]
+    for task_id in dropped:
+        task = wf.tasks.pop(task_id)
+        if task.has_state(TaskState.WAITING):
+            wf.top_workflow.event_manager.remove_task(task)
+    keep_from._parent = root.id
+    root._children = [keep_from.id]
+    if wf.last_task is not None and wf.last_task.id not in wf.tasks:
+        wf.last_task = keep_from
+    return len(dropped)
+
+
+def _path_to(task: Task) -> list[UUID]:
+    path = []
+    while task is not None:
+        path.append(task.id)
+        task = task.parent
+    path.reverse()
+    return path
+
+
+def _drop_orphan_subprocesses(workflow: CaseWorkflow) -> None:
+    while True:
+        live = set(workflow.tasks)
+        for sub in workflow.subprocesses.values():
+            live.update(sub.tasks)
+        orphans = [key for key in workflow.subprocesses if key not in live]
+        if not orphans:
+            return
+        for key in orphans:
+            del workflow.subprocesses[key]
+
+
+# -- reading the running state -------------------------------------------------------------------
+
+def ready_user_tasks(workflow: CaseWorkflow) -> list[Task]:
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def waiting_tasks(workflow: CaseWorkflow) -> Iterator[Task]:
+    yield from workflow.event_manager.tasks.values()
+
+
+def timer_due(task: Task) -> str | None:
+    definition = task.task_spec.event_definition
+    if not isinstance(definition, TimerEventDefinition):
+        return None
+    value = definition.details(task).value
+    return value if isinstance(value, str) else None
+
+
+def message_name(task: Task) -> str | None:
+    definition = task.task_spec.event_definition
+    return definition.name if isinstance(definition, MessageEventDefinition) else None
+
+
+def case_data(workflow: CaseWorkflow) -> dict[str, Any]:
+    """The data a person would call 'the case's data' now."""
+    if workflow.is_completed():
+        return dict(workflow.data)
+    ready = ready_user_tasks(workflow)
+    if ready:
+        return dict(ready[0].data)
+    last = workflow.last_task
+    return dict(last.data) if last is not None else dict(workflow.task_tree.data)
+
+
+def spec_key(task: Task) -> dict[str, Any]:
+    """How the audit log names a task: by spec and instance, never by its random id."""
+    info = task.task_spec.task_info(task) if hasattr(task.task_spec, "task_info") else {}
+    key: dict[str, Any] = {"spec": task.task_spec.name, "element_id": task.task_spec.bpmn_id}
+    if isinstance(info, dict) and info.get("instance") is not None:
+        key["instance"] = info["instance"]
+    if task.workflow is not task.workflow.top_workflow:
+        key["process"] = task.workflow.spec.name
+    return key

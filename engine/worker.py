@@ -1,0 +1,71 @@
+"""The timer worker: fires due timers, forever, and says it is alive.
+
+Several workers may run at once; ``CaseService.fire_due_timers`` claims rows so that each timer
+fires once. A failure in one round is logged and the loop goes on: one bad case must not stop
+every other case's deadlines.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+
+from .cases import CaseService
+from .models import WorkerHeartbeat
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY_SECONDS = 5.0
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class TimerWorker:
+    def __init__(self, cases: CaseService, worker_id: str | None = None, poll_seconds: float = 0.2) -> None:
+        self.cases = cases
+        self.worker_id = worker_id or default_worker_id()
+        self.poll_seconds = poll_seconds
+        self.stop = threading.Event()
+        self._fired_since_beat = 0
+        self._last_beat: datetime | None = None
+
+    def run(self) -> None:
+        log.info("timer worker %s started (poll %.2fs)", self.worker_id, self.poll_seconds)
+        while not self.stop.is_set():
+            fired = self.run_once()
+            if fired == 0:
+                self.stop.wait(self.poll_seconds)
+        log.info("timer worker %s stopped", self.worker_id)
+
+    def run_once(self) -> int:
+        try:
+            fired = self.cases.fire_due_timers(self.worker_id)
+        except SQLAlchemyError:
+            log.exception("timer round failed; retrying")
+            self.stop.wait(min(5.0, self.poll_seconds * 10))
+            return 0
+        self._fired_since_beat += fired
+        self._beat()
+        return fired
+
+    def _beat(self) -> None:
+        now = self.cases.clock.now()
+        if self._last_beat and (now - self._last_beat).total_seconds() < HEARTBEAT_EVERY_SECONDS:
+            return
+        try:
+            with self.cases.db.write() as session, session.begin():
+                updated = session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == self.worker_id)
+                                          .values(seen_at=now, fired=WorkerHeartbeat.fired + self._fired_since_beat))
+                if updated.rowcount == 0:
+                    session.add(WorkerHeartbeat(worker_id=self.worker_id, seen_at=now, fired=self._fired_since_beat))
+            self._fired_since_beat = 0
+            self._last_beat = now
+        except SQLAlchemyError:
+            log.exception("heartbeat failed")

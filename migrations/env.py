@@ -1,0 +1,30 @@
+"""Alembic environment: migrates the database named by the caller (or DATABASE_URL)."""
+from alembic import context
+
+import api.models  # noqa: F401  (registers the people tables on the shared metadata)
+from engine.db import default_url, make_engine
+from engine.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _migrate(connection)
+        return
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or default_url())
+    with engine.connect() as conn:
+        _migrate(conn)
+    engine.dispose()
+
+
+def _migrate(connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations()

@@ -1,0 +1,119 @@
+"""Shared fixtures: a real, migrated database per test (SQLite by default, or TEST_DATABASE_URL),
+services on a fake clock, and a Flask test client.
+
+SQLite: the schema is migrated and seeded once into a template file that each test copies.
+PostgreSQL: one database is migrated and seeded once; after each test every table but the
+organisation's is emptied (the event log's append-only triggers are bypassed only there, with
+session_replication_role, which needs the superuser CI connects as).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from api.app import create_app
+from api.cli import migrate
+from api.config import Settings
+from api.seed import seed_demo, sync_roles
+from api.services import build_services
+from engine.clock import FakeClock
+from engine.definitions import SourceFile
+from engine.db import make_engine
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DEMO_PASSWORD = "test-password"
+KEEP_TABLES = {"alembic_version", "org_units", "roles", "users", "user_roles"}
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _seed(url: str) -> None:
+    migrate(url)
+    svc = build_services(Settings(database_url=url))
+    with svc.db.write() as session, session.begin():
+        sync_roles(session, svc.roles)
+        seed_demo(session, DEMO_PASSWORD, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    svc.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory) -> str:
+    if PG_URL:
+        engine = make_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+        _seed(PG_URL)
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _seed(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture
+def db_url(_template, tmp_path) -> str:
+    if not PG_URL:
+        target = tmp_path / "cunliao.db"
+        shutil.copy(_template, target)
+        yield f"sqlite:///{target}"
+        return
+    yield PG_URL
+    engine = make_engine(PG_URL)
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))]
+        doomed = ", ".join(f'"{t}"' for t in tables if t not in KEEP_TABLES)
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text(f"TRUNCATE {doomed} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def settings(db_url, tmp_path) -> Settings:
+    return Settings(database_url=db_url, secret_key="test", demo_password=DEMO_PASSWORD)
+
+
+@pytest.fixture
+def svc(settings, clock):
+    services = build_services(settings, clock)
+    yield services
+    services.db.dispose()
+
+
+@pytest.fixture
+def app(settings, clock):
+    application = create_app(settings, clock)
+    yield application
+    application.extensions["cunliao"].db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def fixture_files(*names: str) -> list[SourceFile]:
+    return [SourceFile(name, (FIXTURES / name).read_bytes()) for name in names]
+
+
+def deploy(services, *names: str, by: str = "test"):
+    with services.db.write() as session, session.begin():
+        return services.registry.deploy(session, fixture_files(*names), by, services.clock.now())
+
+
+@pytest.fixture
+def login(client):
+    """login('mediator') -> headers with a bearer token for that demo user."""
+    def _login(username: str) -> dict[str, str]:
+        response = client.post("/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD})
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+    return _login
