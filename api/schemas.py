@@ -83,6 +83,11 @@ class CaseOut(Schema):
     tasks = fields.List(fields.Nested(TaskOut))
 
 
+class CaseSummary(CaseOut):
+    class Meta:
+        exclude = ("data",)
+
+
 class CaseCreate(_In):
     process_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
     data = fields.Dict(keys=fields.String(), load_default=dict)
@@ -101,7 +106,7 @@ class CaseQuery(_In):
 
 
 class CasePage(Schema):
-    items = fields.List(fields.Nested(CaseOut(exclude=("data",))))
+    items = fields.List(fields.Nested(CaseSummary))
     total = fields.Integer()
     page = fields.Integer()
     page_size = fields.Integer()
@@ -129,4 +134,4 @@ class MessageIn(_In):
 
 
 class MessageOut(Schema):
-    delivered_to = fields.List(fields.Nested(CaseOut(exclude=("data",))))
+    delivered_to = fields.List(fields.Nested(CaseSummary))
