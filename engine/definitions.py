@@ -224,6 +224,8 @@ def _compile_process(bundle: _Bundle, parser: SpiffBpmnParser, key: str,
                      resolve_role: RoleResolver) -> CompiledProcess | None:
     process_file = parser.process_parsers[key].filename
     root = bundle.roots[process_file]
+    if not _references_resolve(bundle, parser, process_file, root):
+        return None
     try:
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
@@ -253,6 +255,24 @@ def _compile_process(bundle: _Bundle, parser: SpiffBpmnParser, key: str,
     form_files = [f for f in bundle.files.values() if f.kind == "form" and f.form_key in needed_forms]
     files = [bundle.files[name] for name in sorted(needed_files)] + form_files
     return CompiledProcess(key=key, name=spec.description or key, files=files)
+
+
+def _references_resolve(bundle: _Bundle, parser: SpiffBpmnParser, file: str, root: etree._Element) -> bool:
+    """Report every call to a missing process or decision (the parser stops at the first)."""
+    ok = True
+    for node in root.iter(f"{{{BPMN_NS}}}callActivity"):
+        called = node.get("calledElement")
+        if called not in parser.process_parsers:
+            ok = False
+            bundle.issue(file, f"called process '{called}' is neither in the bundle nor deployed",
+                         node.get("id"), node.sourceline)
+    for node in root.iter(f"{{{BPMN_NS}}}businessRuleTask"):
+        decision = node.findtext(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId")
+        if decision is not None and decision.strip() not in parser.dmn_parsers:
+            ok = False
+            bundle.issue(file, f"decision '{decision.strip()}' is neither in the bundle nor deployed",
+                         node.get("id"), node.sourceline)
+    return ok
 
 
 def _decision_files(parser: SpiffBpmnParser) -> set[str]:
@@ -364,8 +384,9 @@ def _check_dmn_cells(bundle: _Bundle, file: str, root: etree._Element) -> None:
 
 
 def _owner_id(node: etree._Element) -> str | None:
+    """The id a designer sees on the diagram: the element, not its inner event definition."""
     while node is not None:
-        if node.get("id"):
+        if node.get("id") and not etree.QName(node).localname.endswith("EventDefinition"):
             return node.get("id")
         node = node.getparent()
     return None
