@@ -1,0 +1,79 @@
+"""The bundled process library: it deploys cleanly and its paths run on a fake clock."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from sqlalchemy import select
+
+from api.cli import SOURCE_SUFFIXES
+from engine.cases import CaseView
+from engine.definitions import SourceFile
+from engine.models import Case, CaseTask
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLE = [p for d in ("workflows/bpmn", "workflows/forms") for p in sorted((ROOT / d).iterdir())
+          if p.name.endswith(SOURCE_SUFFIXES)]
+GRID = "/macheng/songbu/songbu-yangjiawan/songbu-yangjiawan-g1/"
+
+
+@pytest.fixture
+def library(svc):
+    files = [SourceFile(p.name, p.read_bytes()) for p in BUNDLE]
+    with svc.db.write() as session, session.begin():
+        deployed = svc.registry.deploy(session, files, "test", svc.clock.now())
+    return {d.key: d for d in deployed}
+
+
+def test_every_bundled_file_deploys_and_every_user_task_has_a_role_and_form(svc, library):
+    assert "quick_mediation" in library
+    with svc.db.read() as session:
+        for key, deployed in library.items():
+            loaded = svc.registry.load(session, deployed.id)
+            for spec in [loaded.spec, *loaded.subprocess_specs.values()]:
+                for task_spec in spec.task_specs.values():
+                    if getattr(task_spec, "manual", False):
+                        assert svc.roles.resolve(task_spec.lane), (key, task_spec.name)
+                        form_key, schema = loaded.form_for(task_spec)
+                        assert schema is not None, (key, task_spec.name)
+                        Draft202012Validator.check_schema(schema)
+
+
+def _complete(svc, view, data, actor="tester"):
+    [task] = view.tasks
+    return svc.cases.complete_task(task.id, data, actor)
+
+
+REGISTER = {"summary": "两户因排水沟堵塞争吵", "category": "邻里", "party_count": 2, "amount": 0,
+            "escalation_signs": False}
+MEDIATED = {"outcome": "达成协议", "record": "双方同意共同清理排水沟", "agreement_form": "口头"}
+
+
+def test_quick_mediation_low_risk_on_the_spot_then_revisit(svc, library, clock):
+    view = svc.cases.start("quick_mediation", {}, "grid", GRID)
+    view = _complete(svc, view, REGISTER)
+    assert view.case.data["risk"] == "low" and view.tasks[0].element_id == "on_spot"
+    view = _complete(svc, view, MEDIATED)
+    assert view.case.status == "waiting"
+    clock.advance(days=7, seconds=1)
+    assert svc.cases.fire_due_timers() == 1
+    with svc.db.read() as session:
+        case = session.get(Case, view.case.id)
+        tasks = session.scalars(select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == "ready")).all()
+        view = CaseView(case, list(tasks))
+    assert view.tasks[0].element_id == "revisit" and view.tasks[0].role == "grid_worker"
+    view = _complete(svc, view, {"satisfaction": "满意", "performed": True})
+    assert view.case.status == "completed"
+
+
+def test_quick_mediation_high_risk_overdue_escalates_to_town(svc, library, clock):
+    view = svc.cases.start("quick_mediation", {}, "grid", GRID)
+    view = _complete(svc, view, {**REGISTER, "amount": 50000})
+    [task] = view.tasks
+    assert (task.element_id, task.role) == ("mediate", "village_mediator")
+    clock.advance(days=30, seconds=1)
+    assert svc.cases.fire_due_timers() == 1
+    with svc.db.read() as session:
+        ready = session.scalars(select(CaseTask).where(CaseTask.state == "ready")).all()
+    assert [(t.element_id, t.role) for t in ready] == [("escalate", "town_officer")]
