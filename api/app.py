@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.json.ensure_ascii = False
     app.extensions["cunliao"] = build_services(settings, clock)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every task state change at INFO
 
     api = Api(app, spec_kwargs={"info": {"description": "Grassroots dispute resolution on BPMN (民事村了)."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})

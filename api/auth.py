@@ -14,9 +14,9 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from .models import ApiToken, User
+from .models import ApiToken, OrgUnit, User, UserRole
 from .problems import ApiProblem
 from .services import services
 
@@ -54,11 +54,6 @@ class Principal:
         return (jurisdiction or "").startswith(self.unit_path)
 
 
-def _principal(user: User) -> Principal:
-    return Principal(user.id, user.username, user.display_name, frozenset(user.roles), user.unit.path,
-                     user.unit.name)
-
-
 def issue_token(username: str, password: str) -> tuple[str, int]:
     svc = services()
     with svc.db.write() as session, session.begin():
@@ -83,17 +78,20 @@ def authenticate() -> Principal:
         raise ApiProblem(401, "send 'Authorization: Bearer <token>'; get a token from POST /api/v1/auth/token",
                          "请先登录")
     svc = services()
-    with svc.db.read() as session:
-        row = session.execute(
-            select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == _digest(token.strip()))).first()
-        now = svc.clock.now()
-        if row is None or row.ApiToken.revoked_at is not None or row.ApiToken.expires_at <= now \
-                or not row.User.active:
+    # Core statements: this runs on every request, and the ORM's unit of work buys nothing here.
+    with svc.db.engine.connect() as conn:
+        row = conn.execute(_TOKEN_QUERY, {"digest": _digest(token.strip())}).first()
+        if row is None or row.revoked_at is not None or row.expires_at <= svc.clock.now() or not row.active:
             raise ApiProblem(401, "the token is invalid, expired or revoked", "登录已失效，请重新登录")
-        principal = _principal(row.User)
-    g.principal = principal
-    return principal
+        roles = frozenset(conn.scalars(select(UserRole.role_code).where(UserRole.user_id == row.user_id)))
+    g.principal = Principal(row.user_id, row.username, row.display_name, roles, row.path, row.unit_name)
+    return g.principal
+
+
+_TOKEN_QUERY = (select(ApiToken.user_id, ApiToken.expires_at, ApiToken.revoked_at, User.username, User.display_name,
+                       User.active, OrgUnit.path, OrgUnit.name.label("unit_name"))
+                .join(User, User.id == ApiToken.user_id).join(OrgUnit, OrgUnit.id == User.unit_id)
+                .where(ApiToken.token_hash == bindparam("digest")))
 
 
 def current() -> Principal:

@@ -26,6 +26,7 @@ SOURCE_SUFFIXES = (".bpmn", ".dmn", ".schema.json")
 def main() -> None:
     """Cunliao (村了): grassroots dispute resolution on BPMN."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every task state change at INFO
 
 
 def migrate(url: str) -> None:

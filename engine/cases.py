@@ -1,9 +1,11 @@
 """Case commands: start, complete a task, deliver a message, fire timers, cancel, suspend, resume.
 
-Each command is one database transaction that loads the workflow, acts, runs the engine to its
-next wait, prunes the tree, and writes the new state, the open-task/timer/message indexes and
-the audit events together. A stale version raises Conflict and writes nothing; a crash mid-command
-rolls everything back.
+A command runs in two steps. First, without any lock, it reads the case, loads the workflow, acts,
+runs the engine to its next wait and works out everything to write: the new state, the audit
+events, the changes to the open-task, timer and message indexes (a ``store.Change``). Then it writes
+all of that in one short transaction whose UPDATE of the case row checks the version it read: of
+two commands racing on one case exactly one lands, the other gets Conflict, and a crash at any
+point leaves the case as it was.
 """
 from __future__ import annotations
 
@@ -11,31 +13,31 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from uuid import UUID
 
 from jsonschema import Draft202012Validator
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, clock, runtime
+from . import audit, clock, runtime, store
 from .db import Database
 from .definitions import task_properties
 from .errors import Conflict, InvalidData, NotFound
-from .models import Case, CaseCounter, CaseTask, MessageReceipt, MessageWait, PendingTimer
+from .models import Case, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
 from .registry import DefinitionRegistry, LoadedSpec
 from .sandbox import SandboxError
+from .store import Change, NewEvent
 
 log = logging.getLogger(__name__)
 
 MAX_DATA_BYTES = 256 * 1024
 OPEN_STATUSES = ("active", "waiting")
+TIMER_LOCK = timedelta(seconds=30)
 DueCalculator = Callable[[dict[str, str], datetime], "datetime | None"]
 
 
@@ -52,6 +54,19 @@ def due_from_properties(props: dict[str, str], now: datetime) -> datetime | None
 class CaseView:
     case: Case
     tasks: list[CaseTask] = field(default_factory=list)
+    definition_version: int | None = None
+
+
+@dataclass
+class _Snapshot:
+    """A case as read at the start of a command, with its workflow and index rows."""
+
+    case: Case
+    loaded: LoadedSpec
+    workflow: runtime.CaseWorkflow
+    ready: dict[str, CaseTask]
+    timers: dict[str, PendingTimer]
+    waits: dict[str, MessageWait]
 
 
 class CaseService:
@@ -71,89 +86,99 @@ class CaseService:
               title: str = "") -> CaseView:
         data = _checked_data(data)
         now = self.clock.now()
-        with self._command() as session:
+        with self.db.read() as session:
             version = self.registry.latest(session, process_key)
             loaded = self.registry.load(session, version.id)
-            case = Case(case_no=self._next_case_no(session, now), process_key=process_key, version=1,
-                        definition_id=version.id, status="active", jurisdiction=jurisdiction,
-                        title=title or str(data.get("title", ""))[:400], data={}, state="",
-                        created_by=actor, created_at=now, updated_at=now)
-            session.add(case)
-            session.flush()
-            audit.append(session, case, "case_started", actor, now, {
+        case = Case(case_no="", process_key=process_key, definition_id=version.id, status="active",
+                    jurisdiction=jurisdiction, title=title or str(data.get("title", ""))[:400], data={},
+                    state="", incident=None, event_seq=0, chain_head="", created_by=actor, created_at=now,
+                    updated_at=now, completed_at=None)
+        with clock.pinned(now):
+            workflow = runtime.new_workflow(loaded.spec, loaded.subprocess_specs)
+            workflow.task_tree.data.update(data)
+            incident = _advance(workflow)
+        snapshot = _Snapshot(case, loaded, workflow, {}, {}, {})
+        change = self._change(snapshot, incident, now, actor, expected_version=None, events=[NewEvent(
+            "case_started", actor, now, {
                 "process_key": process_key, "definition_id": version.id, "version": version.version,
                 "definition_sha256": version.sha256, "data": data, "jurisdiction": jurisdiction,
-                "title": case.title, "case_no": case.case_no})
-            with clock.pinned(now):
-                workflow = runtime.new_workflow(loaded.spec, loaded.subprocess_specs)
-                workflow.task_tree.data.update(data)
-                incident = _advance(workflow)
-            self._save(session, case, workflow, loaded, incident, now, actor, new=True)
-            return self._view(session, case)
+                "title": case.title})])
+        return self._commit(change, snapshot)
 
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str,
                       authorize: Callable[[CaseTask, Case], None] | None = None) -> CaseView:
         data = _checked_data(data)
         now = self.clock.now()
-        with self._command() as session:
+        with self.db.read() as session:
             row = session.get(CaseTask, task_id)
             if row is None:
                 raise NotFound(f"task {task_id} does not exist")
-            case = _lock_case(session, row.case_id)
-            session.refresh(row)  # what the writer before us left, now that we hold the case
-            if authorize is not None:
-                authorize(row, case)
-            if row.state != "ready":
-                raise Conflict(f"task '{row.name}' is no longer ready: it was {row.state}", task_state=row.state)
-            _require_open(case)
-            loaded = self.registry.load(session, case.definition_id)
-            workflow = runtime.load(case.state, loaded.spec, loaded.subprocess_specs)
-            task = workflow.tasks.get(UUID(task_id)) or _find_in_subprocesses(workflow, UUID(task_id))
-            if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-                raise Conflict(f"task '{row.name}' is no longer ready")
-            form_key, schema = loaded.form_for(task.task_spec)
-            _validate_form(schema, data)
-            audit.append(session, case, "task_completed", actor, now, {
-                "task": runtime.spec_key(task), "task_id": task_id, "data": data, "form": form_key})
-            with clock.pinned(now):
-                task.data.update(data)
-                task.run()
-                incident = _advance(workflow)
-            self._save(session, case, workflow, loaded, incident, now, actor, completed={task_id})
-            return self._view(session, case)
+            snapshot = self._snapshot(session, row.case_id)
+        if authorize is not None:
+            authorize(row, snapshot.case)
+        if row.state != "ready":
+            raise Conflict(f"task '{row.name}' is no longer ready: it was {row.state}", task_state=row.state)
+        _require_open(snapshot.case)
+        workflow = snapshot.workflow
+        task = _find_task(workflow, UUID(task_id))
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise Conflict(f"task '{row.name}' is no longer ready")
+        form_key, schema = snapshot.loaded.form_for(task.task_spec)
+        _validate_form(schema, data)
+        event = NewEvent("task_completed", actor, now, {
+            "task": runtime.spec_key(task), "task_id": task_id, "data": data, "form": form_key})
+        with clock.pinned(now):
+            task.data.update(data)
+            task.run()
+            incident = _advance(workflow)
+        change = self._change(snapshot, incident, now, actor, events=[event], completed={task_id})
+        return self._commit(change, snapshot)
 
     def deliver_message(self, name: str, correlation: dict[str, Any], payload: dict[str, Any],
                         idempotency_key: str, actor: str, within: str = "") -> list[CaseView]:
-        """Deliver to the one open case (under the ``within`` jurisdiction) waiting for ``name``."""
+        """Deliver to the one open case (under the ``within`` jurisdiction) waiting for ``name``;
+        a repeated idempotency key returns the first answer and changes nothing."""
         payload = _checked_data(payload)
-        now = self.clock.now()
-        with self._command() as session:
+        with self.db.read() as session:
             receipt = session.get(MessageReceipt, idempotency_key)
-            if receipt is not None:
-                if receipt.name != name:
-                    raise Conflict(f"idempotency key '{idempotency_key}' was already used for message "
-                                   f"'{receipt.name}'")
-                return [self._view(session, session.get(Case, i)) for i in receipt.case_ids]
-            case = _lock_case(session, self._receiver(session, name, correlation, within).id)
-            self._deliver(session, case, name, correlation, payload, actor, now)
-            session.add(MessageReceipt(idempotency_key=idempotency_key, name=name, case_ids=[case.id],
-                                       received_at=now))
-            return [self._view(session, case)]
+            if receipt is None:
+                case_id = self._receiver(session, name, correlation, within).id
+        if receipt is not None:
+            return self._replayed_receipt(receipt, name, idempotency_key)
+        try:
+            return [self._deliver(case_id, name, correlation, payload, actor, idempotency_key)]
+        except Conflict:
+            with self.db.read() as session:
+                receipt = session.get(MessageReceipt, idempotency_key)
+            if receipt is None:
+                raise
+            return self._replayed_receipt(receipt, name, idempotency_key)
 
     def fire_due_timers(self, worker_id: str = "worker", limit: int = 50) -> int:
         """Fire every timer due by now; safe to run in several processes at once."""
         now = self.clock.now()
         case_ids = self._claim_timers(now, worker_id, limit)
         for case_id in case_ids:
-            try:
-                self._fire_case_timers(case_id, now)
-            except Conflict:
-                log.info("timers of case %s changed while firing; they will be retried", case_id)
+            for _attempt in range(3):
+                try:
+                    self._fire_case_timers(case_id, now)
+                    break
+                except Conflict:
+                    log.info("case %s changed while its timers fired; trying again", case_id)
         return len(case_ids)
 
+    def dispatch_outbox(self, limit: int = 50) -> int:
+        """Deliver messages thrown by cases to the cases waiting for them."""
+        with self.db.read() as session:
+            pending = list(session.scalars(select(MessageOutbox).where(MessageOutbox.settled_at.is_(None))
+                                           .order_by(MessageOutbox.id).limit(limit)))
+        for message in pending:
+            self._dispatch(message)
+        return len(pending)
+
     def cancel(self, case_id: int, actor: str, reason: str) -> CaseView:
-        return self._set_status(case_id, actor, "case_cancelled", reason, "cancelled", allowed=OPEN_STATUSES + (
-            "incident", "suspended"))
+        return self._set_status(case_id, actor, "case_cancelled", reason, "cancelled",
+                                allowed=OPEN_STATUSES + ("incident", "suspended"))
 
     def suspend(self, case_id: int, actor: str, reason: str) -> CaseView:
         return self._set_status(case_id, actor, "case_suspended", reason, "suspended",
@@ -162,94 +187,112 @@ class CaseService:
     def resume(self, case_id: int, actor: str, reason: str) -> CaseView:
         return self._set_status(case_id, actor, "case_resumed", reason, None, allowed=("suspended",))
 
-    # -- command plumbing --------------------------------------------------------------------
+    # -- reading -------------------------------------------------------------------------------
 
-    def _command(self):
-        return _Command(self.db)
+    def _snapshot(self, session: Session, case_id: int, read_index: bool = False) -> _Snapshot:
+        """Read a case. The timer and message index rows always mirror the waits of the saved
+        workflow (both are written in one transaction), so they are derived from it unless the
+        caller needs the rows themselves (the timer worker, for its claims)."""
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFound(f"case {case_id} does not exist")
+        loaded = self.registry.load(session, case.definition_id)
+        workflow = runtime.load(case.state, loaded.spec, loaded.subprocess_specs)
+        ready = {t.id: t for t in session.scalars(
+            select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.state == "ready"))}
+        if read_index:
+            timers = {t.id: t for t in session.scalars(select(PendingTimer).where(PendingTimer.case_id == case_id))}
+            waits = {w.id: w for w in session.scalars(select(MessageWait).where(MessageWait.case_id == case_id))}
+        else:
+            timers, waits = _indexed_waits(workflow if case.status not in ("cancelled", "completed") else None)
+        session.expunge_all()
+        return _Snapshot(case, loaded, workflow, ready, timers, waits)
 
-    def _save(self, session: Session, case: Case, workflow, loaded: LoadedSpec, incident: dict | None,
-              now: datetime, actor: str, completed: Iterable[str] = (), new: bool = False) -> None:
-        if not new:
-            case.version += 1
+    # -- working out what to write -----------------------------------------------------------
+
+    def _change(self, snapshot: _Snapshot, incident: dict | None, now: datetime, actor: str,
+                events: list[NewEvent], expected_version: int | None | str = "read",
+                completed: set[str] | frozenset[str] = frozenset(), status: str | None = None) -> Change:
+        case, workflow = snapshot.case, snapshot.workflow
+        change = Change(case=case, expected_version=case.version if expected_version == "read" else expected_version,
+                        events=list(events), actor=actor, at=now)
         for event in workflow.get_events():
-            self._route_thrown(session, case, event, now)
+            change.outbox.append(_outbox_row(event, now))
+            change.events.append(NewEvent("message_sent", actor, now, {
+                "name": change.outbox[-1]["name"], "correlation": change.outbox[-1]["correlation"],
+                "payload": change.outbox[-1]["payload"]}))
         runtime.prune(workflow)
         case.state = runtime.dump(workflow)
         case.data = audit.jsonable(runtime.case_data(workflow))
         case.incident = incident
-        case.status = _status(workflow, incident, case.status)
+        case.status = status or _status(workflow, incident, case.status)
         case.updated_at = now
         if case.status == "completed" and case.completed_at is None:
             case.completed_at = now
-        ready = {str(t.id): t for t in runtime.ready_user_tasks(workflow)} if case.status != "cancelled" else {}
-        self._sync_tasks(session, case, loaded, ready, now, actor, set(completed))
-        self._sync_waits(session, case, workflow if case.status not in ("cancelled", "completed") else None)
-        try:
-            session.flush()
-        except StaleDataError:
-            raise Conflict("the case was changed by someone else at the same time; reload and try again") from None
+        closed = case.status in ("cancelled", "completed")
+        self._diff_tasks(change, snapshot, {} if case.status == "cancelled" else
+                         {str(t.id): t for t in runtime.ready_user_tasks(workflow)}, now, set(completed))
+        self._diff_waits(change, snapshot, None if closed else workflow)
+        return change
 
-    def _sync_tasks(self, session: Session, case: Case, loaded: LoadedSpec, ready: dict, now: datetime,
-                    actor: str, completed: set[str]) -> None:
-        existing = {row.id: row for row in session.scalars(
-            select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == "ready"))}
-        for task_id, row in existing.items():
+    def _diff_tasks(self, change: Change, snapshot: _Snapshot, ready: dict, now: datetime, completed: set[str]) -> None:
+        for task_id in snapshot.ready:
             if task_id not in ready:
-                row.state = "completed" if task_id in completed else "cancelled"
-                row.closed_at, row.closed_by = now, actor
+                change.closed_tasks[task_id] = "completed" if task_id in completed else "cancelled"
         for task_id, task in ready.items():
-            if task_id in existing:
-                existing[task_id].jurisdiction = case.jurisdiction
+            if task_id in snapshot.ready:
                 continue
             spec = task.task_spec
             props = task_properties(spec)
-            form_key, _ = loaded.form_for(spec)
-            session.add(CaseTask(
-                id=task_id, case_id=case.id, state="ready", element_id=spec.bpmn_id or spec.name,
-                name=spec.bpmn_name or spec.bpmn_id or spec.name, lane=spec.lane,
-                role=self.resolve_role(spec.lane) if spec.lane else None, jurisdiction=case.jurisdiction,
-                form_key=form_key, due_at=self.due_at(props, now), priority=_priority(props), created_at=now))
+            form_key, _ = snapshot.loaded.form_for(spec)
+            change.new_tasks.append({
+                "id": task_id, "state": "ready", "element_id": spec.bpmn_id or spec.name,
+                "name": spec.bpmn_name or spec.bpmn_id or spec.name, "lane": spec.lane,
+                "role": self.resolve_role(spec.lane) if spec.lane else None,
+                "jurisdiction": change.case.jurisdiction, "form_key": form_key, "due_at": self.due_at(props, now),
+                "priority": _priority(props), "created_at": now})
 
-    def _sync_waits(self, session: Session, case: Case, workflow) -> None:
-        timers, messages = {}, {}
-        for task in runtime.waiting_tasks(workflow) if workflow is not None else ():
-            due = runtime.timer_due(task)
-            if due is not None:
-                timers[str(task.id)] = (task, clock.parse_instant(due))
-            name = runtime.message_name(task)
-            if name is not None:
-                messages[str(task.id)] = (task, name)
-        old_timers = {t.id: t for t in session.scalars(select(PendingTimer).where(PendingTimer.case_id == case.id))}
-        for timer_id, row in old_timers.items():
-            if timer_id not in timers or row.due_at != timers[timer_id][1]:
-                session.delete(row)
-        for timer_id, (task, due) in timers.items():
-            if timer_id not in old_timers or old_timers[timer_id].due_at != due:
-                session.add(PendingTimer(id=timer_id, case_id=case.id, element_id=task.task_spec.bpmn_id or "",
-                                         due_at=due))
-        old_waits = {w.id: w for w in session.scalars(select(MessageWait).where(MessageWait.case_id == case.id))}
-        for wait_id, row in old_waits.items():
+    @staticmethod
+    def _diff_waits(change: Change, snapshot: _Snapshot, workflow) -> None:
+        timers, messages = _indexed_waits(workflow)
+        for timer_id, row in snapshot.timers.items():
+            if timer_id not in timers or row.due_at != timers[timer_id].due_at or row.locked_until is not None:
+                change.dropped_timers.append(timer_id)
+        kept = set(snapshot.timers) - set(change.dropped_timers)
+        for timer_id, timer in timers.items():
+            if timer_id not in kept:
+                change.new_timers.append({"id": timer_id, "element_id": timer.element_id, "due_at": timer.due_at})
+        for wait_id in snapshot.waits:
             if wait_id not in messages:
-                session.delete(row)
-        for wait_id, (task, name) in messages.items():
-            if wait_id not in old_waits:
-                session.add(MessageWait(id=wait_id, case_id=case.id, name=name,
-                                        element_id=task.task_spec.bpmn_id or ""))
-        session.flush()
+                change.dropped_waits.append(wait_id)
+        for wait_id, wait in messages.items():
+            if wait_id not in snapshot.waits:
+                change.new_waits.append({"id": wait_id, "name": wait.name, "element_id": wait.element_id})
 
-    def _view(self, session: Session, case: Case) -> CaseView:
-        tasks = list(session.scalars(select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.state == "ready")
-                                     .order_by(CaseTask.created_at, CaseTask.id)))
-        return CaseView(case, tasks)
+    # -- writing -------------------------------------------------------------------------------
 
-    def _next_case_no(self, session: Session, now: datetime) -> str:
-        day = now.strftime("%Y%m%d")
-        insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(CaseCounter)
-        number = session.execute(
-            insert.values(day=day, last=1)
-            .on_conflict_do_update(index_elements=["day"], set_={"last": CaseCounter.last + 1})
-            .returning(CaseCounter.last)).scalar_one()
-        return f"{self.case_prefix}-{day}-{number:04d}"
+    def _commit(self, change: Change, snapshot: _Snapshot) -> CaseView:
+        with self.db.write_engine.begin() as conn:
+            store.write(conn, change, self.case_prefix)
+        if change.outbox:
+            self.dispatch_outbox()
+        return self._view(change, snapshot)
+
+    def _view(self, change: Change, snapshot: _Snapshot) -> CaseView:
+        tasks = [t for task_id, t in snapshot.ready.items() if task_id not in change.closed_tasks]
+        for row in change.new_tasks:
+            tasks.append(CaseTask(case_id=change.case.id, closed_at=None, closed_by=None, **row))
+        tasks.sort(key=lambda t: (t.created_at, t.id))
+        return CaseView(change.case, tasks, snapshot.loaded.version)
+
+    def view(self, case_id: int) -> CaseView:
+        with self.db.read() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise NotFound(f"case {case_id} does not exist")
+            tasks = list(session.scalars(select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.state == "ready")
+                                         .order_by(CaseTask.created_at, CaseTask.id)))
+            return CaseView(case, tasks, self.registry.load(session, case.definition_id).version)
 
     # -- messages ------------------------------------------------------------------------------
 
@@ -269,72 +312,75 @@ class CaseService:
                            "give a correlation that names one case (e.g. case_no)")
         return matches[0]
 
-    def _deliver(self, session: Session, case: Case, name: str, correlation: dict[str, Any],
-                 payload: dict[str, Any], actor: str, now: datetime) -> None:
-        loaded = self.registry.load(session, case.definition_id)
-        workflow = runtime.load(case.state, loaded.spec, loaded.subprocess_specs)
-        waiting = [t for t in runtime.waiting_tasks(workflow) if runtime.message_name(t) == name]
+    def _deliver(self, case_id: int, name: str, correlation: dict[str, Any], payload: dict[str, Any],
+                 actor: str, idempotency_key: str) -> CaseView:
+        now = self.clock.now()
+        with self.db.read() as session:
+            snapshot = self._snapshot(session, case_id)
+        _require_open(snapshot.case)
+        waiting = [t for t in runtime.waiting_tasks(snapshot.workflow) if runtime.message_name(t) == name]
         if not waiting:
-            raise Conflict(f"case {case.case_no} is no longer waiting for message '{name}'")
-        audit.append(session, case, "message_delivered", actor, now,
-                     {"name": name, "correlation": correlation, "payload": payload})
+            raise Conflict(f"case {snapshot.case.case_no} is no longer waiting for message '{name}'")
+        event = NewEvent("message_delivered", actor, now, {"name": name, "correlation": correlation,
+                                                           "payload": payload})
         with clock.pinned(now):
-            incident = _catch_message(workflow, waiting[0], payload)
-            incident = incident or _advance(workflow)
-        self._save(session, case, workflow, loaded, incident, now, actor)
+            incident = _catch_message(snapshot.workflow, waiting[0], payload) or _advance(snapshot.workflow)
+        change = self._change(snapshot, incident, now, actor, events=[event])
+        change.receipt = {"idempotency_key": idempotency_key, "name": name, "received_at": now}
+        return self._commit(change, snapshot)
 
-    def _route_thrown(self, session: Session, sender: Case, event, now: datetime) -> None:
-        """A message thrown by one case goes to the case waiting for it, matched by case number
-        or by the payload's correlation values; unmatched messages are recorded on the sender."""
-        name = event.event_definition.name
-        payload = audit.jsonable(event.payload or {})
-        correlation = {k: v for values in event.correlations.values() for k, v in values.items()}
-        if "case_no" not in correlation and isinstance(payload.get("target_case_no"), str):
-            correlation["case_no"] = payload["target_case_no"]
-        audit.append(session, sender, "message_sent", "engine", now,
-                     {"name": name, "correlation": correlation, "payload": payload})
+    def _replayed_receipt(self, receipt: MessageReceipt, name: str, key: str) -> list[CaseView]:
+        if receipt.name != name:
+            raise Conflict(f"idempotency key '{key}' was already used for message '{receipt.name}'")
+        return [self.view(case_id) for case_id in receipt.case_ids]
+
+    def _dispatch(self, message: MessageOutbox) -> None:
+        key = f"outbox:{message.id}"
         try:
-            receiver = self._receiver(session, name, correlation)
+            with self.db.read() as session:
+                receipt = session.get(MessageReceipt, key)
+                receiver = None if receipt else self._receiver(session, message.name, message.correlation)
+            if receiver is not None:
+                self._deliver(receiver.id, message.name, message.correlation, message.payload,
+                              f"case:{message.sender_case_id}", key)
+            outcome = "delivered"
         except (NotFound, Conflict) as exc:
-            log.info("message %s from %s not routed: %s", name, sender.case_no, exc.message)
-            return
-        if receiver.id != sender.id:
-            self._deliver(session, receiver, name, correlation, payload, f"case:{sender.case_no}", now)
+            outcome = exc.message[:400]
+        with self.db.write_engine.begin() as conn:
+            conn.execute(update(MessageOutbox).where(MessageOutbox.id == message.id, MessageOutbox.settled_at.is_(None))
+                         .values(settled_at=self.clock.now(), outcome=outcome))
 
     # -- timers --------------------------------------------------------------------------------
 
     def _claim_timers(self, now: datetime, worker_id: str, limit: int) -> list[int]:
-        with self._command() as session:
-            due = (select(PendingTimer.id).join(Case, Case.id == PendingTimer.case_id)
+        with self.db.write() as session, session.begin():
+            due = (select(PendingTimer.id, PendingTimer.case_id).join(Case, Case.id == PendingTimer.case_id)
                    .where(PendingTimer.due_at < now, Case.status.in_(OPEN_STATUSES),
                           (PendingTimer.locked_until.is_(None)) | (PendingTimer.locked_until < now))
                    .order_by(PendingTimer.due_at).limit(limit))
             if session.bind.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True, of=PendingTimer)
-            ids = list(session.scalars(due))
-            if not ids:
+            rows = session.execute(due).all()
+            if not rows:
                 return []
-            session.execute(update(PendingTimer).where(PendingTimer.id.in_(ids))
-                            .values(locked_until=now + timedelta(seconds=60), locked_by=worker_id))
-            case_ids = session.scalars(select(PendingTimer.case_id).where(PendingTimer.id.in_(ids)).distinct())
-            return sorted(set(case_ids))
+            session.execute(update(PendingTimer).where(PendingTimer.id.in_([r.id for r in rows]))
+                            .values(locked_until=now + TIMER_LOCK, locked_by=worker_id))
+            return sorted({r.case_id for r in rows})
 
     def _fire_case_timers(self, case_id: int, now: datetime) -> None:
-        with self._command() as session:
-            case = _lock_case(session, case_id)
-            if case is None or case.status not in OPEN_STATUSES:
-                return
-            loaded = self.registry.load(session, case.definition_id)
-            workflow = runtime.load(case.state, loaded.spec, loaded.subprocess_specs)
-            with clock.pinned(now):
-                before = {t.id: t for t in runtime.waiting_tasks(workflow) if runtime.timer_due(t)}
-                workflow.refresh_timers()
-                fired = [t for t in before.values() if t.state != TaskState.WAITING]
-                incident = _advance(workflow)
-            if fired:
-                audit.append(session, case, "timer_fired", "timer", now,
-                             {"timers": [runtime.spec_key(t) for t in fired]})
-            self._save(session, case, workflow, loaded, incident, now, "timer")
+        with self.db.read() as session:
+            snapshot = self._snapshot(session, case_id, read_index=True)
+        if snapshot.case.status not in OPEN_STATUSES:
+            return
+        workflow = snapshot.workflow
+        with clock.pinned(now):
+            before = [t for t in runtime.waiting_tasks(workflow) if runtime.timer_due(t)]
+            workflow.refresh_timers()
+            fired = [t for t in before if t.state != TaskState.WAITING]
+            incident = _advance(workflow)
+        events = [NewEvent("timer_fired", "timer", now, {"timers": [runtime.spec_key(t) for t in fired]})] if fired else []
+        # Rewriting every timer row of the case also releases this worker's claims.
+        self._commit(self._change(snapshot, incident, now, "timer", events=events), snapshot)
 
     # -- status changes ------------------------------------------------------------------------
 
@@ -343,57 +389,38 @@ class CaseService:
         if not reason or not reason.strip():
             raise InvalidData("a reason is required", {"reason": "required"})
         now = self.clock.now()
-        with self._command() as session:
-            case = _lock_case(session, case_id)
-            if case is None:
-                raise NotFound(f"case {case_id} does not exist")
-            if case.status not in allowed:
-                raise Conflict(f"case {case.case_no} is {case.status}; it cannot be {event_type.split('_')[1]}")
-            audit.append(session, case, event_type, actor, now, {"reason": reason.strip()})
-            loaded = self.registry.load(session, case.definition_id)
-            workflow = runtime.load(case.state, loaded.spec, loaded.subprocess_specs)
-            if status is not None:
-                case.status = status
-            elif case.status == "suspended":
-                case.status = "active"
-            self._save(session, case, workflow, loaded, case.incident, now, actor)
-            return self._view(session, case)
-
-
-class _Command:
-    """One write transaction; ORM concurrency errors come out as Conflict."""
-
-    def __init__(self, db: Database) -> None:
-        self.session = db.write()
-
-    def __enter__(self) -> Session:
-        self.session.begin()
-        return self.session
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                self.session.commit()
-            else:
-                self.session.rollback()
-        except StaleDataError:
-            exc_type = StaleDataError
-        finally:
-            self.session.close()
-        if exc_type is StaleDataError:
-            raise Conflict("the case was changed by someone else at the same time; reload and try again") from None
+        with self.db.read() as session:
+            snapshot = self._snapshot(session, case_id)
+        case = snapshot.case
+        if case.status not in allowed:
+            raise Conflict(f"case {case.case_no} is {case.status}; it cannot be {event_type.split('_')[1]}")
+        if status is None:  # resume: back to what the workflow says
+            case.status = "active"
+        event = NewEvent(event_type, actor, now, {"reason": reason.strip()})
+        change = self._change(snapshot, case.incident, now, actor, events=[event], status=status)
+        return self._commit(change, snapshot)
 
 
 # -- helpers -------------------------------------------------------------------------------------
 
-def _lock_case(session: Session, case_id: int) -> Case | None:
-    """Writers of one case queue here (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already
-    serialises writers), so each sees what the one before it committed."""
-    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
-    return case
+def _indexed_waits(workflow) -> tuple[dict[str, PendingTimer], dict[str, MessageWait]]:
+    """The timer and message index rows that a workflow's waits call for (unsaved)."""
+    timers, messages = {}, {}
+    for task in runtime.waiting_tasks(workflow) if workflow is not None else ():
+        element_id = task.task_spec.bpmn_id or ""
+        due = runtime.timer_due(task)
+        if due is not None:
+            timers[str(task.id)] = PendingTimer(id=str(task.id), element_id=element_id,
+                                                due_at=clock.parse_instant(due), locked_until=None)
+        name = runtime.message_name(task)
+        if name is not None:
+            messages[str(task.id)] = MessageWait(id=str(task.id), name=name, element_id=element_id)
+    return timers, messages
 
 
-def _find_in_subprocesses(workflow, task_id: UUID):
+def _find_task(workflow, task_id: UUID):
+    if task_id in workflow.tasks:
+        return workflow.tasks[task_id]
     for sub in workflow.subprocesses.values():
         if task_id in sub.tasks:
             return sub.tasks[task_id]
@@ -421,6 +448,17 @@ def _catch_message(workflow, task, payload: dict[str, Any]) -> dict[str, Any] | 
     except (SpiffWorkflowException, SandboxError) as exc:
         return _incident(exc)
     return None
+
+
+def _outbox_row(event, now: datetime) -> dict[str, Any]:
+    payload = audit.jsonable(event.payload or {})
+    if not isinstance(payload, dict):
+        payload = {"value": payload}
+    correlation = {k: v for values in event.correlations.values() for k, v in values.items()}
+    if "case_no" not in correlation and isinstance(payload.get("target_case_no"), str):
+        correlation["case_no"] = payload["target_case_no"]
+    return {"name": event.event_definition.name, "correlation": audit.jsonable(correlation), "payload": payload,
+            "created_at": now}
 
 
 def _incident(exc: Exception) -> dict[str, Any]:

@@ -57,8 +57,9 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.write_engine = self.engine.execution_options(cunliao_write=True)
         self.read = sessionmaker(self.engine, expire_on_commit=False)
-        self.write = sessionmaker(self.engine.execution_options(cunliao_write=True), expire_on_commit=False)
+        self.write = sessionmaker(self.write_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:

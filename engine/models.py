@@ -92,9 +92,6 @@ class Case(Base):
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
-    # Optimistic concurrency: every UPDATE checks the version it read, so of two writers one wins
-    # and the other gets a conflict. Commands bump the version themselves, once per command.
-    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class CaseTask(Base):
@@ -151,6 +148,22 @@ class MessageReceipt(Base):
     name: Mapped[str] = mapped_column(String(200))
     case_ids: Mapped[list[Any]]
     received_at: Mapped[datetime]
+
+
+class MessageOutbox(Base):
+    """Messages thrown by a case, written with the sender's command and delivered after it (each
+    delivery is its own command, idempotent by the outbox row), so no command spans two cases."""
+
+    __tablename__ = "message_outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sender_case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    correlation: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    settled_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(400), nullable=True)
 
 
 class CaseCounter(Base):

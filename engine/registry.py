@@ -32,6 +32,7 @@ class LoadedSpec:
     spec: Any
     subprocess_specs: dict[str, Any]
     forms: dict[str, dict]
+    version: int
 
     def task_spec(self, name: str, process: str | None = None):
         spec = self.subprocess_specs[process] if process and process in self.subprocess_specs else self.spec
@@ -131,7 +132,7 @@ class DefinitionRegistry:
                 parser = build_parser(files)
                 self._cache[version_id] = LoadedSpec(
                     parser.get_spec(version.process_key), parser.get_subprocess_specs(version.process_key),
-                    load_forms(files))
+                    load_forms(files), version.version)
         return self._cache[version_id]
 
     @staticmethod

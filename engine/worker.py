@@ -47,6 +47,8 @@ class TimerWorker:
     def run_once(self) -> int:
         try:
             fired = self.cases.fire_due_timers(self.worker_id)
+            # Messages whose delivery was cut short (a crash after the sender's commit) go out here.
+            fired += self.cases.dispatch_outbox()
         except SQLAlchemyError:
             log.exception("timer round failed; retrying")
             self.stop.wait(min(5.0, self.poll_seconds * 10))

@@ -3,7 +3,7 @@ from alembic import context
 
 import api.models  # noqa: F401  (registers the people tables on the shared metadata)
 from engine.db import default_url, make_engine
-from engine.models import Base
+from engine.models import Base, UtcDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -20,8 +20,15 @@ def run_migrations() -> None:
     engine.dispose()
 
 
+def _render_item(type_, obj, autogen_context):
+    """Migrations spell column types in plain SQLAlchemy, never through our model classes."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _migrate(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata,
+    context.configure(connection=connection, target_metadata=target_metadata, render_item=_render_item,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()

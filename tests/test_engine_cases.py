@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from engine import store
+from engine.cases import CaseService
 from engine.errors import Conflict, InvalidData, NotFound
-from engine.models import Case, CaseEvent, CaseTask, MessageReceipt, PendingTimer
+from engine.models import Case, CaseEvent, CaseTask, MessageOutbox, MessageReceipt, PendingTimer
 
 from .conftest import deploy
 
@@ -118,29 +120,37 @@ def test_two_clients_completing_one_task_exactly_one_wins(svc):
         assert case.version == 2 and case.event_seq == 2
 
 
-def test_stale_version_write_is_a_conflict(svc):
+def test_a_write_from_a_stale_read_is_a_conflict(svc, monkeypatch):
     deploy(svc, "t_simple.bpmn", "t_register.schema.json")
-    view = start(svc, "t_simple")
+    task_id = start(svc, "t_simple").tasks[0].id
+    original = CaseService._change
+    raced = []
+
+    def racing_change(self, *args, **kwargs):
+        change = original(self, *args, **kwargs)
+        if not raced:  # another client completes the task between our read and our write
+            raced.append(True)
+            svc.cases.complete_task(task_id, {"summary": "另一客户端", "amount": 1}, "other")
+        return change
+
+    monkeypatch.setattr(CaseService, "_change", racing_change)
     with pytest.raises(Conflict):
-        with svc.cases._command() as session:
-            case = session.get(Case, view.case.id)
-            # Another writer commits between our read and our write: the row's version moves on.
-            session.execute(text("UPDATE cases SET version = version + 1 WHERE id = :id"), {"id": case.id})
-            case.title = "改动"
-            case.version += 1
-            session.flush()
+        svc.cases.complete_task(task_id, {"summary": "本客户端", "amount": 5000}, "grid")
     with svc.db.read() as session:
-        assert session.get(Case, view.case.id).title == ""
+        case = session.scalars(select(Case)).one()
+        assert (case.version, case.event_seq, case.data["summary"]) == (2, 2, "另一客户端")
 
 
 def test_a_failed_command_writes_nothing(svc, monkeypatch):
     deploy(svc, "t_simple.bpmn", "t_register.schema.json")
     view = start(svc, "t_simple")
+    original = store.write
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("process died mid-command")
+    def write_then_die(conn, change, prefix):
+        original(conn, change, prefix)
+        raise RuntimeError("process died before commit")
 
-    monkeypatch.setattr("engine.cases.CaseService._sync_waits", crash)
+    monkeypatch.setattr(store, "write", write_then_die)
     with pytest.raises(RuntimeError):
         svc.cases.complete_task(view.tasks[0].id, {"summary": "邻里纠纷", "amount": 5000}, "grid")
     with svc.db.read() as session:
@@ -148,6 +158,7 @@ def test_a_failed_command_writes_nothing(svc, monkeypatch):
         assert (case.version, case.event_seq) == (1, 1)
         assert session.get(CaseTask, view.tasks[0].id).state == "ready"
         assert len(list(session.scalars(select(CaseEvent)))) == 1
+        assert len(list(session.scalars(select(CaseTask)))) == 1
 
 
 def test_loop_of_2000_user_task_iterations_completes_with_constant_state(svc):
@@ -302,3 +313,29 @@ def test_events_form_a_hash_chain_and_the_table_is_append_only(svc):
             with svc.db.engine.begin() as conn:
                 conn.execute(text(statement))
     assert chain[1].payload["data"] == {"summary": "邻里纠纷", "amount": 5000}
+
+
+def test_a_thrown_message_reaches_the_waiting_case_after_the_senders_commit(svc):
+    deploy(svc, "t_message.bpmn", "t_throw.bpmn")
+    receiver = start(svc, "t_message")
+    sender = start(svc, "t_throw", {"target": receiver.case.case_no}, jurisdiction="/macheng/minzheng/")
+    done = svc.cases.complete_task(sender.tasks[0].id, {"result": "已发放临时救助"}, "dept")
+    assert done.case.status == "completed"
+    with svc.db.read() as session:
+        got = session.get(Case, receiver.case.id)
+        assert got.status == "active" and got.data["result"] == "已发放临时救助"
+        [outbox] = session.scalars(select(MessageOutbox))
+        assert outbox.outcome == "delivered" and outbox.settled_at is not None
+    sent = [e for e in events(svc, sender.case.id) if e.type == "message_sent"]
+    assert sent[0].payload["correlation"] == {"case_no": receiver.case.case_no}
+    received = [e for e in events(svc, receiver.case.id) if e.type == "message_delivered"]
+    assert received[0].actor == f"case:{sender.case.id}"
+
+
+def test_an_undeliverable_thrown_message_is_settled_with_the_reason(svc):
+    deploy(svc, "t_message.bpmn", "t_throw.bpmn")
+    sender = start(svc, "t_throw", {"target": "MC-19990101-0001"}, jurisdiction="/macheng/minzheng/")
+    svc.cases.complete_task(sender.tasks[0].id, {"result": "x"}, "dept")
+    with svc.db.read() as session:
+        [outbox] = session.scalars(select(MessageOutbox))
+        assert "no open case is waiting" in outbox.outcome

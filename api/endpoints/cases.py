@@ -20,13 +20,12 @@ READ_ONLY_ROLES = {"auditor", "designer"}
 SUPERVISORS = ("admin", "city_director", "town_director")
 
 
-def case_out(session, view: CaseView) -> dict:
+def case_out(view: CaseView) -> dict:
     case = view.case
-    version = session.get(DefinitionVersion, case.definition_id)
     out = {column: getattr(case, column) for column in (
         "id", "case_no", "process_key", "status", "version", "jurisdiction", "title", "data", "incident",
         "created_by", "created_at", "updated_at", "completed_at")}
-    out["definition_version"] = version.version if version else None
+    out["definition_version"] = view.definition_version
     out["tasks"] = [task_out(task, case.case_no) for task in view.tasks]
     return out
 
@@ -59,9 +58,8 @@ def start_case(body):
         raise ApiProblem(403, f"jurisdiction {jurisdiction} is outside your area {principal.unit_path}",
                          "不能在本人管辖范围以外登记案件")
     svc = services()
-    view = svc.cases.start(body["process_key"], body["data"], principal.username, jurisdiction, body["title"])
-    with svc.db.read() as session:
-        return case_out(session, view)
+    return case_out(svc.cases.start(body["process_key"], body["data"], principal.username, jurisdiction,
+                                    body["title"]))
 
 
 @blp.get("")
@@ -78,10 +76,12 @@ def list_cases(query):
     page, size = query["page"], query["page_size"]
     with svc.db.read() as session:
         total = session.scalar(select(func.count()).select_from(Case).where(*conditions))
-        rows = session.scalars(select(Case).where(*conditions).order_by(Case.id.desc())
+        rows = session.execute(select(Case, DefinitionVersion.version)
+                               .join(DefinitionVersion, DefinitionVersion.id == Case.definition_id)
+                               .where(*conditions).order_by(Case.id.desc())
                                .offset((page - 1) * size).limit(size)).all()
-        items = [case_out(session, CaseView(case, [])) for case in rows]
-        tasks = _ready_tasks(session, [case.id for case in rows])
+        items = [case_out(CaseView(case, [], version)) for case, version in rows]
+        tasks = _ready_tasks(session, [item["id"] for item in items])
         for item in items:
             item["tasks"] = [task_out(t, item["case_no"]) for t in tasks.get(item["id"], [])]
     return {"items": items, "total": total, "page": page, "page_size": size}
@@ -102,8 +102,8 @@ def get_case(case_id: int):
     principal = auth.current()
     svc = services()
     with svc.db.read() as session:
-        case = scoped_case(session, principal, case_id)
-        return case_out(session, CaseView(case, _ready_tasks(session, [case.id]).get(case.id, [])))
+        scoped_case(session, principal, case_id)
+    return case_out(svc.cases.view(case_id))
 
 
 def _status_action(case_id: int, body: dict, command: str):
@@ -111,9 +111,7 @@ def _status_action(case_id: int, body: dict, command: str):
     svc = services()
     with svc.db.read() as session:
         scoped_case(session, principal, case_id)
-    view = getattr(svc.cases, command)(case_id, principal.username, body["reason"])
-    with svc.db.read() as session:
-        return case_out(session, view)
+    return case_out(getattr(svc.cases, command)(case_id, principal.username, body["reason"]))
 
 
 @blp.post("/<int:case_id>/cancel")

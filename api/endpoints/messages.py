@@ -23,6 +23,4 @@ def deliver(body):
     svc = services()
     views = svc.cases.deliver_message(body["name"], body["correlation"], body["payload"], body["idempotency_key"],
                                       principal.username, within=principal.unit_path)
-    with svc.db.read() as session:
-        visible = [v for v in views if principal.covers(v.case.jurisdiction)]
-        return {"delivered_to": [case_out(session, v) for v in visible]}
+    return {"delivered_to": [case_out(v) for v in views if principal.covers(v.case.jurisdiction)]}

@@ -52,6 +52,4 @@ def complete_task(body, task_id: str):
             raise ApiProblem(403, f"task '{task.name}' is for the role {task.role}", "该任务不属于您的角色")
 
     svc = services()
-    view = svc.cases.complete_task(task_id, body["data"], principal.username, authorize=authorize)
-    with svc.db.read() as session:
-        return case_out(session, view)
+    return case_out(svc.cases.complete_task(task_id, body["data"], principal.username, authorize=authorize))

@@ -1,0 +1,125 @@
+"""Writing a command's outcome: one short transaction, Core statements only.
+
+A command computes everything it will write (``Change``) from a snapshot read without locks, then
+writes it here. The case row's UPDATE checks the version the snapshot had, so when two commands
+race on one case exactly one write lands and the other raises Conflict having written nothing.
+Keeping the engine work outside the transaction keeps SQLite's single write lock short.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy import Connection, delete, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from . import audit
+from .errors import Conflict
+from .models import Case, CaseCounter, CaseEvent, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
+
+CASE_COLUMNS = ("status", "state", "data", "incident", "updated_at", "completed_at", "jurisdiction", "title")
+
+
+@dataclass
+class NewEvent:
+    type: str
+    actor: str
+    at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass
+class Change:
+    case: Case                      # detached snapshot, already carrying the new values
+    expected_version: int | None    # None: the case is new
+    events: list[NewEvent] = field(default_factory=list)
+    closed_tasks: dict[str, str] = field(default_factory=dict)   # task id -> completed | cancelled
+    new_tasks: list[dict[str, Any]] = field(default_factory=list)
+    dropped_timers: list[str] = field(default_factory=list)
+    new_timers: list[dict[str, Any]] = field(default_factory=list)
+    dropped_waits: list[str] = field(default_factory=list)
+    new_waits: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    receipt: dict[str, Any] | None = None
+    actor: str = ""
+    at: datetime | None = None
+
+
+def write(conn: Connection, change: Change, case_prefix: str) -> None:
+    case = change.case
+    if change.expected_version is None:
+        _insert_case(conn, case, case_prefix)
+        rows = _event_rows(case, change.events)
+        conn.execute(update(Case).where(Case.id == case.id).values(event_seq=case.event_seq,
+                                                                    chain_head=case.chain_head))
+    else:
+        rows = _event_rows(case, change.events)
+        _update_case(conn, case, change.expected_version)
+    if rows:
+        conn.execute(insert(CaseEvent), rows)
+    if change.closed_tasks:
+        for state in ("completed", "cancelled"):
+            ids = [task_id for task_id, s in change.closed_tasks.items() if s == state]
+            if ids:
+                conn.execute(update(CaseTask).where(CaseTask.id.in_(ids)).values(
+                    state=state, closed_at=change.at, closed_by=change.actor))
+    if change.new_tasks:
+        conn.execute(insert(CaseTask), [{**row, "case_id": case.id} for row in change.new_tasks])
+    if change.dropped_timers:
+        conn.execute(delete(PendingTimer).where(PendingTimer.id.in_(change.dropped_timers)))
+    if change.new_timers:
+        conn.execute(insert(PendingTimer), [{**row, "case_id": case.id} for row in change.new_timers])
+    if change.dropped_waits:
+        conn.execute(delete(MessageWait).where(MessageWait.id.in_(change.dropped_waits)))
+    if change.new_waits:
+        conn.execute(insert(MessageWait), [{**row, "case_id": case.id} for row in change.new_waits])
+    if change.outbox:
+        conn.execute(insert(MessageOutbox), [{**row, "sender_case_id": case.id} for row in change.outbox])
+    if change.receipt is not None:
+        conn.execute(insert(MessageReceipt), [{**change.receipt, "case_ids": [case.id]}])
+
+
+def _insert_case(conn: Connection, case: Case, case_prefix: str) -> None:
+    case.case_no = next_case_no(conn, case.created_at, case_prefix)
+    values = {c: getattr(case, c) for c in CASE_COLUMNS}
+    values.update(case_no=case.case_no, process_key=case.process_key, definition_id=case.definition_id,
+                  version=1, event_seq=0, chain_head="", created_by=case.created_by, created_at=case.created_at)
+    case.id = conn.execute(insert(Case).values(**values).returning(Case.id)).scalar_one()
+    case.version, case.event_seq, case.chain_head = 1, 0, ""
+
+
+def _update_case(conn: Connection, case: Case, expected_version: int) -> None:
+    values = {c: getattr(case, c) for c in CASE_COLUMNS}
+    values.update(version=expected_version + 1, event_seq=case.event_seq, chain_head=case.chain_head)
+    result = conn.execute(update(Case).where(Case.id == case.id, Case.version == expected_version).values(**values))
+    if result.rowcount != 1:
+        raise Conflict("the case was changed by someone else at the same time; reload and try again")
+    case.version = expected_version + 1
+
+
+def _event_rows(case: Case, events: list[NewEvent]) -> list[dict[str, Any]]:
+    """Chain the events onto the case's head; advances case.event_seq and case.chain_head."""
+    rows = []
+    seq, head = case.event_seq, case.chain_head or audit.GENESIS
+    for event in events:
+        if event.type == "case_started":
+            event.payload["case_no"] = case.case_no
+        payload = audit.jsonable(event.payload)
+        seq += 1
+        digest = audit.event_hash(head, case.id, seq, event.type, event.actor, event.at, payload)
+        rows.append({"case_id": case.id, "seq": seq, "type": event.type, "actor": event.actor, "at": event.at,
+                     "payload": payload, "prev_hash": head, "hash": digest})
+        head = digest
+    case.event_seq, case.chain_head = seq, head
+    return rows
+
+
+def next_case_no(conn: Connection, now: datetime, prefix: str) -> str:
+    day = now.strftime("%Y%m%d")
+    dialect: Callable = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    number = conn.execute(
+        dialect(CaseCounter).values(day=day, last=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": CaseCounter.last + 1})
+        .returning(CaseCounter.last)).scalar_one()
+    return f"{prefix}-{day}-{number:04d}"
