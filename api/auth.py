@@ -80,17 +80,20 @@ def authenticate() -> Principal:
     svc = services()
     # Core statements: this runs on every request, and the ORM's unit of work buys nothing here.
     with svc.db.engine.connect() as conn:
-        row = conn.execute(_TOKEN_QUERY, {"digest": _digest(token.strip())}).first()
-        if row is None or row.revoked_at is not None or row.expires_at <= svc.clock.now() or not row.active:
-            raise ApiProblem(401, "the token is invalid, expired or revoked", "登录已失效，请重新登录")
-        roles = frozenset(conn.scalars(select(UserRole.role_code).where(UserRole.user_id == row.user_id)))
+        rows = conn.execute(_TOKEN_QUERY, {"digest": _digest(token.strip())}).all()
+    row = rows[0] if rows else None
+    if row is None or row.revoked_at is not None or row.expires_at <= svc.clock.now() or not row.active:
+        raise ApiProblem(401, "the token is invalid, expired or revoked", "登录已失效，请重新登录")
+    roles = frozenset(r.role_code for r in rows if r.role_code)
     g.principal = Principal(row.user_id, row.username, row.display_name, roles, row.path, row.unit_name)
     return g.principal
 
 
+# One row per role of the token's user (one row with no role if the user has none).
 _TOKEN_QUERY = (select(ApiToken.user_id, ApiToken.expires_at, ApiToken.revoked_at, User.username, User.display_name,
-                       User.active, OrgUnit.path, OrgUnit.name.label("unit_name"))
+                       User.active, OrgUnit.path, OrgUnit.name.label("unit_name"), UserRole.role_code)
                 .join(User, User.id == ApiToken.user_id).join(OrgUnit, OrgUnit.id == User.unit_id)
+                .outerjoin(UserRole, UserRole.user_id == User.id)
                 .where(ApiToken.token_hash == bindparam("digest")))
 
 

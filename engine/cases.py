@@ -17,7 +17,7 @@ from typing import Any, Callable
 from uuid import UUID
 
 from jsonschema import Draft202012Validator
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -69,6 +69,12 @@ class _Snapshot:
     waits: dict[str, MessageWait]
 
 
+_case_table, _task_table = Case.__table__, CaseTask.__table__
+_CASE_BY_ID = select(_case_table).where(_case_table.c.id == bindparam("case_id"))
+_TASK_BY_ID = select(_task_table).where(_task_table.c.id == bindparam("task_id"))
+_READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("case_id"), _task_table.c.state == "ready")
+
+
 class CaseService:
     def __init__(self, db: Database, registry: DefinitionRegistry, clock_: clock.Clock,
                  resolve_role: Callable[[str], str | None], due_at: DueCalculator = due_from_properties,
@@ -110,9 +116,10 @@ class CaseService:
         data = _checked_data(data)
         now = self.clock.now()
         with self.db.read() as session:
-            row = session.get(CaseTask, task_id)
-            if row is None:
+            found = session.connection().execute(_TASK_BY_ID, {"task_id": task_id}).first()
+            if found is None:
                 raise NotFound(f"task {task_id} does not exist")
+            row = CaseTask(**found._mapping)
             snapshot = self._snapshot(session, row.case_id)
         if authorize is not None:
             authorize(row, snapshot.case)
@@ -193,19 +200,21 @@ class CaseService:
         """Read a case. The timer and message index rows always mirror the waits of the saved
         workflow (both are written in one transaction), so they are derived from it unless the
         caller needs the rows themselves (the timer worker, for its claims)."""
-        case = session.get(Case, case_id)
-        if case is None:
+        # Core reads into plain (unattached) model objects: a command never uses the ORM session.
+        conn = session.connection()
+        row = conn.execute(_CASE_BY_ID, {"case_id": case_id}).first()
+        if row is None:
             raise NotFound(f"case {case_id} does not exist")
+        case = Case(**row._mapping)
         loaded = self.registry.load(session, case.definition_id)
         workflow = runtime.load(case.state, loaded.spec, loaded.subprocess_specs)
-        ready = {t.id: t for t in session.scalars(
-            select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.state == "ready"))}
+        ready = {r.id: CaseTask(**r._mapping) for r in conn.execute(_READY_TASKS, {"case_id": case_id})}
         if read_index:
             timers = {t.id: t for t in session.scalars(select(PendingTimer).where(PendingTimer.case_id == case_id))}
             waits = {w.id: w for w in session.scalars(select(MessageWait).where(MessageWait.case_id == case_id))}
+            session.expunge_all()
         else:
             timers, waits = _indexed_waits(workflow if case.status not in ("cancelled", "completed") else None)
-        session.expunge_all()
         return _Snapshot(case, loaded, workflow, ready, timers, waits)
 
     # -- working out what to write -----------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import Connection, delete, insert, update
+from sqlalchemy import Connection, bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import audit
@@ -19,6 +19,18 @@ from .errors import Conflict
 from .models import Case, CaseCounter, CaseEvent, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
 
 CASE_COLUMNS = ("status", "state", "data", "incident", "updated_at", "completed_at", "jurisdiction", "title")
+
+# Statements are built once: building and cache-keying them per call cost more than running them.
+_cases, _tasks, _events = Case.__table__, CaseTask.__table__, CaseEvent.__table__
+_UPDATE_CASE = (update(_cases)
+                .where(_cases.c.id == bindparam("case_id"), _cases.c.version == bindparam("expected"))
+                .values({c: bindparam(c) for c in CASE_COLUMNS + ("version", "event_seq", "chain_head")}))
+_SET_CHAIN = (update(_cases).where(_cases.c.id == bindparam("case_id"))
+              .values(event_seq=bindparam("event_seq"), chain_head=bindparam("chain_head")))
+_CLOSE_TASK = (update(_tasks).where(_tasks.c.id == bindparam("task_id"))
+               .values(state=bindparam("state"), closed_at=bindparam("closed_at"), closed_by=bindparam("closed_by")))
+_INSERT = {model: insert(model.__table__) for model in (CaseTask, CaseEvent, PendingTimer, MessageWait,
+                                                         MessageOutbox, MessageReceipt)}
 
 
 @dataclass
@@ -51,33 +63,29 @@ def write(conn: Connection, change: Change, case_prefix: str) -> None:
     if change.expected_version is None:
         _insert_case(conn, case, case_prefix)
         rows = _event_rows(case, change.events)
-        conn.execute(update(Case).where(Case.id == case.id).values(event_seq=case.event_seq,
-                                                                    chain_head=case.chain_head))
+        conn.execute(_SET_CHAIN, {"case_id": case.id, "event_seq": case.event_seq, "chain_head": case.chain_head})
     else:
         rows = _event_rows(case, change.events)
         _update_case(conn, case, change.expected_version)
     if rows:
-        conn.execute(insert(CaseEvent), rows)
+        conn.execute(_INSERT[CaseEvent], rows)
     if change.closed_tasks:
-        for state in ("completed", "cancelled"):
-            ids = [task_id for task_id, s in change.closed_tasks.items() if s == state]
-            if ids:
-                conn.execute(update(CaseTask).where(CaseTask.id.in_(ids)).values(
-                    state=state, closed_at=change.at, closed_by=change.actor))
+        conn.execute(_CLOSE_TASK, [{"task_id": task_id, "state": state, "closed_at": change.at,
+                                    "closed_by": change.actor} for task_id, state in change.closed_tasks.items()])
     if change.new_tasks:
-        conn.execute(insert(CaseTask), [{**row, "case_id": case.id} for row in change.new_tasks])
+        conn.execute(_INSERT[CaseTask], [{**row, "case_id": case.id} for row in change.new_tasks])
     if change.dropped_timers:
-        conn.execute(delete(PendingTimer).where(PendingTimer.id.in_(change.dropped_timers)))
+        conn.execute(delete(PendingTimer.__table__).where(PendingTimer.__table__.c.id.in_(change.dropped_timers)))
     if change.new_timers:
-        conn.execute(insert(PendingTimer), [{**row, "case_id": case.id} for row in change.new_timers])
+        conn.execute(_INSERT[PendingTimer], [{**row, "case_id": case.id} for row in change.new_timers])
     if change.dropped_waits:
-        conn.execute(delete(MessageWait).where(MessageWait.id.in_(change.dropped_waits)))
+        conn.execute(delete(MessageWait.__table__).where(MessageWait.__table__.c.id.in_(change.dropped_waits)))
     if change.new_waits:
-        conn.execute(insert(MessageWait), [{**row, "case_id": case.id} for row in change.new_waits])
+        conn.execute(_INSERT[MessageWait], [{**row, "case_id": case.id} for row in change.new_waits])
     if change.outbox:
-        conn.execute(insert(MessageOutbox), [{**row, "sender_case_id": case.id} for row in change.outbox])
+        conn.execute(_INSERT[MessageOutbox], [{**row, "sender_case_id": case.id} for row in change.outbox])
     if change.receipt is not None:
-        conn.execute(insert(MessageReceipt), [{**change.receipt, "case_ids": [case.id]}])
+        conn.execute(_INSERT[MessageReceipt], [{**change.receipt, "case_ids": [case.id]}])
 
 
 def _insert_case(conn: Connection, case: Case, case_prefix: str) -> None:
@@ -91,8 +99,9 @@ def _insert_case(conn: Connection, case: Case, case_prefix: str) -> None:
 
 def _update_case(conn: Connection, case: Case, expected_version: int) -> None:
     values = {c: getattr(case, c) for c in CASE_COLUMNS}
-    values.update(version=expected_version + 1, event_seq=case.event_seq, chain_head=case.chain_head)
-    result = conn.execute(update(Case).where(Case.id == case.id, Case.version == expected_version).values(**values))
+    values.update(case_id=case.id, expected=expected_version, version=expected_version + 1,
+                  event_seq=case.event_seq, chain_head=case.chain_head)
+    result = conn.execute(_UPDATE_CASE, values)
     if result.rowcount != 1:
         raise Conflict("the case was changed by someone else at the same time; reload and try again")
     case.version = expected_version + 1
