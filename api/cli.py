@@ -39,13 +39,13 @@ def migrate(url: str) -> None:
 @main.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database schema and load the role catalogue."""
-    from .seed import sync_roles
+    from .seed import sync_reference_data
 
     settings = Settings()
     migrate(settings.database_url)
     svc = build_services(settings)
     with svc.db.write() as session, session.begin():
-        sync_roles(session, svc.roles)
+        sync_reference_data(session, svc.roles, settings.workflows_dir)
     click.echo(f"database ready: {_safe_url(settings.database_url)}")
 
 
@@ -82,12 +82,12 @@ def _sources(paths: tuple[Path, ...]):
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Create the demo organisation and users on the first run (passwords: DEMO_PASSWORD)."""
-    from .seed import seed_demo, sync_roles
+    from .seed import seed_demo, sync_reference_data
 
     settings = Settings()
     svc = build_services(settings)
     with svc.db.write() as session, session.begin():
-        sync_roles(session, svc.roles)
+        sync_reference_data(session, svc.roles, settings.workflows_dir)
         created = seed_demo(session, settings.demo_password, svc.clock.now())
     click.echo("demo organisation and users created" if created else "demo data already present")
 

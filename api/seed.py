@@ -1,8 +1,14 @@
 """Roles from the catalogue, and the demo organisation and users (first run only)."""
 from __future__ import annotations
 
+import json
+from datetime import date, datetime
+from pathlib import Path
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from engine.models import CalendarDay, SlaRule
 
 from .auth import hash_password
 from .models import OrgUnit, Role, User, UserRole
@@ -47,12 +53,27 @@ DEMO_USERS = [
 ]
 
 
-def sync_roles(session: Session, catalogue: RoleCatalogue) -> None:
+def sync_reference_data(session: Session, catalogue: RoleCatalogue, workflows_dir: Path) -> None:
+    """Roles, default SLA rules and the holiday calendar from workflows/. Existing SLA rows and
+    calendar days are left alone: once seeded, the tables are the truth and are edited there."""
     existing = {role.code: role for role in session.scalars(select(Role))}
     for entry in catalogue.entries:
         role = existing.get(entry["code"]) or Role(code=entry["code"])
         role.name_zh, role.name_en = entry["zh"], entry["en"]
         session.add(role)
+    sla = json.loads((workflows_dir / "sla.json").read_text(encoding="utf-8"))
+    effective_from = datetime.fromisoformat(sla["effective_from"])
+    known = set(session.scalars(select(SlaRule.key)))
+    for rule in sla["rules"]:
+        if rule["key"] not in known:
+            session.add(SlaRule(key=rule["key"], name=rule["name"], duration=rule["duration"],
+                                calendar=rule["calendar"], basis=rule.get("basis", ""), effective_from=effective_from))
+    calendar = json.loads((workflows_dir / "calendar.json").read_text(encoding="utf-8"))
+    days = set(session.scalars(select(CalendarDay.day)))
+    for entry in calendar["days"]:
+        day = date.fromisoformat(entry["day"])
+        if day not in days:
+            session.add(CalendarDay(day=day, kind=entry["kind"], note=entry.get("note", "")))
 
 
 def seed_demo(session: Session, password: str, now) -> bool:

@@ -9,6 +9,7 @@ from flask import current_app
 from engine.cases import CaseService
 from engine.clock import Clock, SystemClock
 from engine.db import Database
+from engine.deadlines import Deadlines
 from engine.registry import DefinitionRegistry
 
 from .config import Settings
@@ -39,6 +40,7 @@ class Services:
     db: Database
     clock: Clock
     roles: RoleCatalogue
+    deadlines: Deadlines
     registry: DefinitionRegistry
     cases: CaseService
 
@@ -47,9 +49,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     db = Database(settings.database_url)
     roles = RoleCatalogue.load(settings)
-    registry = DefinitionRegistry(roles.resolve)
-    cases = CaseService(db, registry, clock, roles.resolve, case_prefix=settings.case_prefix)
-    return Services(settings, db, clock, roles, registry, cases)
+    deadlines = Deadlines(db)
+    registry = DefinitionRegistry(roles.resolve, deadlines.keys)
+    cases = CaseService(db, registry, clock, roles.resolve, deadlines, case_prefix=settings.case_prefix)
+    return Services(settings, db, clock, roles, deadlines, registry, cases)
 
 
 def services() -> Services:

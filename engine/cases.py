@@ -26,6 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import audit, clock, runtime, store
 from .db import Database
+from .deadlines import Deadlines
 from .definitions import task_properties
 from .errors import Conflict, InvalidData, NotFound
 from .models import Case, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
@@ -38,11 +39,13 @@ log = logging.getLogger(__name__)
 MAX_DATA_BYTES = 256 * 1024
 OPEN_STATUSES = ("active", "waiting")
 TIMER_LOCK = timedelta(seconds=30)
-DueCalculator = Callable[[dict[str, str], datetime], "datetime | None"]
 
 
-def due_from_properties(props: dict[str, str], now: datetime) -> datetime | None:
-    """Default deadline rule: a task's ``dueIn`` ISO duration from when it became ready."""
+def due_from_properties(props: dict[str, str], now: datetime, deadlines: Deadlines | None = None) -> datetime | None:
+    """A task's due time: its ``slaKey`` rule from the SLA table, else its ``dueIn`` ISO duration,
+    counted from when it became ready."""
+    if props.get("slaKey") and deadlines is not None:
+        return deadlines.due(props["slaKey"], now)
     due_in = props.get("dueIn")
     if not due_in:
         return None
@@ -77,13 +80,14 @@ _READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("cas
 
 class CaseService:
     def __init__(self, db: Database, registry: DefinitionRegistry, clock_: clock.Clock,
-                 resolve_role: Callable[[str], str | None], due_at: DueCalculator = due_from_properties,
+                 resolve_role: Callable[[str], str | None], deadlines: Deadlines | None = None,
                  case_prefix: str = "MC") -> None:
         self.db = db
+        self.deadlines = deadlines
+        self.script_engine = runtime.script_engine(deadlines.functions() if deadlines else None)
         self.registry = registry
         self.clock = clock_
         self.resolve_role = resolve_role
-        self.due_at = due_at
         self.case_prefix = case_prefix
 
     # -- commands ----------------------------------------------------------------------------
@@ -100,7 +104,7 @@ class CaseService:
                     state="", incident=None, event_seq=0, chain_head="", created_by=actor, created_at=now,
                     updated_at=now, completed_at=None)
         with clock.pinned(now):
-            workflow = runtime.new_workflow(loaded.spec, loaded.subprocess_specs)
+            workflow = runtime.new_workflow(loaded.spec, loaded.subprocess_specs, self.script_engine)
             workflow.task_tree.data.update(data)
             incident = _advance(workflow)
         snapshot = _Snapshot(case, loaded, workflow, {}, {}, {})
@@ -207,7 +211,7 @@ class CaseService:
             raise NotFound(f"case {case_id} does not exist")
         case = Case(**row._mapping)
         loaded = self.registry.load(session, case.definition_id)
-        workflow = runtime.load(case.state, loaded.spec, loaded.subprocess_specs)
+        workflow = runtime.load(case.state, loaded.spec, loaded.subprocess_specs, self.script_engine)
         ready = {r.id: CaseTask(**r._mapping) for r in conn.execute(_READY_TASKS, {"case_id": case_id})}
         if read_index:
             timers = {t.id: t for t in session.scalars(select(PendingTimer).where(PendingTimer.case_id == case_id))}
@@ -258,7 +262,7 @@ class CaseService:
                 "id": task_id, "state": "ready", "element_id": spec.bpmn_id or spec.name,
                 "name": spec.bpmn_name or spec.bpmn_id or spec.name, "lane": spec.lane,
                 "role": self.resolve_role(spec.lane) if spec.lane else None,
-                "jurisdiction": change.case.jurisdiction, "form_key": form_key, "due_at": self.due_at(props, now),
+                "jurisdiction": change.case.jurisdiction, "form_key": form_key, "due_at": due_from_properties(props, now, self.deadlines),
                 "priority": _priority(props), "created_at": now})
 
     @staticmethod

@@ -13,6 +13,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterator, Protocol
 
 
+# Working days and local dates are China Standard Time (no daylight saving).
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware, in UTC."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Callable, Iterable
@@ -90,21 +91,26 @@ class _Bundle:
     roots: dict[str, etree._Element] = field(default_factory=dict)
     forms: dict[str, dict] = field(default_factory=dict)
     issues: list[ValidationIssue] = field(default_factory=list)
+    sla_keys: set[str] | None = None
+
+    def unknown_sla(self, key: str) -> bool:
+        return self.sla_keys is not None and key not in self.sla_keys
 
     def issue(self, file: str, message: str, element_id: str | None = None, line: int | None = None) -> None:
         self.issues.append(ValidationIssue(file, element_id, line, message))
 
 
 def compile_bundle(new_files: Iterable[SourceFile], deployed_files: Iterable[SourceFile],
-                   resolve_role: RoleResolver) -> list[CompiledProcess]:
+                   resolve_role: RoleResolver, sla_keys: set[str] | None = None) -> list[CompiledProcess]:
     """Validate ``new_files`` against the deployed library and return the processes they define.
 
+    ``sla_keys``, when given, are the SLA table's keys that ``slaKey`` and ``sla_due('…')`` may name.
     Raises DefinitionInvalid with every issue found.
     """
     new_files = list(new_files)
     if not new_files:
         raise DefinitionInvalid([ValidationIssue("", None, None, "no files were given")])
-    bundle = _Bundle()
+    bundle = _Bundle(sla_keys=sla_keys)
     for source in new_files:
         _load_source(bundle, source, validate=True)
     new_names = {f.name for f in new_files}
@@ -299,6 +305,9 @@ def _check_user_task(bundle: _Bundle, file: str, task_spec, resolve_role: RoleRe
         except Exception:
             bundle.issue(file, f"dueIn '{due_in}' is not an ISO-8601 duration such as P3D or PT2H",
                          element_id, line)
+    sla_key = props.get("slaKey")
+    if sla_key and bundle.unknown_sla(sla_key):
+        bundle.issue(file, f"slaKey '{sla_key}' is not in the SLA table", element_id, line)
     form_key = props.get("formKey")
     if form_key and form_key not in bundle.forms:
         bundle.issue(file, f"form '{form_key}' is not in the bundle nor deployed", element_id, line)
@@ -342,6 +351,13 @@ def _check_expressions(bundle: _Bundle, file: str, root: etree._Element) -> None
             continue
         if problem:
             bundle.issue(file, f"{what}: {problem}", _owner_id(node), node.sourceline)
+        for key in _SLA_CALL.findall(text):
+            if bundle.unknown_sla(key):
+                bundle.issue(file, f"{what}: sla_due('{key}') names no rule of the SLA table", _owner_id(node),
+                             node.sourceline)
+
+
+_SLA_CALL = re.compile(r"""sla_due\(\s*['"]([^'"]+)['"]\s*\)""")
 
 
 def _check_timer(text: str) -> str | None:

@@ -5,10 +5,10 @@ is stored once per definition version as the source files it was parsed from.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, DateTime, ForeignKey, Index, Integer, LargeBinary, String,
+from sqlalchemy import (JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String,
                         Text, UniqueConstraint)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -204,3 +204,28 @@ class WorkerHeartbeat(Base):
     worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     seen_at: Mapped[datetime]
     fired: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SlaRule(Base):
+    """A named deadline (ISO-8601 duration, natural or working days), versioned by effective_from."""
+
+    __tablename__ = "sla_rules"
+    __table_args__ = (UniqueConstraint("key", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    duration: Mapped[str] = mapped_column(String(40))
+    calendar: Mapped[str] = mapped_column(String(10), default="natural")
+    basis: Mapped[str] = mapped_column(String(400), default="")
+    effective_from: Mapped[datetime]
+
+
+class CalendarDay(Base):
+    """Exceptions to the Monday-to-Friday week: public holidays and make-up working days (调休)."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # holiday | workday
+    note: Mapped[str] = mapped_column(String(100), default="")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -44,8 +44,9 @@ class LoadedSpec:
 
 
 class DefinitionRegistry:
-    def __init__(self, resolve_role: RoleResolver) -> None:
+    def __init__(self, resolve_role: RoleResolver, sla_keys: Callable[[], set[str]] | None = None) -> None:
         self.resolve_role = resolve_role
+        self.sla_keys = sla_keys
         self._cache: dict[int, LoadedSpec] = {}
         self._lock = threading.Lock()
 
@@ -53,7 +54,8 @@ class DefinitionRegistry:
 
     def deploy(self, session: Session, files: Iterable[SourceFile], deployed_by: str,
                now: datetime) -> list[Deployed]:
-        processes = compile_bundle(files, self.deployed_files(session), self.resolve_role)
+        processes = compile_bundle(files, self.deployed_files(session), self.resolve_role,
+                                   self.sla_keys() if self.sla_keys else None)
         return [self._store(session, process, deployed_by, now) for process in processes]
 
     def _store(self, session: Session, process: CompiledProcess, deployed_by: str, now: datetime) -> Deployed:

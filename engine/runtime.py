@@ -82,11 +82,16 @@ def _serializer() -> BpmnWorkflowSerializer:
     return ser
 
 
-_script_engine = PythonScriptEngine(environment=sandbox.SandboxEnvironment(clock=clock.current_time))
+def script_engine(functions: dict | None = None) -> PythonScriptEngine:
+    """The sandboxed engine every script and expression runs in, with extra helper functions."""
+    return PythonScriptEngine(environment=sandbox.SandboxEnvironment(functions=functions, clock=clock.current_time))
 
 
-def new_workflow(spec, subprocess_specs) -> CaseWorkflow:
-    return CaseWorkflow(spec, subprocess_specs, script_engine=_script_engine)
+DEFAULT_SCRIPT_ENGINE = script_engine()
+
+
+def new_workflow(spec, subprocess_specs, engine: PythonScriptEngine = DEFAULT_SCRIPT_ENGINE) -> CaseWorkflow:
+    return CaseWorkflow(spec, subprocess_specs, script_engine=engine)
 
 
 def dump(workflow: CaseWorkflow) -> str:
@@ -100,12 +105,12 @@ def dump(workflow: CaseWorkflow) -> str:
         ser.registry._encoder_mode = False
 
 
-def load(state: str, spec, subprocess_specs) -> CaseWorkflow:
+def load(state: str, spec, subprocess_specs, engine: PythonScriptEngine = DEFAULT_SCRIPT_ENGINE) -> CaseWorkflow:
     ser = _serializer()
     dct = json.loads(state, cls=ser.json_decoder_cls)
     ser.migrate(dct)
     workflow = ser.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
-    workflow.script_engine = _script_engine
+    workflow.script_engine = engine
     return workflow
 
 

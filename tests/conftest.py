@@ -19,7 +19,7 @@ from sqlalchemy import text
 from api.app import create_app
 from api.cli import migrate
 from api.config import Settings
-from api.seed import seed_demo, sync_roles
+from api.seed import seed_demo, sync_reference_data
 from api.services import build_services
 from engine.clock import FakeClock
 from engine.definitions import SourceFile
@@ -27,15 +27,16 @@ from engine.db import make_engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEMO_PASSWORD = "test-password"
-KEEP_TABLES = {"alembic_version", "org_units", "roles", "users", "user_roles"}
+KEEP_TABLES = {"alembic_version", "org_units", "roles", "users", "user_roles", "sla_rules", "calendar_days"}
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 
 def _seed(url: str) -> None:
     migrate(url)
-    svc = build_services(Settings(database_url=url))
+    settings = Settings(database_url=url)
+    svc = build_services(settings)
     with svc.db.write() as session, session.begin():
-        sync_roles(session, svc.roles)
+        sync_reference_data(session, svc.roles, settings.workflows_dir)
         seed_demo(session, DEMO_PASSWORD, datetime(2026, 1, 1, tzinfo=timezone.utc))
     svc.db.dispose()
 

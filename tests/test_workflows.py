@@ -73,6 +73,8 @@ def test_quick_mediation_high_risk_overdue_escalates_to_town(svc, library, clock
     [task] = view.tasks
     assert (task.element_id, task.role) == ("mediate", "village_mediator")
     clock.advance(days=30, seconds=1)
+    assert svc.cases.fire_due_timers() == 0  # mediation_limit is one calendar month: 31 days from 2 March
+    clock.advance(days=1)
     assert svc.cases.fire_due_timers() == 1
     with svc.db.read() as session:
         ready = session.scalars(select(CaseTask).where(CaseTask.state == "ready")).all()
