@@ -1,7 +1,7 @@
 """Jurisdiction: what part of the organisation tree a caller may see."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, exists
 
 from engine.models import Case, CaseTask
 
@@ -14,7 +14,11 @@ def _prefix(principal: Principal) -> str:
 
 
 def case_in_scope(principal: Principal) -> ColumnElement[bool]:
-    return Case.jurisdiction.like(_prefix(principal), escape="\\")
+    """Cases in the caller's area, and cases that sent a task to the caller's unit (a department
+    sees the cases whistled to it)."""
+    sent_here = exists().where(CaseTask.case_id == Case.id,
+                               CaseTask.jurisdiction.like(_prefix(principal), escape="\\"))
+    return Case.jurisdiction.like(_prefix(principal), escape="\\") | sent_here
 
 
 def task_offered_to(principal: Principal) -> ColumnElement[bool]:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from uuid import UUID
 
 from jsonschema import Draft202012Validator
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -93,7 +93,9 @@ class CaseService:
     # -- commands ----------------------------------------------------------------------------
 
     def start(self, process_key: str, data: dict[str, Any], actor: str, jurisdiction: str = "",
-              title: str = "") -> CaseView:
+              title: str = "", message: str | None = None) -> CaseView:
+        """Start a case on the latest version of a process; with ``message``, at the message start
+        event of that name with ``data`` as the message's payload."""
         data = _checked_data(data)
         now = self.clock.now()
         with self.db.read() as session:
@@ -106,13 +108,17 @@ class CaseService:
         with clock.pinned(now):
             workflow = runtime.new_workflow(loaded.spec, loaded.subprocess_specs, self.script_engine)
             workflow.task_tree.data.update(data)
+            if message:
+                runtime.start_by_message(workflow, message, data)
             incident = _advance(workflow)
         snapshot = _Snapshot(case, loaded, workflow, {}, {}, {})
-        change = self._change(snapshot, incident, now, actor, expected_version=None, events=[NewEvent(
-            "case_started", actor, now, {
-                "process_key": process_key, "definition_id": version.id, "version": version.version,
-                "definition_sha256": version.sha256, "data": data, "jurisdiction": jurisdiction,
-                "title": case.title})])
+        started = {"process_key": process_key, "definition_id": version.id, "version": version.version,
+                   "definition_sha256": version.sha256, "data": data, "jurisdiction": jurisdiction,
+                   "title": case.title}
+        if message:
+            started["message"] = message
+        change = self._change(snapshot, incident, now, actor, expected_version=None,
+                              events=[NewEvent("case_started", actor, now, started)])
         return self._commit(change, snapshot)
 
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str,
@@ -146,16 +152,28 @@ class CaseService:
         return self._commit(change, snapshot)
 
     def deliver_message(self, name: str, correlation: dict[str, Any], payload: dict[str, Any],
-                        idempotency_key: str, actor: str, within: str = "") -> list[CaseView]:
+                        idempotency_key: str, actor: str, within: str = "",
+                        start_in: str | None = None) -> list[CaseView]:
         """Deliver to the one open case (under the ``within`` jurisdiction) waiting for ``name``;
-        a repeated idempotency key returns the first answer and changes nothing."""
+        if none waits and a process starts on that message, start a case of it (in the payload's
+        ``jurisdiction``, else ``start_in``, else ``within``). A repeated idempotency key returns
+        the first answer and changes nothing."""
         payload = _checked_data(payload)
         with self.db.read() as session:
             receipt = session.get(MessageReceipt, idempotency_key)
             if receipt is None:
-                case_id = self._receiver(session, name, correlation, within).id
+                try:
+                    case_id = self._receiver(session, name, correlation, within).id
+                except NotFound:
+                    starter = self._message_starter(session, name)
+                    if starter is None:
+                        raise
+                    case_id = None
         if receipt is not None:
             return self._replayed_receipt(receipt, name, idempotency_key)
+        if case_id is None:
+            jurisdiction = start_in if start_in is not None else within
+            return [self._start_for_message(starter, name, payload, actor, jurisdiction, idempotency_key)]
         try:
             return [self._deliver(case_id, name, correlation, payload, actor, idempotency_key)]
         except Conflict:
@@ -262,7 +280,7 @@ class CaseService:
                 "id": task_id, "state": "ready", "element_id": spec.bpmn_id or spec.name,
                 "name": spec.bpmn_name or spec.bpmn_id or spec.name, "lane": spec.lane,
                 "role": self.resolve_role(spec.lane) if spec.lane else None,
-                "jurisdiction": change.case.jurisdiction, "form_key": form_key, "due_at": due_from_properties(props, now, self.deadlines),
+                "jurisdiction": _task_unit(task, props) or change.case.jurisdiction, "form_key": form_key, "due_at": due_from_properties(props, now, self.deadlines),
                 "priority": _priority(props), "created_at": now})
 
     @staticmethod
@@ -342,6 +360,23 @@ class CaseService:
         change.receipt = {"idempotency_key": idempotency_key, "name": name, "received_at": now}
         return self._commit(change, snapshot)
 
+    def _message_starter(self, session: Session, name: str) -> str | None:
+        """The one deployed process with a message start event for ``name``, if any."""
+        keys = [v.process_key for v in self.registry.latest_versions(session)
+                if name in runtime.message_start_names(self.registry.load(session, v.id).spec)]
+        if len(keys) > 1:
+            raise Conflict(f"several processes start on message '{name}': {', '.join(keys)}")
+        return keys[0] if keys else None
+
+    def _start_for_message(self, process_key: str, name: str, payload: dict[str, Any], actor: str,
+                           jurisdiction: str, receipt_key: str) -> CaseView:
+        jurisdiction = str(payload.get("jurisdiction") or jurisdiction)
+        view = self.start(process_key, payload, actor, jurisdiction, message=name)
+        with self.db.write_engine.begin() as conn:
+            conn.execute(insert(MessageReceipt.__table__), [{"idempotency_key": receipt_key, "name": name,
+                                                             "case_ids": [view.case.id], "received_at": view.case.created_at}])
+        return view
+
     def _replayed_receipt(self, receipt: MessageReceipt, name: str, key: str) -> list[CaseView]:
         if receipt.name != name:
             raise Conflict(f"idempotency key '{key}' was already used for message '{receipt.name}'")
@@ -351,12 +386,10 @@ class CaseService:
         key = f"outbox:{message.id}"
         try:
             with self.db.read() as session:
-                receipt = session.get(MessageReceipt, key)
-                receiver = None if receipt else self._receiver(session, message.name, message.correlation)
-            if receiver is not None:
-                self._deliver(receiver.id, message.name, message.correlation, message.payload,
-                              f"case:{message.sender_case_id}", key)
-            outcome = "delivered"
+                sender = session.get(Case, message.sender_case_id)
+            views = self.deliver_message(message.name, message.correlation, message.payload, key,
+                                         f"case:{sender.case_no}", start_in=sender.jurisdiction)
+            outcome = f"delivered to {', '.join(v.case.case_no for v in views)}"
         except (NotFound, Conflict) as exc:
             outcome = exc.message[:400]
         with self.db.write_engine.begin() as conn:
@@ -429,6 +462,14 @@ def _indexed_waits(workflow) -> tuple[dict[str, PendingTimer], dict[str, Message
         if name is not None:
             messages[str(task.id)] = MessageWait(id=str(task.id), name=name, element_id=element_id)
     return timers, messages
+
+
+def _task_unit(task, props: dict[str, str]) -> str | None:
+    """The org unit a task is sent to, when its ``unitVariable`` property names a data variable
+    holding a unit path (a department): the task is then offered there, not in the case's area."""
+    variable = props.get("unitVariable")
+    value = task.data.get(variable) if variable else None
+    return value if isinstance(value, str) and value.startswith("/") and value.endswith("/") else None
 
 
 def _find_task(workflow, task_id: UUID):

@@ -23,6 +23,8 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -92,6 +94,35 @@ DEFAULT_SCRIPT_ENGINE = script_engine()
 
 def new_workflow(spec, subprocess_specs, engine: PythonScriptEngine = DEFAULT_SCRIPT_ENGINE) -> CaseWorkflow:
     return CaseWorkflow(spec, subprocess_specs, script_engine=engine)
+
+
+def start_by_message(workflow: CaseWorkflow, name: str, payload: dict[str, Any]) -> None:
+    """Begin a fresh workflow at its message start event ``name`` instead of its none start event.
+
+    SpiffWorkflow fires a none start event as soon as it runs, so the start events are reached by
+    hand, every other start event is cancelled, and the message is caught."""
+    while True:
+        ready = [t for t in workflow.get_tasks(state=TaskState.READY) if not isinstance(t.task_spec, StartEvent)]
+        if not ready:
+            break
+        for task in ready:
+            task.run()
+    starts = [t for t in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK) if isinstance(t.task_spec, StartEvent)]
+    target = [t for t in starts if message_name(t) == name]
+    if not target:
+        raise ValueError(f"the process has no message start event for '{name}'")
+    for task in starts:
+        if task is not target[0]:
+            task.cancel()
+    definition = target[0].task_spec.event_definition
+    correlations = definition.calculate_correlations(workflow.script_engine, definition.correlation_properties, payload)
+    target[0].data.update(payload)
+    workflow.catch(BpmnEvent(definition, payload, correlations))
+
+
+def message_start_names(spec) -> set[str]:
+    return {t.event_definition.name for t in spec.task_specs.values()
+            if isinstance(t, StartEvent) and isinstance(t.event_definition, MessageEventDefinition)}
 
 
 def dump(workflow: CaseWorkflow) -> str:
@@ -220,7 +251,7 @@ def timer_due(task: Task) -> str | None:
 
 
 def message_name(task: Task) -> str | None:
-    definition = task.task_spec.event_definition
+    definition = getattr(task.task_spec, "event_definition", None)
     return definition.name if isinstance(definition, MessageEventDefinition) else None
 
 

@@ -211,3 +211,18 @@ def test_unknown_route_and_method_are_problems(client):
     assert response.status_code in (401, 404) and response.mimetype == PROBLEM
     response = client.delete("/api/v1/auth/token")
     assert response.status_code == 405 and response.mimetype == PROBLEM
+
+
+def test_a_department_sees_and_completes_what_was_sent_to_it(client, login, designer):
+    assert upload(client, designer, "t_departments.bpmn").status_code == 201
+    town, dept = login("town"), login("dept")
+    case = client.post("/api/v1/cases", headers=town, json={
+        "process_key": "t_departments", "data": {"departments": ["/macheng/minzheng/", "/macheng/fulian/"]}}).get_json()
+    [mine] = client.get("/api/v1/tasks", headers=dept).get_json()
+    assert mine["jurisdiction"] == "/macheng/minzheng/"
+    assert client.get(f"/api/v1/cases/{case['id']}", headers=dept).status_code == 200
+    assert client.get("/api/v1/cases", headers=dept).get_json()["total"] == 1
+    done = client.post(f"/api/v1/tasks/{mine['id']}/complete", headers=dept, json={"data": {"ok": True}})
+    assert done.status_code == 200
+    other = [t for t in case["tasks"] if t["id"] != mine["id"]][0]
+    assert client.post(f"/api/v1/tasks/{other['id']}/complete", headers=dept, json={"data": {}}).status_code == 404

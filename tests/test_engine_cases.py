@@ -13,7 +13,9 @@ from engine.cases import CaseService
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.models import Case, CaseEvent, CaseTask, MessageOutbox, MessageReceipt, PendingTimer
 
-from .conftest import deploy
+from engine.definitions import SourceFile
+
+from .conftest import FIXTURES, deploy
 
 VILLAGE = "/macheng/songbu/songbu-yangjiawan/"
 
@@ -325,11 +327,11 @@ def test_a_thrown_message_reaches_the_waiting_case_after_the_senders_commit(svc)
         got = session.get(Case, receiver.case.id)
         assert got.status == "active" and got.data["result"] == "已发放临时救助"
         [outbox] = session.scalars(select(MessageOutbox))
-        assert outbox.outcome == "delivered" and outbox.settled_at is not None
+        assert outbox.outcome == f"delivered to {receiver.case.case_no}" and outbox.settled_at is not None
     sent = [e for e in events(svc, sender.case.id) if e.type == "message_sent"]
     assert sent[0].payload["correlation"] == {"case_no": receiver.case.case_no}
     received = [e for e in events(svc, receiver.case.id) if e.type == "message_delivered"]
-    assert received[0].actor == f"case:{sender.case.id}"
+    assert received[0].actor == f"case:{sender.case.case_no}"
 
 
 def test_an_undeliverable_thrown_message_is_settled_with_the_reason(svc):
@@ -339,3 +341,40 @@ def test_an_undeliverable_thrown_message_is_settled_with_the_reason(svc):
     with svc.db.read() as session:
         [outbox] = session.scalars(select(MessageOutbox))
         assert "no open case is waiting" in outbox.outcome
+
+
+def test_a_message_with_no_waiting_case_starts_the_process_with_that_message_start(svc):
+    deploy(svc, "t_lead_start.bpmn")
+    plain = start(svc, "t_lead_start")
+    assert "channel" not in plain.case.data  # the none start event does not take the lead path
+    [view] = svc.cases.deliver_message("lead_converted", {}, {"summary": "110 转来邻里纠纷", "source_ref": "110-7"},
+                                       "110-7", "police", start_in=VILLAGE)
+    assert view.case.id != plain.case.id and view.case.jurisdiction == VILLAGE
+    assert view.case.data["channel"] == "lead" and view.case.data["summary"] == "110 转来邻里纠纷"
+    assert [t.element_id for t in view.tasks] == ["register"]
+    [again] = svc.cases.deliver_message("lead_converted", {}, {"summary": "重复推送"}, "110-7", "police")
+    assert again.case.id == view.case.id  # the same push never makes a second case
+    assert events(svc, view.case.id)[0].payload["message"] == "lead_converted"
+
+
+def test_a_thrown_message_can_start_a_case(svc):
+    deploy(svc, "t_lead_start.bpmn", "t_throw.bpmn")
+    xml = (FIXTURES / "t_throw.bpmn").read_text().replace('name="outcome_submitted"', 'name="lead_converted"')
+    with svc.db.write() as session, session.begin():
+        svc.registry.deploy(session, [SourceFile("t_throw.bpmn", xml.encode())], "t", svc.clock.now())
+    sender = start(svc, "t_throw", {"target": ""}, jurisdiction="/macheng/songbu/")
+    svc.cases.complete_task(sender.tasks[0].id, {"result": "转为案件"}, "dept")
+    with svc.db.read() as session:
+        new = session.scalars(select(Case).where(Case.process_key == "t_lead_start")).one()
+        assert new.jurisdiction == "/macheng/songbu/" and new.data["result"] == "转为案件"
+
+
+def test_unit_variable_sends_each_instance_to_its_department(svc):
+    deploy(svc, "t_departments.bpmn")
+    view = start(svc, "t_departments", {"departments": ["/macheng/minzheng/", "/macheng/fulian/"]},
+                 jurisdiction="/macheng/songbu/")
+    assert sorted((t.role, t.jurisdiction) for t in view.tasks) == [
+        ("department_liaison", "/macheng/fulian/"), ("department_liaison", "/macheng/minzheng/")]
+    for task in view.tasks:
+        view = svc.cases.complete_task(task.id, {"acknowledged": True}, "dept")
+    assert view.case.status == "completed"

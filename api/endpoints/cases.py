@@ -39,8 +39,8 @@ def task_out(task: CaseTask, case_no: str) -> dict:
 
 
 def scoped_case(session, principal, case_id: int) -> Case:
-    case = session.get(Case, case_id)
-    if case is None or not principal.covers(case.jurisdiction):
+    case = session.scalars(select(Case).where(Case.id == case_id, case_in_scope(principal))).first()
+    if case is None:
         raise NotFound(f"case {case_id} does not exist or is outside your jurisdiction")
     return case
 

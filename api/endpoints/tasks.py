@@ -46,7 +46,7 @@ def complete_task(body, task_id: str):
     principal = auth.current()
 
     def authorize(task: CaseTask, case: Case) -> None:
-        if not principal.covers(case.jurisdiction):
+        if not (principal.covers(task.jurisdiction) or principal.covers(case.jurisdiction)):
             raise NotFound(f"task {task_id} does not exist or is outside your jurisdiction")
         if task.role not in principal.roles:
             raise ApiProblem(403, f"task '{task.name}' is for the role {task.role}", "该任务不属于您的角色")
