@@ -20,18 +20,15 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.util import BpmnEvent
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, clock, runtime, store
+from . import audit, clock, runtime, steps, store
 from .db import Database
 from .deadlines import Deadlines
 from .definitions import task_properties
 from .errors import Conflict, InvalidData, NotFound
 from .models import Case, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
 from .registry import DefinitionRegistry, LoadedSpec
-from .sandbox import SandboxError
 from .store import Change, NewEvent
 
 log = logging.getLogger(__name__)
@@ -106,11 +103,7 @@ class CaseService:
                     state="", incident=None, event_seq=0, chain_head="", created_by=actor, created_at=now,
                     updated_at=now, completed_at=None)
         with clock.pinned(now):
-            workflow = runtime.new_workflow(loaded.spec, loaded.subprocess_specs, self.script_engine)
-            workflow.task_tree.data.update(data)
-            if message:
-                runtime.start_by_message(workflow, message, data)
-            incident = _advance(workflow)
+            workflow, incident = steps.begin(loaded, self.script_engine, data, message)
         snapshot = _Snapshot(case, loaded, workflow, {}, {}, {})
         started = {"process_key": process_key, "definition_id": version.id, "version": version.version,
                    "definition_sha256": version.sha256, "data": data, "jurisdiction": jurisdiction,
@@ -145,9 +138,7 @@ class CaseService:
         event = NewEvent("task_completed", actor, now, {
             "task": runtime.spec_key(task), "task_id": task_id, "data": data, "form": form_key})
         with clock.pinned(now):
-            task.data.update(data)
-            task.run()
-            incident = _advance(workflow)
+            incident = steps.complete(workflow, task, data)
         change = self._change(snapshot, incident, now, actor, events=[event], completed={task_id})
         return self._commit(change, snapshot)
 
@@ -256,7 +247,7 @@ class CaseService:
         case.state = runtime.dump(workflow)
         case.data = audit.jsonable(runtime.case_data(workflow))
         case.incident = incident
-        case.status = status or _status(workflow, incident, case.status)
+        case.status = status or steps.status(workflow, incident, case.status)
         case.updated_at = now
         if case.status == "completed" and case.completed_at is None:
             case.completed_at = now
@@ -355,7 +346,7 @@ class CaseService:
         event = NewEvent("message_delivered", actor, now, {"name": name, "correlation": correlation,
                                                            "payload": payload})
         with clock.pinned(now):
-            incident = _catch_message(snapshot.workflow, waiting[0], payload) or _advance(snapshot.workflow)
+            incident = steps.deliver(snapshot.workflow, waiting[0], payload)
         change = self._change(snapshot, incident, now, actor, events=[event])
         change.receipt = {"idempotency_key": idempotency_key, "name": name, "received_at": now}
         return self._commit(change, snapshot)
@@ -420,10 +411,7 @@ class CaseService:
             return
         workflow = snapshot.workflow
         with clock.pinned(now):
-            before = [t for t in runtime.waiting_tasks(workflow) if runtime.timer_due(t)]
-            workflow.refresh_timers()
-            fired = [t for t in before if t.state != TaskState.WAITING]
-            incident = _advance(workflow)
+            fired, incident = steps.fire_timers(workflow)
         events = [NewEvent("timer_fired", "timer", now, {"timers": [runtime.spec_key(t) for t in fired]})] if fired else []
         # Rewriting every timer row of the case also releases this worker's claims.
         self._commit(self._change(snapshot, incident, now, "timer", events=events), snapshot)
@@ -481,29 +469,6 @@ def _find_task(workflow, task_id: UUID):
     return None
 
 
-def _advance(workflow) -> dict[str, Any] | None:
-    """Run the engine to its next wait; a failing script becomes an incident, not a crash."""
-    try:
-        runtime.run_engine(workflow)
-    except (SpiffWorkflowException, SandboxError) as exc:
-        return _incident(exc)
-    return None
-
-
-def _catch_message(workflow, task, payload: dict[str, Any]) -> dict[str, Any] | None:
-    definition = task.task_spec.event_definition
-    try:
-        correlations = definition.calculate_correlations(
-            workflow.script_engine, definition.correlation_properties, payload)
-        if getattr(definition, "message_var", None) is None:
-            # Without a messageVariable the payload's fields join the case data.
-            task.data.update(payload)
-        workflow.send_event(BpmnEvent(definition, payload, correlations))
-    except (SpiffWorkflowException, SandboxError) as exc:
-        return _incident(exc)
-    return None
-
-
 def _outbox_row(event, now: datetime) -> dict[str, Any]:
     payload = audit.jsonable(event.payload or {})
     if not isinstance(payload, dict):
@@ -513,27 +478,6 @@ def _outbox_row(event, now: datetime) -> dict[str, Any]:
         correlation["case_no"] = payload["target_case_no"]
     return {"name": event.event_definition.name, "correlation": audit.jsonable(correlation), "payload": payload,
             "created_at": now}
-
-
-def _incident(exc: Exception) -> dict[str, Any]:
-    task = getattr(exc, "task", None)
-    spec = getattr(exc, "task_spec", None) or (task.task_spec if task is not None else None)
-    cause = exc
-    while cause is not None and not isinstance(cause, SandboxError):
-        cause = cause.__cause__ or cause.__context__
-    message = cause.message if isinstance(cause, SandboxError) else str(exc)
-    return {"element_id": getattr(spec, "bpmn_id", None) or getattr(spec, "name", None),
-            "message": message, "kind": cause.kind if isinstance(cause, SandboxError) else "error"}
-
-
-def _status(workflow, incident: dict | None, current: str) -> str:
-    if current in ("cancelled", "suspended"):
-        return current
-    if incident:
-        return "incident"
-    if workflow.is_completed():
-        return "completed"
-    return "active" if runtime.ready_user_tasks(workflow) else "waiting"
 
 
 def _require_open(case: Case) -> None:

@@ -150,13 +150,16 @@ def load(state: str, spec, subprocess_specs, engine: PythonScriptEngine = DEFAUL
 PRUNE_EVERY_STEPS = 200
 
 
-def run_engine(workflow: CaseWorkflow) -> None:
-    """do_engine_steps, pruning the tree every PRUNE_EVERY_STEPS completed tasks."""
+def run_engine(workflow: CaseWorkflow, on_complete=None) -> None:
+    """do_engine_steps, pruning the tree every PRUNE_EVERY_STEPS completed tasks; ``on_complete``
+    sees every task the engine completes (replay records the path with it)."""
     done = 0
 
-    def completed(_task) -> None:
+    def completed(task) -> None:
         nonlocal done
         done += 1
+        if on_complete is not None:
+            on_complete(task)
         if done % PRUNE_EVERY_STEPS == 0:
             prune(workflow)
 

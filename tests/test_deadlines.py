@@ -10,7 +10,7 @@ from engine.clock import CHINA
 from engine.deadlines import Deadlines, Rule
 from engine.definitions import SourceFile
 from engine.errors import DefinitionInvalid
-from engine.models import CaseTask, PendingTimer, SlaRule
+from engine.models import PendingTimer, SlaRule
 
 from .conftest import FIXTURES
 

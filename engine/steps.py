@@ -1,0 +1,103 @@
+"""The inputs that move a case, applied to a workflow — the one implementation that live commands
+and replay share, so a replayed case takes exactly the path the live one took.
+
+Every function runs with the time pinned by the caller and returns the incident (or None) that
+the engine run produced: a failing script becomes an incident, never a crash.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import runtime
+from .sandbox import SandboxError
+
+Incident = dict[str, Any] | None
+OnComplete = Callable[[Any], None] | None
+
+
+def begin(loaded, engine, data: dict[str, Any], message: str | None = None,
+          on_complete: OnComplete = None) -> tuple[runtime.CaseWorkflow, Incident]:
+    workflow = runtime.new_workflow(loaded.spec, loaded.subprocess_specs, engine)
+    workflow.task_tree.data.update(data)
+    if message:
+        runtime.start_by_message(workflow, message, data)
+    return workflow, advance(workflow, on_complete)
+
+
+def complete(workflow, task, data: dict[str, Any], on_complete: OnComplete = None) -> Incident:
+    task.data.update(data)
+    task.run()
+    if on_complete is not None:
+        on_complete(task)
+    return advance(workflow, on_complete)
+
+
+def deliver(workflow, task, payload: dict[str, Any], on_complete: OnComplete = None) -> Incident:
+    definition = task.task_spec.event_definition
+    try:
+        correlations = definition.calculate_correlations(
+            workflow.script_engine, definition.correlation_properties, payload)
+        if getattr(definition, "message_var", None) is None:
+            # Without a messageVariable the payload's fields join the case data.
+            task.data.update(payload)
+        workflow.send_event(BpmnEvent(definition, payload, correlations))
+    except (SpiffWorkflowException, SandboxError) as exc:
+        return incident_of(exc)
+    return advance(workflow, on_complete)
+
+
+def fire_timers(workflow, on_complete: OnComplete = None) -> tuple[list, Incident]:
+    """Fire every timer due at the pinned time; returns the timer tasks that fired."""
+    before = [t for t in runtime.waiting_tasks(workflow) if runtime.timer_due(t)]
+    workflow.refresh_timers()
+    fired = [t for t in before if t.state != TaskState.WAITING]
+    return fired, advance(workflow, on_complete)
+
+
+def correct_data(workflow, changes: dict[str, Any]) -> None:
+    """An administrator's data correction: the running frontier takes the new values."""
+    frontier = [t for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.ERROR)]
+    for task in frontier or [workflow.last_task or workflow.task_tree]:
+        task.data.update(changes)
+
+
+def advance(workflow, on_complete: OnComplete = None) -> Incident:
+    """Run the engine to its next wait."""
+    try:
+        runtime.run_engine(workflow, on_complete)
+    except (SpiffWorkflowException, SandboxError) as exc:
+        return incident_of(exc)
+    return None
+
+
+def incident_of(exc: Exception) -> dict[str, Any]:
+    task = getattr(exc, "task", None)
+    spec = getattr(exc, "task_spec", None) or (task.task_spec if task is not None else None)
+    cause = exc
+    while cause is not None and not isinstance(cause, SandboxError):
+        cause = cause.__cause__ or cause.__context__
+    message = cause.message if isinstance(cause, SandboxError) else str(exc)
+    return {"element_id": getattr(spec, "bpmn_id", None) or getattr(spec, "name", None),
+            "message": message, "kind": cause.kind if isinstance(cause, SandboxError) else "error"}
+
+
+def status(workflow, incident: Incident, current: str) -> str:
+    if current in ("cancelled", "suspended"):
+        return current
+    if incident:
+        return "incident"
+    if workflow.is_completed():
+        return "completed"
+    return "active" if runtime.ready_user_tasks(workflow) else "waiting"
+
+
+def find_ready(workflow, key: dict[str, Any]):
+    """The READY user task an audit record names (by spec, process and instance)."""
+    for task in runtime.ready_user_tasks(workflow):
+        if runtime.spec_key(task) == key:
+            return task
+    return None
