@@ -101,3 +101,13 @@ def find_ready(workflow, key: dict[str, Any]):
         if runtime.spec_key(task) == key:
             return task
     return None
+
+
+def retry(workflow, on_complete: OnComplete = None) -> Incident:
+    """Run the failed tasks of an incident again (after a data correction, say)."""
+    failed = workflow.get_tasks(state=TaskState.ERROR)
+    if not failed:
+        return None
+    for task in failed:
+        workflow.reset_from_task_id(task.id)
+    return advance(workflow, on_complete)

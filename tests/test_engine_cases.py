@@ -17,6 +17,8 @@ from engine.definitions import SourceFile
 
 from .conftest import FIXTURES, deploy
 
+pytestmark = pytest.mark.usefixtures("verify_all_cases")
+
 VILLAGE = "/macheng/songbu/songbu-yangjiawan/"
 
 

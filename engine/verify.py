@@ -1,0 +1,202 @@
+"""Prove that a case's history was not altered.
+
+Two checks, both needed: the **hash chain** (every event hashes onto the one before it, and the
+case row keeps the head) catches an edited, dropped, reordered or inserted event; **replay** (the
+events, re-run on the recorded definitions, give the stored state, data and open tasks) catches a
+stored state that no longer matches its history. An **anchor** — the heads of all cases, hashed —
+exported daily catches a case deleted whole.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import runtime
+from .audit import GENESIS, canonical, event_hash
+from .deadlines import Deadlines, Rule
+from .definitions import SourceFile, build_parser, load_forms
+from .models import Case, CaseEvent, CalendarDay, DefinitionVersion, SlaRule
+from .registry import DefinitionRegistry, LoadedSpec
+from .replay import EventRecord, ReplayError, differences, replay, summarize
+
+BUNDLE_FORMAT = "cunliao-audit-bundle/1"
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    case_no: str
+    events: int
+    head: str
+    first_bad_event: int | None = None
+    reason: str | None = None
+    diff: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"ok": self.ok, "case_no": self.case_no, "events": self.events, "head": self.head}
+        if not self.ok:
+            out.update(first_bad_event=self.first_bad_event, reason=self.reason, diff=self.diff)
+        return out
+
+
+def check_chain(case_id: int, events: list[EventRecord], hashes: list[tuple[str, str]],
+                head: str, event_seq: int) -> tuple[int | None, str | None]:
+    """The first event whose sequence or hash is wrong, and why; (None, None) when intact."""
+    previous = GENESIS
+    for position, (event, (prev_hash, digest)) in enumerate(zip(events, hashes), start=1):
+        if event.seq != position:
+            return position, f"event {position} is missing (found seq {event.seq} in its place)"
+        if prev_hash != previous:
+            return event.seq, "its link to the previous event is broken"
+        if event_hash(previous, case_id, event.seq, event.type, event.actor, event.at, event.payload) != digest:
+            return event.seq, "its content does not match its hash (changed after it was written)"
+        previous = digest
+    if len(events) != event_seq or previous != (head or GENESIS):
+        last = len(events)
+        return (last + 1 if len(events) < event_seq else last), (
+            f"the case says it has {event_seq} events ending in {head[:12]}…, the log has {last} "
+            f"ending in {previous[:12]}… (events removed from the end, or the case row altered)")
+    return None, None
+
+
+def verify_case(case: Case, events: list[EventRecord], hashes: list[tuple[str, str]],
+                load: Callable[[int], LoadedSpec], engine) -> Verdict:
+    verdict = Verdict(True, case.case_no, len(events), case.chain_head)
+    bad, reason = check_chain(case.id, events, hashes, case.chain_head, case.event_seq)
+    if bad is not None:
+        verdict.ok, verdict.first_bad_event, verdict.reason = False, bad, reason
+        return verdict
+    try:
+        replayed = replay(events, load, engine)
+    except ReplayError as exc:
+        verdict.ok, verdict.first_bad_event, verdict.reason = False, exc.seq, f"replay failed: {exc.message}"
+        return verdict
+    stored_loaded = load(case.definition_id)
+    stored_workflow = runtime.load(case.state, stored_loaded.spec, stored_loaded.subprocess_specs, engine)
+    stored = summarize(stored_workflow, case.status, case.incident)
+    diff = differences(stored, replayed.summary())
+    if case.data != stored.get("data"):
+        diff["case.data"] = {"stored": case.data, "replayed": stored.get("data")}
+    if replayed.definition_id != case.definition_id:
+        diff["definition_id"] = {"stored": case.definition_id, "replayed": replayed.definition_id}
+    if diff:
+        verdict.ok, verdict.diff = False, diff
+        verdict.first_bad_event = events[-1].seq if events else None
+        verdict.reason = "the stored case differs from what its events produce"
+    return verdict
+
+
+# -- reading from the database -------------------------------------------------------------------
+
+def load_events(session: Session, case_id: int, until: int | None = None) -> tuple[list[EventRecord], list]:
+    query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq, CaseEvent.id)
+    if until is not None:
+        query = query.where(CaseEvent.seq <= until)
+    rows = list(session.scalars(query))
+    return ([EventRecord(r.seq, r.type, r.actor, r.at, r.payload) for r in rows],
+            [(r.prev_hash, r.hash) for r in rows])
+
+
+def verify_in_db(session: Session, registry: DefinitionRegistry, engine, case: Case) -> Verdict:
+    events, hashes = load_events(session, case.id)
+    return verify_case(case, events, hashes, lambda i: registry.load(session, i), engine)
+
+
+# -- anchors -------------------------------------------------------------------------------------
+
+def anchor(session: Session, at: datetime) -> dict[str, Any]:
+    heads = [{"case_id": c.id, "case_no": c.case_no, "seq": c.event_seq, "head": c.chain_head}
+             for c in session.scalars(select(Case).order_by(Case.id))]
+    root = hashlib.sha256(canonical(heads)).hexdigest()
+    return {"format": "cunliao-anchor/1", "at": at.isoformat(), "cases": heads, "root": root}
+
+
+def verify_anchor(session: Session, anchored: dict[str, Any]) -> list[str]:
+    """Problems found: an anchored case gone, or its history no longer holding the anchored head."""
+    problems = []
+    if hashlib.sha256(canonical(anchored["cases"])).hexdigest() != anchored["root"]:
+        problems.append("the anchor file itself was altered (its root does not match its cases)")
+    for entry in anchored["cases"]:
+        case = session.get(Case, entry["case_id"])
+        if case is None or case.case_no != entry["case_no"]:
+            problems.append(f"case {entry['case_no']} was in the anchor of {anchored['at']} and is gone")
+            continue
+        event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                        CaseEvent.seq == entry["seq"])).first()
+        if entry["seq"] and (event is None or event.hash != entry["head"]):
+            problems.append(f"case {entry['case_no']}: event {entry['seq']} no longer has the anchored hash")
+    return problems
+
+
+# -- bundles: one file that verifies offline ------------------------------------------------------
+
+def export_bundle(session: Session, registry: DefinitionRegistry, case: Case, at: datetime) -> dict[str, Any]:
+    events, hashes = load_events(session, case.id)
+    used = {case.definition_id} | {e.payload.get("definition_id") for e in events if e.type == "case_started"} \
+        | {e.payload.get("to_definition_id") for e in events if e.type == "case_migrated"}
+    definitions = {}
+    for definition_id in sorted(i for i in used if i):
+        version = session.get(DefinitionVersion, definition_id)
+        definitions[str(definition_id)] = {
+            "process_key": version.process_key, "version": version.version, "sha256": version.sha256,
+            "files": [{"name": f.name, "sha256": f.sha256, "content": base64.b64encode(f.content).decode()}
+                      for f in registry.files(session, version)]}
+    return {
+        "format": BUNDLE_FORMAT, "exported_at": at.isoformat(),
+        "case": {"id": case.id, "case_no": case.case_no, "process_key": case.process_key,
+                 "definition_id": case.definition_id, "status": case.status, "data": case.data,
+                 "incident": case.incident, "state": case.state, "event_seq": case.event_seq,
+                 "chain_head": case.chain_head},
+        "events": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": e.at.isoformat(), "payload": e.payload,
+                    "prev_hash": p, "hash": h} for e, (p, h) in zip(events, hashes)],
+        "definitions": definitions,
+        "sla_rules": [{"key": r.key, "duration": r.duration, "calendar": r.calendar,
+                       "effective_from": r.effective_from.isoformat()} for r in session.scalars(select(SlaRule))],
+        "calendar": {d.day.isoformat(): d.kind for d in session.scalars(select(CalendarDay))},
+    }
+
+
+def verify_bundle(bundle: dict[str, Any]) -> Verdict:
+    """Verify an exported bundle with nothing but the bundle: no database, no deployed definitions."""
+    if bundle.get("format") != BUNDLE_FORMAT:
+        raise ValueError("not a Cunliao audit bundle")
+    specs: dict[int, LoadedSpec] = {}
+
+    def load(definition_id: int) -> LoadedSpec:
+        if definition_id not in specs:
+            entry = bundle["definitions"][str(definition_id)]
+            files = [SourceFile(f["name"], base64.b64decode(f["content"])) for f in entry["files"]]
+            for source, ref in zip(files, entry["files"]):
+                if source.sha256 != ref["sha256"]:
+                    raise ValueError(f"definition file {ref['name']} does not match its sha256")
+            parser = build_parser(files)
+            specs[definition_id] = LoadedSpec(parser.get_spec(entry["process_key"]),
+                                              parser.get_subprocess_specs(entry["process_key"]),
+                                              load_forms(files), entry["version"])
+        return specs[definition_id]
+
+    deadlines = Deadlines(rules=[Rule(r["key"], r["duration"], r["calendar"], datetime.fromisoformat(r["effective_from"]))
+                                 for r in bundle.get("sla_rules", [])],
+                          calendar={date.fromisoformat(d): k for d, k in bundle.get("calendar", {}).items()})
+    engine = runtime.script_engine(deadlines.functions())
+    snapshot = bundle["case"]
+    case = Case(id=snapshot["id"], case_no=snapshot["case_no"], definition_id=snapshot["definition_id"],
+                status=snapshot["status"], data=snapshot["data"], incident=snapshot["incident"],
+                state=snapshot["state"], event_seq=snapshot["event_seq"], chain_head=snapshot["chain_head"])
+    events = [EventRecord(e["seq"], e["type"], e["actor"], datetime.fromisoformat(e["at"]), e["payload"])
+              for e in bundle["events"]]
+    hashes = [(e["prev_hash"], e["hash"]) for e in bundle["events"]]
+    return verify_case(case, events, hashes, load, engine)
+
+
+def iter_cases(session: Session, case_nos: Iterable[str] | None = None) -> list[Case]:
+    query = select(Case).order_by(Case.id)
+    if case_nos:
+        query = query.where(Case.case_no.in_(list(case_nos)))
+    return list(session.scalars(query))
