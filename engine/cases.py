@@ -29,6 +29,7 @@ from .definitions import task_properties
 from .errors import Conflict, InvalidData, NotFound
 from .models import Case, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
 from .registry import DefinitionRegistry, LoadedSpec
+from .repairs import RepairCommands
 from .store import Change, NewEvent
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ _TASK_BY_ID = select(_task_table).where(_task_table.c.id == bindparam("task_id")
 _READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("case_id"), _task_table.c.state == "ready")
 
 
-class CaseService:
+class CaseService(RepairCommands):
     def __init__(self, db: Database, registry: DefinitionRegistry, clock_: clock.Clock,
                  resolve_role: Callable[[str], str | None], deadlines: Deadlines | None = None,
                  case_prefix: str = "MC") -> None:
@@ -130,7 +131,7 @@ class CaseService:
             raise Conflict(f"task '{row.name}' is no longer ready: it was {row.state}", task_state=row.state)
         _require_open(snapshot.case)
         workflow = snapshot.workflow
-        task = _find_task(workflow, UUID(task_id))
+        task = runtime.find_task(workflow, UUID(task_id))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise Conflict(f"task '{row.name}' is no longer ready")
         form_key, schema = snapshot.loaded.form_for(task.task_spec)
@@ -458,15 +459,6 @@ def _task_unit(task, props: dict[str, str]) -> str | None:
     variable = props.get("unitVariable")
     value = task.data.get(variable) if variable else None
     return value if isinstance(value, str) and value.startswith("/") and value.endswith("/") else None
-
-
-def _find_task(workflow, task_id: UUID):
-    if task_id in workflow.tasks:
-        return workflow.tasks[task_id]
-    for sub in workflow.subprocesses.values():
-        if task_id in sub.tasks:
-            return sub.tasks[task_id]
-    return None
 
 
 def _outbox_row(event, now: datetime) -> dict[str, Any]:

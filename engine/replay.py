@@ -96,7 +96,8 @@ def _apply(state: ReplayState, events, index: int, event: EventRecord, load, eng
         earlier = replay(events[:index], load, engine, until=payload["to_seq"] - 1, definition_override=override)
         state.workflow, state.incident, state.path = earlier.workflow, earlier.incident, list(earlier.path)
         state.definition_id = earlier.definition_id
-        state.status = earlier.status if earlier.status != "cancelled" else state.status
+        if state.status != "suspended":
+            state.status = earlier.status
     elif kind == "case_migrated":
         again = replay(events[:index], load, engine, definition_override=payload["to_definition_id"])
         state.workflow, state.incident, state.definition_id = again.workflow, again.incident, again.definition_id

@@ -237,6 +237,15 @@ def _drop_orphan_subprocesses(workflow: CaseWorkflow) -> None:
 
 # -- reading the running state -------------------------------------------------------------------
 
+def find_task(workflow: CaseWorkflow, task_id: UUID) -> Task | None:
+    if task_id in workflow.tasks:
+        return workflow.tasks[task_id]
+    for sub in workflow.subprocesses.values():
+        if task_id in sub.tasks:
+            return sub.tasks[task_id]
+    return None
+
+
 def ready_user_tasks(workflow: CaseWorkflow) -> list[Task]:
     return workflow.get_tasks(state=TaskState.READY, manual=True)
 

@@ -61,6 +61,9 @@ def fire_timers(workflow, on_complete: OnComplete = None) -> tuple[list, Inciden
 def correct_data(workflow, changes: dict[str, Any]) -> None:
     """An administrator's data correction: the running frontier takes the new values."""
     frontier = [t for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.ERROR)]
+    # A retry re-runs a failed task from its parent's data (dropping the failed attempt's partial
+    # writes), so the correction goes to those parents too.
+    frontier += [t.parent for t in frontier if t.state == TaskState.ERROR and t.parent is not None]
     for task in frontier or [workflow.last_task or workflow.task_tree]:
         task.data.update(changes)
 

@@ -18,7 +18,8 @@ from . import audit
 from .errors import Conflict
 from .models import Case, CaseCounter, CaseEvent, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
 
-CASE_COLUMNS = ("status", "state", "data", "incident", "updated_at", "completed_at", "jurisdiction", "title")
+CASE_COLUMNS = ("status", "state", "data", "incident", "updated_at", "completed_at", "jurisdiction", "title",
+                "definition_id")
 
 # Statements are built once: building and cache-keying them per call cost more than running them.
 _cases, _tasks, _events = Case.__table__, CaseTask.__table__, CaseEvent.__table__
@@ -91,8 +92,7 @@ def write(conn: Connection, change: Change, case_prefix: str) -> None:
 def _insert_case(conn: Connection, case: Case, case_prefix: str) -> None:
     case.case_no = next_case_no(conn, case.created_at, case_prefix)
     values = {c: getattr(case, c) for c in CASE_COLUMNS}
-    values.update(case_no=case.case_no, process_key=case.process_key, definition_id=case.definition_id,
-                  version=1, event_seq=0, chain_head="", created_by=case.created_by, created_at=case.created_at)
+    values.update(case_no=case.case_no, process_key=case.process_key, version=1, event_seq=0, chain_head="", created_by=case.created_by, created_at=case.created_at)
     case.id = conn.execute(insert(Case).values(**values).returning(Case.id)).scalar_one()
     case.version, case.event_seq, case.chain_head = 1, 0, ""
 

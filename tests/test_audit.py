@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select, text
 
+from engine.errors import Conflict, InvalidData, NotFound
 from engine.models import Case, CaseEvent
 from engine.verify import anchor, export_bundle, verify_anchor, verify_bundle, verify_in_db
 
@@ -161,3 +162,62 @@ def test_random_command_sequences_replay_to_the_same_state(svc, clock, commands,
     for case_id in cases:
         result = verdict(svc, case_id)
         assert result.ok, result.as_dict()
+
+
+# -- repairs: each needs a reason, each is an event, and the repaired case still verifies ----------
+
+def test_correct_data_then_retry_clears_an_incident(svc):
+    deploy(svc, "t_incident.bpmn")
+    view = svc.cases.start("t_incident", {}, "t", VILLAGE)
+    view = svc.cases.complete_task(view.tasks[0].id, {"mode": "zero"}, "mediator")
+    assert view.case.status == "incident"
+    with pytest.raises(InvalidData):
+        svc.cases.correct_data(view.case.id, {"mode": "fine"}, "admin", "")
+    view = svc.cases.correct_data(view.case.id, {"mode": "fine"}, "admin", "登记时选错了处理方式")
+    assert view.case.status == "incident"
+    view = svc.cases.retry(view.case.id, "admin", "数据已更正")
+    assert view.case.status == "completed" and view.case.data["done"] is True
+    assert verdict(svc, view.case.id).ok
+
+
+def test_skip_a_task(svc):
+    deploy(svc, "t_simple.bpmn", "t_register.schema.json")
+    view = svc.cases.start("t_simple", {"amount": 5000}, "t", VILLAGE)
+    view = svc.cases.skip_task(view.tasks[0].id, "admin", "当事人已在窗口登记，网格员无需重复登记")
+    assert [t.element_id for t in view.tasks] == ["mediate"]
+    assert verdict(svc, view.case.id).ok
+
+
+def test_rewind_to_an_earlier_event(svc, clock):
+    case_id = finished_case(svc, clock)
+    view = svc.cases.rewind(case_id, 3, "admin", "调解结果录入错误，退回重新调解")
+    assert view.case.status == "active" and [t.element_id for t in view.tasks] == ["mediate"]
+    view = svc.cases.complete_task(view.tasks[0].id, {"outcome": "调解成功"}, "mediator")
+    assert view.case.data["outcome"] == "调解成功" and view.case.status == "completed"
+    result = verdict(svc, case_id)
+    assert result.ok and result.events == 5
+
+
+def test_migrate_to_a_new_version_and_refuse_an_impossible_one(svc, clock):
+    from .conftest import FIXTURES
+    from engine.definitions import SourceFile
+
+    deploy(svc, "t_simple.bpmn", "t_register.schema.json")
+    view = svc.cases.start("t_simple", {}, "t", VILLAGE)
+    view = svc.cases.complete_task(view.tasks[0].id, {"summary": "邻里纠纷", "amount": 5000}, "grid")
+    renamed = (FIXTURES / "t_simple.bpmn").read_text().replace("村级调解", "村级调解（新）")
+    source = (FIXTURES / "t_simple.bpmn").read_text()
+    without_register = source.replace('"register"', '"register_v3"').replace(">register<", ">register_v3<")
+    for xml in (renamed, without_register):
+        with svc.db.write() as session, session.begin():
+            svc.registry.deploy(session, [SourceFile("t_simple.bpmn", xml.encode())], "designer", clock.now())
+    view = svc.cases.migrate(view.case.id, 2, "admin", "新版本修正了任务名称")
+    assert view.definition_version == 2 and view.tasks[0].name == "村级调解（新）"
+    assert verdict(svc, view.case.id).ok
+    with pytest.raises(NotFound):
+        svc.cases.migrate(view.case.id, 99, "admin", "不存在的版本")
+    with pytest.raises(Conflict) as refused:  # version 3 has no task 'register' for the recorded completion
+        svc.cases.migrate(view.case.id, 3, "admin", "试图迁移到不兼容的版本")
+    assert "cannot move to version 3" in refused.value.message
+    view = svc.cases.complete_task(view.tasks[0].id, {"outcome": "达成协议"}, "mediator")
+    assert view.case.status == "completed" and verdict(svc, view.case.id).ok

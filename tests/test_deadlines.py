@@ -44,8 +44,9 @@ def test_rules_are_versioned_by_effective_date():
 
 
 def test_sla_key_sets_task_due_time_and_sla_due_sets_timer(svc, clock):
-    files = [SourceFile(p.name, p.read_bytes()) for p in (FIXTURES.parent.parent / "workflows").rglob("*")
-             if p.name.endswith((".bpmn", ".schema.json"))]
+    workflows = FIXTURES.parent.parent / "workflows"
+    files = [SourceFile(p.name, p.read_bytes()) for p in [workflows / "bpmn" / "quick_mediation.bpmn",
+                                                          *(workflows / "forms").glob("quick_*.schema.json")]]
     with svc.db.write() as session, session.begin():
         svc.registry.deploy(session, files, "test", clock.now())
     view = svc.cases.start("quick_mediation", {}, "grid", "/macheng/songbu/")
