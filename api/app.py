@@ -12,7 +12,7 @@ from engine.clock import Clock
 from . import auth, problems
 from .config import Settings
 from .endpoints import auth as auth_endpoints
-from .endpoints import cases, definitions, health, messages, tasks
+from .endpoints import audit, cases, definitions, health, messages, tasks
 from .services import build_services
 
 PUBLIC_API_PATHS = {"/api/v1/auth/token"}
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api = Api(app, spec_kwargs={"info": {"description": "Grassroots dispute resolution on BPMN (民事村了)."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
-    for blueprint in (auth_endpoints.blp, definitions.blp, cases.blp, tasks.blp, messages.blp):
+    for blueprint in (auth_endpoints.blp, definitions.blp, cases.blp, tasks.blp, messages.blp, audit.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     problems.register(app)

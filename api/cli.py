@@ -1,6 +1,7 @@
 """The ``cunliao`` command: init-db, deploy, seed-demo, worker, serve."""
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import subprocess
@@ -135,6 +136,89 @@ def serve() -> None:
             child.kill()
     if not stopping:
         raise click.ClickException("a server process stopped unexpectedly; see the log above")
+
+
+@main.group()
+def audit() -> None:
+    """Verify case histories, export bundles and anchors."""
+
+
+@audit.command("verify")
+@click.argument("case_nos", nargs=-1)
+@click.option("--all", "all_cases", is_flag=True, help="every case in the database")
+@click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="verify an exported audit bundle offline (no database)")
+@click.option("--anchor", "anchor_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="also check that every case of this anchor file still exists with its history")
+def audit_verify(case_nos: tuple[str, ...], all_cases: bool, bundle: Path | None, anchor_file: Path | None) -> None:
+    """Check hash chains and replay cases; exit status 1 on any failure."""
+    from engine.verify import iter_cases, verify_anchor, verify_bundle, verify_in_db
+
+    if bundle is not None:
+        verdict = verify_bundle(json.loads(bundle.read_text(encoding="utf-8")))
+        _report([verdict])
+        return
+    if not case_nos and not all_cases and anchor_file is None:
+        raise click.UsageError("name case numbers, or give --all, --bundle or --anchor")
+    svc = build_services(Settings())
+    verdicts, problems = [], []
+    with svc.db.read() as session:
+        if case_nos or all_cases:
+            cases = iter_cases(session, case_nos or None)
+            missing = set(case_nos) - {c.case_no for c in cases}
+            problems += [f"case {no} does not exist" for no in sorted(missing)]
+            with click.progressbar(cases, label="verifying", file=sys.stderr, show_pos=True,
+                                   item_show_func=lambda c: c.case_no if c else "") as bar:
+                for case in bar:
+                    verdicts.append(verify_in_db(session, svc.registry, svc.cases.script_engine, case))
+        if anchor_file is not None:
+            problems += verify_anchor(session, json.loads(anchor_file.read_text(encoding="utf-8")))
+    _report(verdicts, problems)
+
+
+def _report(verdicts, problems=()) -> None:
+    failures = [v for v in verdicts if not v.ok]
+    for verdict in failures:
+        click.echo(f"FAIL {verdict.case_no}: event {verdict.first_bad_event}: {verdict.reason}", err=True)
+        for name, change in verdict.diff.items():
+            click.echo(f"    {name}: {json.dumps(change, ensure_ascii=False, default=str)[:500]}", err=True)
+    for problem in problems:
+        click.echo(f"FAIL {problem}", err=True)
+    events = sum(v.events for v in verdicts)
+    click.echo(f"{len(verdicts) - len(failures)} of {len(verdicts)} cases verified ({events} events)"
+               + (f"; {len(problems)} anchor problem(s)" if problems else ""))
+    if failures or problems:
+        sys.exit(1)
+
+
+@audit.command("export")
+@click.argument("case_no")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def audit_export(case_no: str, out: Path) -> None:
+    """Write a case's audit bundle (events, definitions, chain head) to a file."""
+    from engine.verify import export_bundle, iter_cases
+
+    svc = build_services(Settings())
+    with svc.db.read() as session:
+        cases = iter_cases(session, [case_no])
+        if not cases:
+            raise click.ClickException(f"case {case_no} does not exist")
+        content = export_bundle(session, svc.registry, cases[0], svc.clock.now())
+    out.write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
+    click.echo(f"{case_no}: {len(content['events'])} events written to {out}")
+
+
+@audit.command("anchor")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def audit_anchor(out: Path) -> None:
+    """Write the heads of all cases and their hash: keep it (daily) to detect deleted cases."""
+    from engine.verify import anchor
+
+    svc = build_services(Settings())
+    with svc.db.read() as session:
+        content = anchor(session, svc.clock.now())
+    out.write_text(json.dumps(content, ensure_ascii=False, indent=1), encoding="utf-8")
+    click.echo(f"anchor of {len(content['cases'])} cases: {content['root']}")
 
 
 def _safe_url(url: str) -> str:

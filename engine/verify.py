@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import runtime
-from .audit import GENESIS, canonical, event_hash
+from .audit import GENESIS, canonical, event_hash, jsonable
 from .deadlines import Deadlines, Rule
 from .definitions import SourceFile, build_parser, load_forms
 from .models import Case, CaseEvent, CalendarDay, DefinitionVersion, SlaRule
@@ -200,3 +200,25 @@ def iter_cases(session: Session, case_nos: Iterable[str] | None = None) -> list[
     if case_nos:
         query = query.where(Case.case_no.in_(list(case_nos)))
     return list(session.scalars(query))
+
+
+def case_history(session: Session, registry: DefinitionRegistry, engine, case: Case, at: int) -> dict[str, Any]:
+    """The case as of event ``at``: data, open tasks, the path taken, and who did what."""
+    events, _ = load_events(session, case.id)
+    if not events:
+        raise ValueError("the case has no events")
+    at = max(1, min(at, events[-1].seq))
+    state = replay(events, lambda i: registry.load(session, i), engine, until=at)
+    workflow = state.workflow
+    open_tasks = []
+    for task in runtime.ready_user_tasks(workflow) if workflow is not None else []:
+        spec = task.task_spec
+        open_tasks.append({"element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane})
+    return {
+        "case_no": case.case_no, "at": at, "events": events[-1].seq, "status": state.status,
+        "data": jsonable(runtime.case_data(workflow)) if workflow is not None else {},
+        "open_tasks": open_tasks, "path": state.path, "incident": state.incident,
+        "definition_id": state.definition_id,
+        "actions": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": e.at.isoformat()}
+                    for e in events if e.seq <= at],
+    }

@@ -226,3 +226,32 @@ def test_a_department_sees_and_completes_what_was_sent_to_it(client, login, desi
     assert done.status_code == 200
     other = [t for t in case["tasks"] if t["id"] != mine["id"]][0]
     assert client.post(f"/api/v1/tasks/{other['id']}/complete", headers=dept, json={"data": {}}).status_code == 404
+
+
+def test_audit_endpoints(client, login, deployed):
+    grid, auditor, admin = login("grid"), login("auditor"), login("admin")
+    case = client.post("/api/v1/cases", headers=grid, json={"process_key": "t_simple"}).get_json()
+    client.post(f"/api/v1/tasks/{case['tasks'][0]['id']}/complete", headers=grid,
+                json={"data": {"summary": "宅基地边界纠纷", "amount": 5000}})
+    events = client.get(f"/api/v1/cases/{case['id']}/events", headers=auditor).get_json()
+    assert [e["type"] for e in events["items"]] == ["case_started", "task_completed"] and events["total"] == 2
+    assert all(len(e["hash"]) == 64 for e in events["items"])
+    first = client.get(f"/api/v1/cases/{case['id']}/history?at=1", headers=auditor).get_json()
+    assert [t["element_id"] for t in first["open_tasks"]] == ["register"] and first["path"] == ["start"]
+    second = client.get(f"/api/v1/cases/{case['id']}/history?at=2", headers=auditor).get_json()
+    assert second["path"] == ["start", "register", "grade", "gw"] and second["data"]["risk"] == "high"
+    assert [a["actor"] for a in second["actions"]] == ["grid", "grid"]
+    verdict = client.post(f"/api/v1/cases/{case['id']}/verify", headers=auditor).get_json()
+    assert verdict["ok"] is True and verdict["events"] == 2
+    bundle = client.get(f"/api/v1/cases/{case['id']}/audit-bundle", headers=auditor)
+    assert bundle.status_code == 200 and "attachment" in bundle.headers["Content-Disposition"]
+    assert bundle.get_json()["case"]["case_no"] == case["case_no"]
+    assert client.post(f"/api/v1/cases/{case['id']}/repairs/rewind", headers=auditor,
+                       json={"to_seq": 2, "reason": "x"}).status_code == 403
+    assert client.post(f"/api/v1/cases/{case['id']}/repairs/rewind", headers=admin,
+                       json={"to_seq": 2}).status_code == 422
+    rewound = client.post(f"/api/v1/cases/{case['id']}/repairs/rewind", headers=admin,
+                          json={"to_seq": 2, "reason": "登记金额有误，退回重新登记"})
+    assert rewound.status_code == 200 and rewound.get_json()["tasks"][0]["element_id"] == "register"
+    assert client.post(f"/api/v1/cases/{case['id']}/verify", headers=auditor).get_json()["ok"] is True
+    assert client.get(f"/api/v1/cases/{case['id']}/events", headers=login("dept")).status_code == 404

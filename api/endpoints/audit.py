@@ -1,0 +1,130 @@
+"""Audit: a case's events, the case as of any event, verification, the offline bundle, and the
+administrators' repairs (each with a reason, each an event)."""
+from __future__ import annotations
+
+import json
+
+from flask import Response
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from engine.models import CaseEvent, CaseTask
+from engine.verify import case_history, export_bundle, verify_in_db
+
+from .. import auth
+from ..schemas import (AuditEventPage, CaseOut, EventQuery, HistoryOut, HistoryQuery, RepairCorrectData,
+                       RepairMigrate, RepairReason, RepairRewind, VerifyOut)
+from ..services import services
+from .cases import case_out, scoped_case
+
+blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit and repairs")
+
+REPAIRERS = ("admin",)
+
+
+@blp.get("/cases/<int:case_id>/events")
+@blp.arguments(EventQuery, location="query")
+@blp.response(200, AuditEventPage)
+def list_events(query, case_id: int):
+    """The case's append-only event log, oldest first, with each event's hash."""
+    principal = auth.current()
+    svc = services()
+    page, size = query["page"], query["page_size"]
+    with svc.db.read() as session:
+        scoped_case(session, principal, case_id)
+        total = session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case_id))
+        rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)
+                               .offset((page - 1) * size).limit(size)).all()
+        return {"items": rows, "total": total, "page": page, "page_size": size}
+
+
+@blp.get("/cases/<int:case_id>/history")
+@blp.arguments(HistoryQuery, location="query")
+@blp.response(200, HistoryOut)
+def history(query, case_id: int):
+    """The case as of event ``at``: data, open tasks, the path taken and who did what (replayed)."""
+    principal = auth.current()
+    svc = services()
+    with svc.db.read() as session:
+        case = scoped_case(session, principal, case_id)
+        return case_history(session, svc.registry, svc.cases.script_engine, case, query["at"])
+
+
+@blp.post("/cases/<int:case_id>/verify")
+@blp.response(200, VerifyOut)
+def verify(case_id: int):
+    """Check the hash chain and replay the case: {ok, events, head, first_bad_event?, diff?}."""
+    principal = auth.current()
+    svc = services()
+    with svc.db.read() as session:
+        case = scoped_case(session, principal, case_id)
+        return verify_in_db(session, svc.registry, svc.cases.script_engine, case).as_dict()
+
+
+@blp.get("/cases/<int:case_id>/audit-bundle")
+@blp.response(200, {"type": "object"}, content_type="application/json")
+def bundle(case_id: int):
+    """One file with the events, every definition version used and the chain head; verify it
+    offline with `cunliao audit verify --bundle FILE`."""
+    principal = auth.current()
+    svc = services()
+    with svc.db.read() as session:
+        case = scoped_case(session, principal, case_id)
+        content = export_bundle(session, svc.registry, case, svc.clock.now())
+    return Response(json.dumps(content, ensure_ascii=False), mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{case.case_no}-audit.json"'})
+
+
+def _repair(case_id: int, command):
+    """Admins only, within their jurisdiction; ``command(cases, actor)`` runs the repair."""
+    principal = auth.require_role(*REPAIRERS)
+    svc = services()
+    with svc.db.read() as session:
+        scoped_case(session, principal, case_id)
+    return case_out(command(svc.cases, principal.username))
+
+
+@blp.post("/cases/<int:case_id>/repairs/correct-data")
+@blp.arguments(RepairCorrectData)
+@blp.response(200, CaseOut)
+def correct_data(body, case_id: int):
+    """Correct case data (admins; the reason is recorded)."""
+    return _repair(case_id, lambda cases, actor: cases.correct_data(case_id, body["changes"], actor, body["reason"]))
+
+
+@blp.post("/cases/<int:case_id>/repairs/retry")
+@blp.arguments(RepairReason)
+@blp.response(200, CaseOut)
+def retry(body, case_id: int):
+    """Run the failed step of an incident again."""
+    return _repair(case_id, lambda cases, actor: cases.retry(case_id, actor, body["reason"]))
+
+
+@blp.post("/cases/<int:case_id>/repairs/rewind")
+@blp.arguments(RepairRewind)
+@blp.response(200, CaseOut)
+def rewind(body, case_id: int):
+    """Put the case back as it was before event ``to_seq``."""
+    return _repair(case_id, lambda cases, actor: cases.rewind(case_id, body["to_seq"], actor, body["reason"]))
+
+
+@blp.post("/cases/<int:case_id>/repairs/migrate")
+@blp.arguments(RepairMigrate)
+@blp.response(200, CaseOut)
+def migrate(body, case_id: int):
+    """Move the case to another version of its process (refused if its history does not fit)."""
+    return _repair(case_id, lambda cases, actor: cases.migrate(case_id, body["to_version"], actor, body["reason"]))
+
+
+@blp.post("/tasks/<task_id>/skip")
+@blp.arguments(RepairReason)
+@blp.response(200, CaseOut)
+def skip(body, task_id: str):
+    """Skip a ready task (admins; the reason is recorded)."""
+    principal = auth.require_role(*REPAIRERS)
+    svc = services()
+    with svc.db.read() as session:
+        row = session.get(CaseTask, task_id)
+        if row is not None:
+            scoped_case(session, principal, row.case_id)
+    return case_out(svc.cases.skip_task(task_id, principal.username, body["reason"]))
