@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import runtime
@@ -94,11 +94,16 @@ def verify_case(case: Case, events: list[EventRecord], hashes: list[tuple[str, s
 
 # -- reading from the database -------------------------------------------------------------------
 
+_EVENTS = CaseEvent.__table__
+_EVENTS_OF_CASE = (select(_EVENTS.c.seq, _EVENTS.c.type, _EVENTS.c.actor, _EVENTS.c.at, _EVENTS.c.payload,
+                          _EVENTS.c.prev_hash, _EVENTS.c.hash)
+                   .where(_EVENTS.c.case_id == bindparam("case_id")).order_by(_EVENTS.c.seq, _EVENTS.c.id))
+
+
 def load_events(session: Session, case_id: int, until: int | None = None) -> tuple[list[EventRecord], list]:
-    query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq, CaseEvent.id)
+    rows = session.connection().execute(_EVENTS_OF_CASE, {"case_id": case_id}).all()
     if until is not None:
-        query = query.where(CaseEvent.seq <= until)
-    rows = list(session.scalars(query))
+        rows = [r for r in rows if r.seq <= until]
     return ([EventRecord(r.seq, r.type, r.actor, r.at, r.payload) for r in rows],
             [(r.prev_hash, r.hash) for r in rows])
 

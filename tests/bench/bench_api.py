@@ -52,6 +52,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_audit  # noqa: E402  (the audit figures: tests/bench/bench_audit.py)
 BENCH_BPMN = ROOT / "tests" / "bench" / "bench_usertasks.bpmn"
 LOOP_BPMN = ROOT / "tests" / "fixtures" / "t_loop.bpmn"
 BENCH_KEY, LOOP_KEY = "bench_usertasks", "t_loop"
@@ -90,7 +92,13 @@ def main() -> None:
             log(f"history: p50 {history['p50_ms_history']:.2f} ms after {sizes.history_warmup} completions, "
                 f"fresh {history['p50_ms_fresh']:.2f} ms")
 
+    audit = bench_audit.measure(quick=args.quick)
+    log(f"audit: {audit['verify_events_per_s']:,} events/s verified, replay of 100 steps {audit['replay_ms_100_steps']} ms")
     result = report(bare_per_s, api, history, sizes)
+    result.update(audit)
+    result["targets"] = {**TARGETS, **AUDIT_TARGETS}
+    result["ok"].update(verify_events_per_s=audit["verify_events_per_s"] >= AUDIT_TARGETS["verify_events_per_s"],
+                        replay_ms_100_steps=audit["replay_ms_100_steps"] <= AUDIT_TARGETS["replay_ms_100_steps"])
     log(f"total {now() - started:.1f} s")
     print(json.dumps(result), flush=True)
 
@@ -341,6 +349,9 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * pct // 100))  # ceil
     return ordered[int(rank) - 1]
+
+
+AUDIT_TARGETS = {"verify_events_per_s": 20_000, "replay_ms_100_steps": 100}
 
 
 def report(bare_per_s: float, api: dict, history: dict, sizes: Sizes) -> dict:
