@@ -30,6 +30,7 @@ from .errors import Conflict, InvalidData, NotFound
 from .models import Case, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
 from .registry import DefinitionRegistry, LoadedSpec
 from .repairs import RepairCommands
+from .task_actions import TaskActions
 from .store import Change, NewEvent
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ _TASK_BY_ID = select(_task_table).where(_task_table.c.id == bindparam("task_id")
 _READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("case_id"), _task_table.c.state == "ready")
 
 
-class CaseService(RepairCommands):
+class CaseService(RepairCommands, TaskActions):
     def __init__(self, db: Database, registry: DefinitionRegistry, clock_: clock.Clock,
                  resolve_role: Callable[[str], str | None], deadlines: Deadlines | None = None,
                  case_prefix: str = "MC") -> None:
@@ -129,6 +130,8 @@ class CaseService(RepairCommands):
             authorize(row, snapshot.case)
         if row.state != "ready":
             raise Conflict(f"task '{row.name}' is no longer ready: it was {row.state}", task_state=row.state)
+        if row.assignee and row.assignee != actor:
+            raise Conflict(f"task '{row.name}' is held by {row.assignee}", assignee=row.assignee)
         _require_open(snapshot.case)
         workflow = snapshot.workflow
         task = runtime.find_task(workflow, UUID(task_id))

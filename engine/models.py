@@ -115,6 +115,10 @@ class CaseTask(Base):
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Claimed by / assigned to (转办) one person; ``owner`` keeps the delegator while delegated (委派).
+    assignee: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
 
 
 class PendingTimer(Base):
@@ -229,3 +233,18 @@ class CalendarDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))  # holiday | workday
     note: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Attachment(Base):
+    """Evidence on a case (photos, scans, audio): the bytes live in the file store, named by sha256."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime]

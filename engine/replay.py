@@ -17,7 +17,8 @@ from .clock import parse_instant
 
 # Events that change nothing in the workflow: they are recorded for people, not for the engine.
 INFORMATIONAL = {"message_sent", "task_claimed", "task_unclaimed", "task_reassigned", "task_delegated",
-                 "task_urged", "task_copied", "comment_added", "attachment_added", "personal_data_viewed"}
+                 "task_delegation_resolved", "task_recalled", "task_urged", "task_copied", "comment_added",
+                 "attachment_added", "personal_data_viewed"}
 
 
 class ReplayError(Exception):
@@ -92,7 +93,7 @@ def _apply(state: ReplayState, events, index: int, event: EventRecord, load, eng
         _, state.incident = steps.fire_timers(state.workflow, record)
     elif kind == "data_corrected":
         steps.correct_data(state.workflow, dict(payload["changes"]))
-    elif kind == "case_rewound":
+    elif kind in ("case_rewound", "task_returned"):
         earlier = replay(events[:index], load, engine, until=payload["to_seq"] - 1, definition_override=override)
         state.workflow, state.incident, state.path = earlier.workflow, earlier.incident, list(earlier.path)
         state.definition_id = earlier.definition_id

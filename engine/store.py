@@ -89,6 +89,24 @@ def write(conn: Connection, change: Change, case_prefix: str) -> None:
         conn.execute(_INSERT[MessageReceipt], [{**change.receipt, "case_ids": [case.id]}])
 
 
+_BUMP_CASE = (update(_cases).where(_cases.c.id == bindparam("case_id"), _cases.c.version == bindparam("expected"))
+              .values(version=bindparam("version"), event_seq=bindparam("event_seq"), chain_head=bindparam("chain_head"),
+                      updated_at=bindparam("updated_at")))
+
+
+def append_events(conn: Connection, case: Case, events: list[NewEvent]) -> None:
+    """Events that leave the workflow as it is (claims, comments …), still under the version check."""
+    expected = case.version
+    rows = _event_rows(case, events)
+    result = conn.execute(_BUMP_CASE, {"case_id": case.id, "expected": expected, "version": expected + 1,
+                                       "event_seq": case.event_seq, "chain_head": case.chain_head,
+                                       "updated_at": events[-1].at})
+    if result.rowcount != 1:
+        raise Conflict("the case was changed by someone else at the same time; reload and try again")
+    case.version = expected + 1
+    conn.execute(_INSERT[CaseEvent], rows)
+
+
 def _insert_case(conn: Connection, case: Case, case_prefix: str) -> None:
     case.case_no = next_case_no(conn, case.created_at, case_prefix)
     values = {c: getattr(case, c) for c in CASE_COLUMNS}

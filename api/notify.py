@@ -1,0 +1,71 @@
+"""Notifications: an in-app list per user, and an outbound webhook for SMS/WeChat gateways.
+
+A notification is a row per recipient (new task, urge, copy, overdue). When ``NOTIFY_WEBHOOK_URL``
+is set, the timer worker posts undelivered rows to it as JSON and marks them sent; a failing
+gateway is retried on the next round and never blocks the case that caused the notification.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, insert, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Database
+from engine.models import Base
+
+log = logging.getLogger(__name__)
+
+KINDS = ("new_task", "urge", "copy", "overdue", "delegated", "reassigned", "returned")
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    task_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    message: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+
+
+def notify(db: Database, usernames: Iterable[str], kind: str, message: str, at: datetime,
+           case_id: int | None = None, task_id: str | None = None) -> int:
+    rows = [{"username": u, "kind": kind, "message": message[:1000], "case_id": case_id, "task_id": task_id,
+             "created_at": at} for u in sorted(set(usernames)) if u]
+    if rows:
+        with db.write_engine.begin() as conn:
+            conn.execute(insert(Notification.__table__), rows)
+    return len(rows)
+
+
+def send_pending(db: Database, url: str, at: datetime, limit: int = 100, timeout: float = 5.0) -> int:
+    """Post unsent notifications to the gateway; returns how many it accepted."""
+    with db.read() as session:
+        pending = list(session.scalars(select(Notification).where(Notification.sent_at.is_(None))
+                                       .order_by(Notification.id).limit(limit)))
+    sent = []
+    for item in pending:
+        body = json.dumps({"id": item.id, "to": item.username, "kind": item.kind, "message": item.message,
+                           "case_id": item.case_id, "task_id": item.task_id,
+                           "created_at": item.created_at.isoformat()}, ensure_ascii=False).encode()
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                if 200 <= response.status < 300:
+                    sent.append(item.id)
+        except OSError as exc:
+            log.warning("notification gateway refused %s: %s; will retry", item.id, exc)
+            break
+    if sent:
+        with db.write_engine.begin() as conn:
+            conn.execute(update(Notification.__table__).where(Notification.__table__.c.id.in_(sent)).values(sent_at=at))
+    return len(sent)
