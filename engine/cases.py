@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from jsonschema import Draft202012Validator
 from sqlalchemy import bindparam, insert, select, update
@@ -344,13 +344,13 @@ class CaseService(RepairCommands, TaskActions):
         with self.db.read() as session:
             snapshot = self._snapshot(session, case_id)
         _require_open(snapshot.case)
-        waiting = [t for t in runtime.waiting_tasks(snapshot.workflow) if runtime.message_name(t) == name]
+        waiting = runtime.waiting_for(snapshot.workflow, name)
         if not waiting:
             raise Conflict(f"case {snapshot.case.case_no} is no longer waiting for message '{name}'")
         event = NewEvent("message_delivered", actor, now, {"name": name, "correlation": correlation,
                                                            "payload": payload})
         with clock.pinned(now):
-            incident = steps.deliver(snapshot.workflow, waiting[0], payload)
+            incident = steps.deliver(snapshot.workflow, waiting[0], name, payload)
         change = self._change(snapshot, incident, now, actor, events=[event])
         change.receipt = {"idempotency_key": idempotency_key, "name": name, "received_at": now}
         return self._commit(change, snapshot)
@@ -450,9 +450,10 @@ def _indexed_waits(workflow) -> tuple[dict[str, PendingTimer], dict[str, Message
         if due is not None:
             timers[str(task.id)] = PendingTimer(id=str(task.id), element_id=element_id,
                                                 due_at=clock.parse_instant(due), locked_until=None)
-        name = runtime.message_name(task)
-        if name is not None:
-            messages[str(task.id)] = MessageWait(id=str(task.id), name=name, element_id=element_id)
+        for name in runtime.message_names(task):
+            # One row per message a task waits for (an event-based gateway may wait for several).
+            wait_id = str(task.id) if len(runtime.message_names(task)) == 1 else str(uuid5(task.id, name))
+            messages[wait_id] = MessageWait(id=wait_id, name=name, element_id=element_id)
     return timers, messages
 
 

@@ -139,8 +139,21 @@ def build_parser(files: Iterable[SourceFile]) -> SpiffBpmnParser:
         if source.kind == "bpmn":
             parser.add_bpmn_xml(xmlsafe.parse(source.content), filename=source.name)
         elif source.kind == "dmn":
-            parser.add_dmn_xml(xmlsafe.parse(source.content), filename=source.name)
+            parser.add_dmn_xml(_spaced_dmn_cells(xmlsafe.parse(source.content)), filename=source.name)
     return parser
+
+
+def _spaced_dmn_cells(root: etree._Element) -> etree._Element:
+    """SpiffWorkflow joins an input expression and a cell with no space between them, so a cell
+    ``in ("a", "b")`` on input ``category`` became ``categoryin (…)``; give such cells their space."""
+    for node in root.iter():
+        if isinstance(node.tag, str) and etree.QName(node).localname == "text" and node.text:
+            parent = node.getparent()
+            if parent is not None and etree.QName(parent).localname == "inputEntry":
+                text = node.text.strip()
+                if text.startswith(("in ", "in(", "not in ", "not in(")):
+                    node.text = " " + text
+    return root
 
 
 def load_forms(files: Iterable[SourceFile]) -> dict[str, dict]:
@@ -204,7 +217,7 @@ def _build_parser(bundle: _Bundle) -> SpiffBpmnParser | None:
             if bundle.files[name].kind == "bpmn":
                 parser.add_bpmn_xml(root, filename=name)
             else:
-                parser.add_dmn_xml(root, filename=name)
+                parser.add_dmn_xml(_spaced_dmn_cells(root), filename=name)
         except ValidationException as exc:
             bundle.issue(name, str(exc), exc.id or None, _int(exc.line_number) or _line_of(root, exc.id))
         except Exception as exc:  # the parser's own assertions on malformed models

@@ -85,10 +85,10 @@ def _apply(state: ReplayState, events, index: int, event: EventRecord, load, eng
             raise ReplayError(event.seq, f"task {payload['task']} was not ready")
         state.incident = steps.complete(state.workflow, task, dict(payload.get("data") or {}), record)
     elif kind == "message_delivered":
-        waiting = [t for t in runtime.waiting_tasks(state.workflow) if runtime.message_name(t) == payload["name"]]
+        waiting = runtime.waiting_for(state.workflow, payload["name"])
         if not waiting:
             raise ReplayError(event.seq, f"no event was waiting for message '{payload['name']}'")
-        state.incident = steps.deliver(state.workflow, waiting[0], dict(payload["payload"]), record)
+        state.incident = steps.deliver(state.workflow, waiting[0], payload["name"], dict(payload["payload"]), record)
     elif kind == "timer_fired":
         _, state.incident = steps.fire_timers(state.workflow, record)
     elif kind == "data_corrected":

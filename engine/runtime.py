@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -108,13 +109,13 @@ def start_by_message(workflow: CaseWorkflow, name: str, payload: dict[str, Any])
         for task in ready:
             task.run()
     starts = [t for t in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK) if isinstance(t.task_spec, StartEvent)]
-    target = [t for t in starts if message_name(t) == name]
+    target = [t for t in starts if name in message_names(t)]
     if not target:
         raise ValueError(f"the process has no message start event for '{name}'")
     for task in starts:
         if task is not target[0]:
             task.cancel()
-    definition = target[0].task_spec.event_definition
+    definition = message_definition(target[0], name)
     correlations = definition.calculate_correlations(workflow.script_engine, definition.correlation_properties, payload)
     target[0].data.update(payload)
     workflow.catch(BpmnEvent(definition, payload, correlations))
@@ -254,17 +255,35 @@ def waiting_tasks(workflow: CaseWorkflow) -> Iterator[Task]:
     yield from workflow.event_manager.tasks.values()
 
 
-def timer_due(task: Task) -> str | None:
-    definition = task.task_spec.event_definition
-    if not isinstance(definition, TimerEventDefinition):
-        return None
-    value = definition.details(task).value
-    return value if isinstance(value, str) else None
-
-
-def message_name(task: Task) -> str | None:
+def _definitions(task: Task) -> list:
+    """A catching task's event definitions; an event-based gateway waits for several at once."""
     definition = getattr(task.task_spec, "event_definition", None)
-    return definition.name if isinstance(definition, MessageEventDefinition) else None
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition] if definition is not None else []
+
+
+def timer_due(task: Task) -> str | None:
+    for definition in _definitions(task):
+        if isinstance(definition, TimerEventDefinition):
+            value = definition.details(task).value
+            return value if isinstance(value, str) else None
+    return None
+
+
+def message_names(task: Task) -> list[str]:
+    return [d.name for d in _definitions(task) if isinstance(d, MessageEventDefinition)]
+
+
+def message_definition(task: Task, name: str) -> MessageEventDefinition | None:
+    for definition in _definitions(task):
+        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            return definition
+    return None
+
+
+def waiting_for(workflow: CaseWorkflow, name: str) -> list[Task]:
+    return [t for t in waiting_tasks(workflow) if name in message_names(t)]
 
 
 def case_data(workflow: CaseWorkflow) -> dict[str, Any]:
@@ -279,11 +298,26 @@ def case_data(workflow: CaseWorkflow) -> dict[str, Any]:
 
 
 def spec_key(task: Task) -> dict[str, Any]:
-    """How the audit log names a task: by spec and instance, never by its random id."""
-    info = task.task_spec.task_info(task) if hasattr(task.task_spec, "task_info") else {}
+    """How the audit log names a task: by spec and instance, never by its random id. A task inside
+    a multi-instance sub-process also carries the instance numbers of the sub-processes around it
+    (``scope``), so the departments of a parallel whistle stay apart."""
     key: dict[str, Any] = {"spec": task.task_spec.name, "element_id": task.task_spec.bpmn_id}
-    if isinstance(info, dict) and info.get("instance") is not None:
-        key["instance"] = info["instance"]
+    instance = _instance(task)
+    if instance is not None:
+        key["instance"] = instance
     if task.workflow is not task.workflow.top_workflow:
         key["process"] = task.workflow.spec.name
+        scope = []
+        workflow = task.workflow
+        while workflow is not workflow.top_workflow:
+            parent = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+            scope.append(_instance(parent))
+            workflow = parent.workflow
+        if any(i is not None for i in scope):
+            key["scope"] = list(reversed(scope))
     return key
+
+
+def _instance(task: Task) -> Any:
+    info = task.task_spec.task_info(task) if hasattr(task.task_spec, "task_info") else {}
+    return info.get("instance") if isinstance(info, dict) else None

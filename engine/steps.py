@@ -36,15 +36,16 @@ def complete(workflow, task, data: dict[str, Any], on_complete: OnComplete = Non
     return advance(workflow, on_complete)
 
 
-def deliver(workflow, task, payload: dict[str, Any], on_complete: OnComplete = None) -> Incident:
-    definition = task.task_spec.event_definition
+def deliver(workflow, task, name: str, payload: dict[str, Any], on_complete: OnComplete = None) -> Incident:
+    definition = runtime.message_definition(task, name)
     try:
         correlations = definition.calculate_correlations(
             workflow.script_engine, definition.correlation_properties, payload)
-        if getattr(definition, "message_var", None) is None:
-            # Without a messageVariable the payload's fields join the case data.
-            task.data.update(payload)
         workflow.send_event(BpmnEvent(definition, payload, correlations))
+        if getattr(definition, "message_var", None) is None:
+            # Without a messageVariable the payload's fields join the case data. After the catch:
+            # catching re-inherits the parent's data, which would undo earlier updates.
+            task.data.update(payload)
     except (SpiffWorkflowException, SandboxError) as exc:
         return incident_of(exc)
     return advance(workflow, on_complete)

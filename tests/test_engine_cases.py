@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from engine import store
 from engine.cases import CaseService
 from engine.errors import Conflict, InvalidData, NotFound
-from engine.models import Case, CaseEvent, CaseTask, MessageOutbox, MessageReceipt, PendingTimer
+from engine.models import Case, CaseEvent, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
 
 from engine.definitions import SourceFile
 
@@ -243,7 +243,7 @@ def test_two_workers_fire_each_timer_once(svc, clock):
 
 def test_message_delivery_is_correlated_and_idempotent(svc):
     deploy(svc, "t_message.bpmn")
-    first, second = start(svc, "t_message"), start(svc, "t_message")
+    first, second = start(svc, "t_message"), start(svc, "t_message", {"result": "待反馈"})
     assert first.case.status == "waiting"
     with pytest.raises(Conflict):  # two cases wait: the correlation must pick one
         svc.cases.deliver_message("outcome_submitted", {}, {"result": "ok"}, "k0", "dept")
@@ -380,3 +380,22 @@ def test_unit_variable_sends_each_instance_to_its_department(svc):
     for task in view.tasks:
         view = svc.cases.complete_task(task.id, {"acknowledged": True}, "dept")
     assert view.case.status == "completed"
+
+
+@pytest.mark.parametrize("outcome", ["message", "timer"])
+def test_event_based_gateway_waits_for_a_message_or_a_timer(svc, clock, outcome):
+    deploy(svc, "t_race.bpmn")
+    view = start(svc, "t_race")
+    assert view.case.status == "waiting"
+    with svc.db.read() as session:
+        assert [w.name for w in session.scalars(select(MessageWait))] == ["court_result"]
+        assert len(session.scalars(select(PendingTimer)).all()) == 1
+    if outcome == "message":
+        [view] = svc.cases.deliver_message("court_result", {"case_no": view.case.case_no}, {"confirmed": True}, "c1", "court")
+        assert [t.element_id for t in view.tasks] == ["record"] and view.case.data["confirmed"] is True
+    else:
+        clock.advance(days=30, seconds=1)
+        assert svc.cases.fire_due_timers() == 1
+        assert [t.element_id for t in svc.cases.view(view.case.id).tasks] == ["chase"]
+    with svc.db.read() as session:
+        assert session.scalars(select(MessageWait)).all() == [] and session.scalars(select(PendingTimer)).all() == []
