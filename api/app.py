@@ -9,13 +9,11 @@ from flask_smorest import Api
 
 from engine.clock import Clock
 
-from . import auth, problems
+from . import auth, problems, ratelimit
 from .config import Settings
 from .endpoints import auth as auth_endpoints
-from .endpoints import audit, cases, definitions, health, messages, tasks
+from .endpoints import admin, audit, cases, definitions, health, journal, messages, tasks, work
 from .services import build_services
-
-PUBLIC_API_PATHS = {"/api/v1/auth/token"}
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
@@ -41,10 +39,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api = Api(app, spec_kwargs={"info": {"description": "Grassroots dispute resolution on BPMN (民事村了)."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
-    for blueprint in (auth_endpoints.blp, definitions.blp, cases.blp, tasks.blp, messages.blp, audit.blp):
+    for blueprint in (auth_endpoints.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
+                      journal.blp, admin.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     problems.register(app)
+    ratelimit.register(app)  # 429 with Retry-After
 
     @app.get("/api/docs/assets/<path:filename>")
     def swagger_assets(filename: str):
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.before_request
     def _authenticate():
-        if request.path.startswith("/api/v1/") and request.path not in PUBLIC_API_PATHS:
+        if request.path.startswith("/api/v1/") and not auth.is_public(request.method, request.path):
             auth.authenticate()
 
     return app

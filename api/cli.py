@@ -89,8 +89,32 @@ def seed_demo_command() -> None:
     svc = build_services(settings)
     with svc.db.write() as session, session.begin():
         sync_reference_data(session, svc.roles, settings.workflows_dir)
-        created = seed_demo(session, settings.demo_password, svc.clock.now())
+        created = seed_demo(session, settings.demo_password, svc.clock.now(), demo_mode=settings.demo_mode)
     click.echo("demo organisation and users created" if created else "demo data already present")
+
+
+@main.command("import-org")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="only check the files; write nothing")
+@click.option("--by", default="system", help="who imports (recorded in the admin audit)")
+def import_org(files: tuple[Path, ...], dry_run: bool, by: str) -> None:
+    """Import units and users from .csv/.xlsx files (columns: docs/api.md), all or nothing."""
+    from .importer import ImportInvalid, run
+
+    svc = build_services(Settings())
+    try:
+        result = run(svc, [(f.name, f.read_bytes()) for f in files], actor=by, scope_path="/", dry_run=dry_run)
+    except ImportInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        raise click.ClickException(f"{exc.message} / {exc.detail}") from None
+    finally:
+        svc.db.dispose()
+    counts = ", ".join(f"{what}: {c['created']} new, {c['updated']} changed, {c['unchanged']} unchanged"
+                       for what, c in (("units", result.units.as_dict()), ("users", result.users.as_dict())))
+    click.echo(("dry run, nothing written; " if dry_run else "imported; ") + counts)
+    for entry in result.passwords:
+        click.echo(f"temporary password for {entry['username']}: {entry['temporary_password']}")
 
 
 @main.command()

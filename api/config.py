@@ -12,6 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEMO_PASSWORD = "cunliao-demo"
 
 
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
@@ -29,4 +36,21 @@ class Settings:
     web_workers: int = field(default_factory=lambda: _int("WEB_WORKERS", 2))
     worker_poll_seconds: float = field(default_factory=lambda: float(os.environ.get("WORKER_POLL_SECONDS", "0.2")))
     max_upload_bytes: int = field(default_factory=lambda: _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    # Demo mode: seeded accounts keep their demo password. Outside it they must change it first.
+    demo_mode: bool = field(default_factory=lambda: _bool("DEMO_MODE", True))
+    # Send the web session cookie over HTTPS only; turn on behind TLS.
+    session_cookie_secure: bool = field(default_factory=lambda: _bool("SESSION_COOKIE_SECURE", False))
+    # Case attachments live on disk (named by sha256), not in the database.
+    attachments_dir: Path = field(default_factory=lambda: Path(os.environ.get("ATTACHMENTS_DIR", "var/attachments")))
+    notify_webhook_url: str = field(default_factory=lambda: os.environ.get("NOTIFY_WEBHOOK_URL", ""))
+    # Encrypts ID numbers and phones (Fernet key: `python -c "from cryptography.fernet import Fernet;
+    # print(Fernet.generate_key().decode())"`). Demo mode falls back to a published development key.
+    pii_key: str = field(default_factory=lambda: os.environ.get("PII_KEY", ""))
     workflows_dir: Path = ROOT / "workflows"
+
+    def __post_init__(self) -> None:
+        if not self.pii_key:
+            if not self.demo_mode:
+                raise RuntimeError("PII_KEY must be set outside demo mode (it encrypts ID numbers and phones)")
+            from .pii import DEMO_KEY
+            self.pii_key = DEMO_KEY

@@ -6,8 +6,9 @@ cases whose jurisdiction starts with their unit's path, which makes scoping one 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.models import Base
@@ -72,3 +73,44 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # "bearer" for API tokens; "session" for the web UI's cookie, which also needs the CSRF token
+    # whose sha256 is kept here (so sessions work across worker processes without shared secrets).
+    kind: Mapped[str] = mapped_column(String(20), default="bearer", server_default="bearer")
+    csrf_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class AdminAudit(Base):
+    """Every change an administrator (or an import) makes to units, users and passwords.
+
+    The per-case event log only covers cases, so people and organisation changes are recorded
+    here: who, when, what, and the object before and after (never a password or its hash).
+    ``target_path`` is the unit path the change belongs to, so admins read only their subtree.
+    """
+
+    __tablename__ = "admin_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str] = mapped_column(String(20))
+    target_id: Mapped[int | None] = mapped_column(nullable=True)
+    target_path: Mapped[str] = mapped_column(String(400), index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+
+
+class LoginAttempt(Base):
+    """Login attempts, for rate limiting shared by every worker process (a sliding window)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),
+                      Index("ix_login_attempts_ip_at", "ip", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    succeeded: Mapped[bool]

@@ -76,8 +76,10 @@ def sync_reference_data(session: Session, catalogue: RoleCatalogue, workflows_di
             session.add(CalendarDay(day=day, kind=entry["kind"], note=entry.get("note", "")))
 
 
-def seed_demo(session: Session, password: str, now) -> bool:
-    """Create the demo organisation and users unless they exist; returns whether it did."""
+def seed_demo(session: Session, password: str, now, demo_mode: bool = True) -> bool:
+    """Create the demo organisation and users unless they exist; returns whether it did.
+
+    Outside demo mode the seeded accounts must change their (publicly known) password at first login."""
     if session.scalars(select(User).where(User.username == "admin")).first() is not None:
         return False
     units: dict[str, OrgUnit] = {}
@@ -96,7 +98,7 @@ def seed_demo(session: Session, password: str, now) -> bool:
     password_hash = hash_password(password)  # one hash for all: argon2 is slow on purpose
     for username, display_name, unit_code, roles in DEMO_USERS:
         user = User(username=username, display_name=display_name, password_hash=password_hash,
-                    unit_id=units[unit_code].id, created_at=now)
+                    unit_id=units[unit_code].id, created_at=now, must_change_password=not demo_mode)
         user.role_links = [UserRole(role_code=role) for role in roles]
         session.add(user)
     return True

@@ -13,6 +13,7 @@ from engine.deadlines import Deadlines
 from engine.registry import DefinitionRegistry
 
 from .config import Settings
+from .pii import Vault
 
 
 class RoleCatalogue:
@@ -43,6 +44,7 @@ class Services:
     deadlines: Deadlines
     registry: DefinitionRegistry
     cases: CaseService
+    vault: Vault
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -51,8 +53,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     roles = RoleCatalogue.load(settings)
     deadlines = Deadlines(db)
     registry = DefinitionRegistry(roles.resolve, deadlines.keys)
-    cases = CaseService(db, registry, clock, roles.resolve, deadlines, case_prefix=settings.case_prefix)
-    return Services(settings, db, clock, roles, deadlines, registry, cases)
+    vault = Vault(settings.pii_key)
+    cases = CaseService(db, registry, clock, roles.resolve, deadlines, case_prefix=settings.case_prefix,
+                        seal=vault.seal)
+    return Services(settings, db, clock, roles, deadlines, registry, cases, vault)
 
 
 def services() -> Services:

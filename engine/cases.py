@@ -80,8 +80,11 @@ _READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("cas
 class CaseService(RepairCommands, TaskActions):
     def __init__(self, db: Database, registry: DefinitionRegistry, clock_: clock.Clock,
                  resolve_role: Callable[[str], str | None], deadlines: Deadlines | None = None,
-                 case_prefix: str = "MC") -> None:
+                 case_prefix: str = "MC", seal: Callable[[dict], dict] | None = None) -> None:
         self.db = db
+        # Applied to every input after validation, before the engine and the audit log see it (the
+        # app seals personal data with it).
+        self.seal = seal or (lambda data: data)
         self.deadlines = deadlines
         self.script_engine = runtime.script_engine(deadlines.functions() if deadlines else None)
         self.registry = registry
@@ -95,7 +98,7 @@ class CaseService(RepairCommands, TaskActions):
               title: str = "", message: str | None = None) -> CaseView:
         """Start a case on the latest version of a process; with ``message``, at the message start
         event of that name with ``data`` as the message's payload."""
-        data = _checked_data(data)
+        data = self.seal(_checked_data(data))
         now = self.clock.now()
         with self.db.read() as session:
             version = self.registry.latest(session, process_key)
@@ -139,6 +142,7 @@ class CaseService(RepairCommands, TaskActions):
             raise Conflict(f"task '{row.name}' is no longer ready")
         form_key, schema = snapshot.loaded.form_for(task.task_spec)
         _validate_form(schema, data)
+        data = self.seal(data)
         event = NewEvent("task_completed", actor, now, {
             "task": runtime.spec_key(task), "task_id": task_id, "data": data, "form": form_key})
         with clock.pinned(now):
@@ -153,7 +157,7 @@ class CaseService(RepairCommands, TaskActions):
         if none waits and a process starts on that message, start a case of it (in the payload's
         ``jurisdiction``, else ``start_in``, else ``within``). A repeated idempotency key returns
         the first answer and changes nothing."""
-        payload = _checked_data(payload)
+        payload = self.seal(_checked_data(payload))
         with self.db.read() as session:
             receipt = session.get(MessageReceipt, idempotency_key)
             if receipt is None:

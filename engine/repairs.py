@@ -31,6 +31,7 @@ class RepairCommands:
             raise InvalidData("give the fields to correct", {"changes": "required"})
         if any(not isinstance(k, str) or k.startswith("_") for k in changes):
             raise InvalidData("field names may not start with an underscore")
+        changes = self.seal(changes)
 
         def run(snapshot):
             steps.correct_data(snapshot.workflow, changes)

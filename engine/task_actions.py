@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from . import store
 from .errors import Conflict, InvalidData, NotFound
@@ -63,8 +63,9 @@ class TaskActions:
         def change(task: CaseTask) -> dict[str, Any]:
             if not task.owner or task.assignee != actor:
                 raise Conflict("only the person the task was delegated to can hand it back")
-            return {"assignee": task.owner, "owner": None, "draft": draft or None}
-        return self._task_action(task_id, actor, "task_delegation_resolved", change, {"draft": draft})
+            return {"assignee": task.owner, "owner": None, "draft": sealed or None}
+        sealed = self.seal(draft or {})
+        return self._task_action(task_id, actor, "task_delegation_resolved", change, {"draft": sealed})
 
     def recall(self, task_id: str, actor: str):
         """The delegator takes a delegated task back (收回)."""
@@ -131,10 +132,12 @@ class TaskActions:
 
         def apply(conn: Connection) -> None:
             # The task row must still be as we read it: one writer per task at a time.
-            result = conn.execute(update(_tasks).where(
-                _tasks.c.id == bindparam("tid"), _tasks.c.state == "ready",
-                _same(_tasks.c.assignee, task.assignee)).values(**values), {"tid": task_id})
-            if result.rowcount != 1:
+            unchanged = (_tasks.c.id == bindparam("tid"), _tasks.c.state == "ready", _same(_tasks.c.assignee, task.assignee))
+            if values:
+                count = conn.execute(update(_tasks).where(*unchanged).values(**values), {"tid": task_id}).rowcount
+            else:
+                count = len(conn.execute(select(_tasks.c.id).where(*unchanged), {"tid": task_id}).all())
+            if count != 1:
                 raise Conflict(f"task '{task.name}' changed at the same time; reload and try again")
         self._record(task.case_id, event, apply)
         for key, value in values.items():

@@ -12,8 +12,11 @@ from engine.models import CaseEvent, CaseTask
 from engine.verify import case_history, export_bundle, verify_in_db
 
 from .. import auth
+from ..pii import UNMASK_ROLES, masked, sealed_fields
+from ..problems import ApiProblem
 from ..schemas import (AuditEventPage, CaseOut, EventQuery, HistoryOut, HistoryQuery, RepairCorrectData,
                        RepairMigrate, RepairReason, RepairRewind, VerifyOut)
+from ..schemas_work import PersonalDataOut, PersonalDataQuery
 from ..services import services
 from .cases import case_out, scoped_case
 
@@ -35,7 +38,9 @@ def list_events(query, case_id: int):
         total = session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case_id))
         rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)
                                .offset((page - 1) * size).limit(size)).all()
-        return {"items": rows, "total": total, "page": page, "page_size": size}
+        items = [{**{c: getattr(e, c) for c in ("seq", "type", "actor", "at", "prev_hash", "hash")},
+                  "payload": masked(e.payload)} for e in rows]
+        return {"items": items, "total": total, "page": page, "page_size": size}
 
 
 @blp.get("/cases/<int:case_id>/history")
@@ -47,7 +52,35 @@ def history(query, case_id: int):
     svc = services()
     with svc.db.read() as session:
         case = scoped_case(session, principal, case_id)
-        return case_history(session, svc.registry, svc.cases.script_engine, case, query["at"])
+        result = case_history(session, svc.registry, svc.cases.script_engine, case, query["at"])
+    result["data"] = masked(result["data"])
+    return result
+
+
+@blp.get("/cases/<int:case_id>/personal-data")
+@blp.arguments(PersonalDataQuery, location="query")
+@blp.response(200, PersonalDataOut)
+def personal_data(query, case_id: int):
+    """The real ID numbers and phones of a case, for roles whose work needs them; every read is
+    recorded in the case's audit log with its reason."""
+    principal = auth.current()
+    if not principal.roles & UNMASK_ROLES:
+        raise ApiProblem(403, "your role does not need the parties' personal data", "您的角色无权查看个人敏感信息")
+    svc = services()
+    with svc.db.read() as session:
+        case = scoped_case(session, principal, case_id)
+    fields = sealed_fields(case.data)
+    values = svc.vault.unseal(case.data)
+    revealed = {path: _at(values, path) for path in fields}
+    svc.cases.annotate(case_id, principal.username, "personal_data_viewed",
+                       {"fields": fields, "reason": query["reason"]})
+    return {"case_no": case.case_no, "values": revealed}
+
+
+def _at(data, path: str):
+    for part in path.split("."):
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    return data
 
 
 @blp.post("/cases/<int:case_id>/verify")

@@ -9,6 +9,7 @@ from engine.errors import NotFound
 from engine.models import Case, CaseTask, DefinitionVersion
 
 from .. import auth
+from ..pii import masked
 from ..problems import ApiProblem
 from ..schemas import CaseAction, CaseCreate, CaseOut, CasePage, CaseQuery
 from ..scope import case_in_scope
@@ -25,16 +26,18 @@ def case_out(view: CaseView) -> dict:
     out = {column: getattr(case, column) for column in (
         "id", "case_no", "process_key", "status", "version", "jurisdiction", "title", "data", "incident",
         "created_by", "created_at", "updated_at", "completed_at")}
+    out["data"] = masked(case.data)  # personal data shows masked; see /personal-data
     out["definition_version"] = view.definition_version
     out["tasks"] = [task_out(task, case.case_no) for task in view.tasks]
     return out
 
 
-def task_out(task: CaseTask, case_no: str) -> dict:
+def task_out(task: CaseTask, case_no: str, now=None) -> dict:
     out = {column: getattr(task, column) for column in (
         "id", "case_id", "state", "element_id", "name", "lane", "role", "jurisdiction", "form_key", "due_at",
-        "priority", "created_at")}
+        "priority", "created_at", "assignee", "owner", "closed_at", "draft")}
     out["case_no"] = case_no
+    out["overdue"] = bool(task.due_at and task.state == "ready" and task.due_at < (now or services().clock.now()))
     return out
 
 

@@ -1,6 +1,8 @@
 """Tasks: the caller's READY tasks, and completing one."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -21,20 +23,44 @@ blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Task
 @blp.arguments(TaskQuery, location="query")
 @blp.response(200, TaskOut(many=True))
 def list_tasks(query):
-    """READY tasks offered to the caller: the lane's role, within the caller's jurisdiction."""
+    """The caller's inbox (待办): by default the tasks claimed by the caller and those offered to the
+    caller's roles within their jurisdiction and not claimed by anyone; other views below."""
     principal = auth.current()
     svc = services()
-    conditions = [CaseTask.state == "ready", task_offered_to(principal)]
-    if query.get("process_key"):
-        conditions.append(Case.process_key == query["process_key"])
-    if query.get("case_no"):
-        conditions.append(Case.case_no == query["case_no"])
+    now = svc.clock.now()
+    conditions = _view_conditions(principal, query["view"], now)
+    for field in ("process_key", "case_no"):
+        if query.get(field):
+            conditions.append(getattr(Case, field) == query[field])
+    for field in ("category", "risk_level"):
+        if query.get(field):
+            conditions.append(Case.data[field].as_string() == query[field])
     with svc.db.read() as session:
         rows = session.execute(
             select(CaseTask, Case.case_no).join(Case, Case.id == CaseTask.case_id).where(*conditions)
-            .order_by(CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.priority.desc(), CaseTask.created_at)
-            .limit(query["limit"])).all()
-        return [task_out(task, case_no) for task, case_no in rows]
+            .order_by(*SORTS[query["sort"]]).limit(query["limit"])).all()
+        return [task_out(task, case_no, now) for task, case_no in rows]
+
+
+SORTS = {
+    "due": (CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.priority.desc(), CaseTask.created_at),
+    "priority": (CaseTask.priority.desc(), CaseTask.due_at.is_(None), CaseTask.due_at, CaseTask.created_at),
+    "created": (CaseTask.created_at.desc(),),
+}
+DUE_SOON = timedelta(hours=24)
+
+
+def _view_conditions(principal, view: str, now) -> list:
+    if view == "completed":
+        return [CaseTask.state == "completed", CaseTask.closed_by == principal.username]
+    mine = CaseTask.assignee == principal.username
+    offered = task_offered_to(principal) & CaseTask.assignee.is_(None)
+    conditions = [CaseTask.state == "ready", {"mine": mine, "groups": offered}.get(view, mine | offered)]
+    if view == "overdue":
+        conditions.append(CaseTask.due_at < now)
+    elif view == "due_soon":
+        conditions += [CaseTask.due_at >= now, CaseTask.due_at < now + DUE_SOON]
+    return conditions
 
 
 @blp.post("/<task_id>/complete")

@@ -1,0 +1,228 @@
+"""Working a task the way Chinese government workflow users expect: claim (签收) and unclaim,
+reassign (转办, supervisors), delegate (委派) and take back, return to an earlier step (退回), urge
+(催办), copy (抄送); and the overdue board (超期统计). Every action is an audit event on the case;
+the people it concerns get a notification."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from engine.errors import NotFound
+from engine.models import Case, CaseTask
+
+from .. import auth
+from ..auth import Principal
+from ..models import OrgUnit, User, UserRole
+from ..notify import notify
+from ..problems import ApiProblem
+from ..schemas_work import (CopyIn, DelegateIn, OverdueBoard, ReassignIn, ResolveIn, ReturnIn, TaskActionOut,
+                            UrgeIn)
+from ..scope import task_offered_to
+from ..services import services
+from .cases import task_out
+
+blp = Blueprint("work", __name__, url_prefix="/api/v1/tasks", description="Task actions")
+
+SUPERVISORS = ("admin", "town_director", "city_director")
+URGERS = SUPERVISORS + ("town_officer", "city_officer")
+
+
+def _visible_task(principal: Principal, task_id: str) -> CaseTask:
+    """The task, if the caller may act on it: offered to them, held by them, or a supervisor's."""
+    svc = services()
+    with svc.db.read() as session:
+        task = session.get(CaseTask, task_id)
+        case = session.get(Case, task.case_id) if task else None
+    if task is None or not (principal.covers(task.jurisdiction) or principal.covers(case.jurisdiction)
+                            or task.assignee == principal.username or task.owner == principal.username):
+        raise NotFound(f"task {task_id} does not exist or is outside your jurisdiction")
+    return task
+
+
+def _offered(principal: Principal, task: CaseTask) -> bool:
+    return task.role in principal.roles and principal.covers(task.jurisdiction)
+
+
+def _holders(task: CaseTask) -> list[str]:
+    """Who should hear about a task: its holder, else every active holder of its role over its area."""
+    if task.assignee:
+        return [task.assignee]
+    svc = services()
+    with svc.db.read() as session:
+        rows = session.execute(select(User.username, OrgUnit.path).join(OrgUnit, OrgUnit.id == User.unit_id)
+                               .join(UserRole, UserRole.user_id == User.id)
+                               .where(UserRole.role_code == task.role, User.active.is_(True))).all()
+    return [username for username, path in rows if task.jurisdiction.startswith(path)]
+
+
+def _user_for(task: CaseTask, username: str) -> str:
+    """A reassign/delegate target must exist, be active, hold the task's role over its area."""
+    svc = services()
+    with svc.db.read() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None or not user.active:
+            raise ApiProblem(422, f"user '{username}' does not exist or is inactive", "目标用户不存在或已停用",
+                             errors={"to": "unknown user"})
+        if task.role not in user.roles or not task.jurisdiction.startswith(user.unit.path):
+            raise ApiProblem(422, f"user '{username}' cannot work on this task (role {task.role} over "
+                                  f"{task.jurisdiction})", "目标用户没有该任务的角色或辖区", errors={"to": "not eligible"})
+    return username
+
+
+def _out(task: CaseTask) -> dict:
+    svc = services()
+    with svc.db.read() as session:
+        case_no = session.scalar(select(Case.case_no).where(Case.id == task.case_id))
+    return task_out(task, case_no)
+
+
+@blp.post("/<task_id>/claim")
+@blp.response(200, TaskActionOut)
+def claim(task_id: str):
+    """签收: take a task offered to your role, so it is yours alone."""
+    principal = auth.current()
+    task = _visible_task(principal, task_id)
+    if not _offered(principal, task):
+        raise ApiProblem(403, f"task '{task.name}' is for the role {task.role}", "该任务不属于您的角色")
+    return _out(services().cases.claim(task_id, principal.username))
+
+
+@blp.post("/<task_id>/unclaim")
+@blp.response(200, TaskActionOut)
+def unclaim(task_id: str):
+    """Give a claimed task back to the group (supervisors may do it for anyone)."""
+    principal = auth.current()
+    _visible_task(principal, task_id)
+    return _out(services().cases.unclaim(task_id, principal.username, supervisor=principal.has_role(*SUPERVISORS)))
+
+
+@blp.post("/<task_id>/reassign")
+@blp.arguments(ReassignIn)
+@blp.response(200, TaskActionOut)
+def reassign(body, task_id: str):
+    """转办: a supervisor gives the task to another holder of its role."""
+    principal = auth.require_role(*SUPERVISORS)
+    task = _visible_task(principal, task_id)
+    svc = services()
+    done = svc.cases.reassign(task_id, principal.username, _user_for(task, body["to"]), body["reason"])
+    notify(svc.db, [body["to"]], "reassigned", f"{principal.display_name} 将任务「{task.name}」转办给您：{body['reason']}",
+           svc.clock.now(), task.case_id, task_id)
+    return _out(done)
+
+
+@blp.post("/<task_id>/delegate")
+@blp.arguments(DelegateIn)
+@blp.response(200, TaskActionOut)
+def delegate(body, task_id: str):
+    """委派: the holder asks someone else to do the work; it comes back to the holder to complete."""
+    principal = auth.current()
+    task = _visible_task(principal, task_id)
+    svc = services()
+    done = svc.cases.delegate(task_id, principal.username, _user_for(task, body["to"]), body["note"])
+    notify(svc.db, [body["to"]], "delegated", f"{principal.display_name} 委派您办理「{task.name}」：{body['note']}",
+           svc.clock.now(), task.case_id, task_id)
+    return _out(done)
+
+
+@blp.post("/<task_id>/resolve")
+@blp.arguments(ResolveIn)
+@blp.response(200, TaskActionOut)
+def resolve(body, task_id: str):
+    """The delegate hands the task back to its owner with the data they prepared."""
+    principal = auth.current()
+    task = _visible_task(principal, task_id)
+    svc = services()
+    done = svc.cases.resolve_delegation(task_id, principal.username, body["draft"])
+    notify(svc.db, [task.owner], "delegated", f"「{task.name}」已由 {principal.display_name} 办好交回", svc.clock.now(),
+           task.case_id, task_id)
+    return _out(done)
+
+
+@blp.post("/<task_id>/recall")
+@blp.response(200, TaskActionOut)
+def recall(task_id: str):
+    """Take back a task you delegated."""
+    principal = auth.current()
+    _visible_task(principal, task_id)
+    return _out(services().cases.recall(task_id, principal.username))
+
+
+@blp.post("/<task_id>/return")
+@blp.arguments(ReturnIn)
+@blp.response(200, TaskActionOut(many=True))
+def return_task(body, task_id: str):
+    """退回: send the work back to an earlier step marked returnable in the process."""
+    principal = auth.current()
+    task = _visible_task(principal, task_id)
+    if not (_offered(principal, task) or task.assignee == principal.username or principal.has_role(*SUPERVISORS)):
+        raise ApiProblem(403, "only the task's holder or a supervisor can return it", "只有任务办理人或主管可以退回")
+    svc = services()
+    view = svc.cases.return_to(task_id, principal.username, body["to_element"], body["reason"])
+    for new in view.tasks:
+        notify(svc.db, _holders(new), "returned", f"「{task.name}」退回到「{new.name}」：{body['reason']}",
+               svc.clock.now(), new.case_id, new.id)
+    return [task_out(t, view.case.case_no) for t in view.tasks]
+
+
+@blp.post("/<task_id>/urge")
+@blp.arguments(UrgeIn)
+@blp.response(200, TaskActionOut)
+def urge(body, task_id: str):
+    """催办: remind whoever holds the task (or its whole group)."""
+    principal = auth.require_role(*URGERS)
+    task = _visible_task(principal, task_id)
+    svc = services()
+    done = svc.cases.urge(task_id, principal.username, body["message"])
+    notify(svc.db, _holders(task), "urge", f"{principal.display_name} 催办「{task.name}」：{body['message']}",
+           svc.clock.now(), task.case_id, task_id)
+    return _out(done)
+
+
+@blp.post("/<task_id>/copy")
+@blp.arguments(CopyIn)
+@blp.response(200, TaskActionOut)
+def copy(body, task_id: str):
+    """抄送: let other people know about a task, for information."""
+    principal = auth.current()
+    task = _visible_task(principal, task_id)
+    svc = services()
+    with svc.db.read() as session:
+        known = set(session.scalars(select(User.username).where(User.username.in_(body["to"]))))
+    unknown = sorted(set(body["to"]) - known)
+    if unknown:
+        raise ApiProblem(422, f"unknown users: {', '.join(unknown)}", "抄送对象不存在", errors={"to": ", ".join(unknown)})
+    done = svc.cases.copy_to(task_id, principal.username, sorted(known), body["note"])
+    notify(svc.db, known, "copy", f"{principal.display_name} 抄送「{task.name}」：{body['note']}", svc.clock.now(),
+           task.case_id, task_id)
+    return _out(done)
+
+
+@blp.get("/overdue-board")
+@blp.response(200, OverdueBoard)
+def overdue_board():
+    """超期统计: ready tasks past their due time, counted by town and by department, in your area."""
+    principal = auth.current()
+    svc = services()
+    now = svc.clock.now()
+    with svc.db.read() as session:
+        rows = session.execute(select(CaseTask.jurisdiction, func.count()).join(Case, Case.id == CaseTask.case_id)
+                               .where(CaseTask.state == "ready", CaseTask.due_at < now,
+                                      task_offered_to(principal) | Case.jurisdiction.startswith(principal.unit_path))
+                               .group_by(CaseTask.jurisdiction)).all()
+        units = {u.path: u for u in session.scalars(select(OrgUnit))}
+    by_town: dict[str, int] = {}
+    by_department: dict[str, int] = {}
+    for jurisdiction, count in rows:
+        unit = units.get(jurisdiction)
+        if unit is not None and unit.kind == "department":
+            by_department[unit.path] = by_department.get(unit.path, 0) + count
+        else:
+            parts = [p for p in jurisdiction.split("/") if p]
+            town = f"/{parts[0]}/{parts[1]}/" if len(parts) >= 2 else jurisdiction
+            by_town[town] = by_town.get(town, 0) + count
+
+    def named(counts: dict[str, int]) -> list[dict]:
+        return [{"path": path, "name": units[path].name if path in units else path, "count": n}
+                for path, n in sorted(counts.items(), key=lambda item: -item[1])]
+    return {"total": sum(by_town.values()) + sum(by_department.values()), "by_town": named(by_town),
+            "by_department": named(by_department)}
