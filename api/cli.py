@@ -123,7 +123,9 @@ def worker(poll: float | None) -> None:
     """Fire due timers until stopped (several may run at once)."""
     settings = Settings()
     svc = build_services(settings)
-    timer_worker = TimerWorker(svc.cases, poll_seconds=poll or settings.worker_poll_seconds)
+    from .notify import worker_jobs
+
+    timer_worker = TimerWorker(svc.cases, poll_seconds=poll or settings.worker_poll_seconds, jobs=worker_jobs(svc))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: timer_worker.stop.set())
     timer_worker.run()

@@ -15,6 +15,7 @@ from typing import Iterable
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.clock import CHINA
 from engine.db import Database
 from engine.models import Base
 
@@ -69,3 +70,39 @@ def send_pending(db: Database, url: str, at: datetime, limit: int = 100, timeout
         with db.write_engine.begin() as conn:
             conn.execute(update(Notification.__table__).where(Notification.__table__.c.id.in_(sent)).values(sent_at=at))
     return len(sent)
+
+
+def holders(db: Database, task) -> list[str]:
+    """Who should hear about a task: its holder, else every active holder of its role over its area."""
+    from .models import OrgUnit, User, UserRole
+
+    if task.assignee:
+        return [task.assignee]
+    with db.read() as session:
+        rows = session.execute(select(User.username, OrgUnit.path).join(OrgUnit, OrgUnit.id == User.unit_id)
+                               .join(UserRole, UserRole.user_id == User.id)
+                               .where(UserRole.role_code == task.role, User.active.is_(True))).all()
+    return [username for username, path in rows if task.jurisdiction.startswith(path)]
+
+
+def notify_overdue(db: Database, now: datetime) -> int:
+    """Tell the holders of each newly overdue task, once."""
+    from engine.models import CaseTask
+
+    table = Notification.__table__
+    with db.read() as session:
+        told = select(table.c.task_id).where(table.c.kind == "overdue", table.c.task_id.is_not(None))
+        late = list(session.scalars(select(CaseTask).where(CaseTask.state == "ready", CaseTask.due_at < now,
+                                                           CaseTask.id.not_in(told)).limit(200)))
+    for task in late:
+        notify(db, holders(db, task) or ["admin"], "overdue", f"任务「{task.name}」已超期（时限 "
+               f"{task.due_at.astimezone(CHINA).strftime('%Y-%m-%d %H:%M')}）", now, task.case_id, task.id)
+    return len(late)
+
+
+def worker_jobs(services) -> list:
+    """Rounds the timer worker runs besides firing timers."""
+    jobs = [lambda: notify_overdue(services.db, services.clock.now())]
+    if services.settings.notify_webhook_url:
+        jobs.append(lambda: send_pending(services.db, services.settings.notify_webhook_url, services.clock.now()))
+    return jobs

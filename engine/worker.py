@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,8 +29,11 @@ def default_worker_id() -> str:
 
 
 class TimerWorker:
-    def __init__(self, cases: CaseService, worker_id: str | None = None, poll_seconds: float = 0.2) -> None:
+    def __init__(self, cases: CaseService, worker_id: str | None = None, poll_seconds: float = 0.2,
+                 jobs: list[Callable[[], int]] | None = None) -> None:
         self.cases = cases
+        # Other periodic rounds the app wants run (overdue notices, the notification gateway).
+        self.jobs = list(jobs or [])
         self.worker_id = worker_id or default_worker_id()
         self.poll_seconds = poll_seconds
         self.stop = threading.Event()
@@ -49,6 +53,8 @@ class TimerWorker:
             fired = self.cases.fire_due_timers(self.worker_id)
             # Messages whose delivery was cut short (a crash after the sender's commit) go out here.
             fired += self.cases.dispatch_outbox()
+            for job in self.jobs:
+                job()
         except SQLAlchemyError:
             log.exception("timer round failed; retrying")
             self.stop.wait(min(5.0, self.poll_seconds * 10))

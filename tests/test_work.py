@@ -209,3 +209,14 @@ def test_completed_view(client, login, case):
     task_id = case["tasks"][0]["id"]
     client.post(f"/api/v1/tasks/{task_id}/complete", headers=grid, json={"data": {"summary": "邻里纠纷", "amount": 1}})
     assert [t["id"] for t in tasks(client, grid, "completed")] == [task_id]
+
+
+def test_overdue_tasks_notify_their_holders_once(client, login, case, svc, clock):
+    from api.notify import notify_overdue
+
+    assert notify_overdue(svc.db, clock.now()) == 0
+    clock.advance(hours=3)
+    assert notify_overdue(svc.db, clock.now()) == 1
+    assert notify_overdue(svc.db, clock.now()) == 0
+    [note] = client.get("/api/v1/notifications", headers=login("grid")).get_json()
+    assert note["kind"] == "overdue" and "已超期" in note["message"]

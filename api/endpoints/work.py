@@ -12,8 +12,8 @@ from engine.models import Case, CaseTask
 
 from .. import auth
 from ..auth import Principal
-from ..models import OrgUnit, User, UserRole
-from ..notify import notify
+from ..models import OrgUnit, User
+from ..notify import holders, notify
 from ..problems import ApiProblem
 from ..schemas_work import (CopyIn, DelegateIn, OverdueBoard, ReassignIn, ResolveIn, ReturnIn, TaskActionOut,
                             UrgeIn)
@@ -44,15 +44,7 @@ def _offered(principal: Principal, task: CaseTask) -> bool:
 
 
 def _holders(task: CaseTask) -> list[str]:
-    """Who should hear about a task: its holder, else every active holder of its role over its area."""
-    if task.assignee:
-        return [task.assignee]
-    svc = services()
-    with svc.db.read() as session:
-        rows = session.execute(select(User.username, OrgUnit.path).join(OrgUnit, OrgUnit.id == User.unit_id)
-                               .join(UserRole, UserRole.user_id == User.id)
-                               .where(UserRole.role_code == task.role, User.active.is_(True))).all()
-    return [username for username, path in rows if task.jurisdiction.startswith(path)]
+    return holders(services().db, task)
 
 
 def _user_for(task: CaseTask, username: str) -> str:
