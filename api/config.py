@@ -41,7 +41,8 @@ class Settings:
     # Send the web session cookie over HTTPS only; turn on behind TLS.
     session_cookie_secure: bool = field(default_factory=lambda: _bool("SESSION_COOKIE_SECURE", False))
     # Case attachments live on disk (named by sha256), not in the database.
-    attachments_dir: Path = field(default_factory=lambda: Path(os.environ.get("ATTACHMENTS_DIR", "var/attachments")))
+    attachments_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("ATTACHMENTS_DIR", "var/attachments")).resolve())
     notify_webhook_url: str = field(default_factory=lambda: os.environ.get("NOTIFY_WEBHOOK_URL", ""))
     # Encrypts ID numbers and phones (Fernet key: `python -c "from cryptography.fernet import Fernet;
     # print(Fernet.generate_key().decode())"`). Demo mode falls back to a published development key.

@@ -79,7 +79,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings(db_url, tmp_path) -> Settings:
-    return Settings(database_url=db_url, secret_key="test", demo_password=DEMO_PASSWORD)
+    return Settings(database_url=db_url, secret_key="test", demo_password=DEMO_PASSWORD,
+                    attachments_dir=tmp_path / "attachments")
 
 
 @pytest.fixture

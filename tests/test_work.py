@@ -168,8 +168,7 @@ def test_webhook_channel_posts_notifications(client, login, case, svc):
     assert received[0]["to"] == "grid" and received[0]["kind"] == "urge"
 
 
-def test_comments_and_attachments(client, login, case, svc, tmp_path):
-    svc.settings.attachments_dir = tmp_path  # the app shares the settings object
+def test_comments_and_attachments(client, login, case):
     grid, auditor = login("grid"), login("auditor")
     assert client.post(f"/api/v1/cases/{case['id']}/comments", headers=grid, json={"text": "已电话联系双方"}).status_code == 201
     assert client.post(f"/api/v1/cases/{case['id']}/comments", headers=auditor, json={"text": "x"}).status_code == 403

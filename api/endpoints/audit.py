@@ -12,6 +12,7 @@ from engine.models import CaseEvent, CaseTask
 from engine.verify import case_history, export_bundle, verify_in_db
 
 from .. import auth
+from ..guards import case_visible, roles, task_visible
 from ..pii import UNMASK_ROLES, masked, sealed_fields
 from ..problems import ApiProblem
 from ..schemas import (AuditEventPage, CaseOut, EventQuery, HistoryOut, HistoryQuery, RepairCorrectData,
@@ -58,6 +59,8 @@ def history(query, case_id: int):
 
 
 @blp.get("/cases/<int:case_id>/personal-data")
+@roles(*UNMASK_ROLES)
+@case_visible
 @blp.arguments(PersonalDataQuery, location="query")
 @blp.response(200, PersonalDataOut)
 def personal_data(query, case_id: int):
@@ -118,6 +121,8 @@ def _repair(case_id: int, command):
 
 
 @blp.post("/cases/<int:case_id>/repairs/correct-data")
+@roles(*REPAIRERS)
+@case_visible
 @blp.arguments(RepairCorrectData)
 @blp.response(200, CaseOut)
 def correct_data(body, case_id: int):
@@ -126,6 +131,8 @@ def correct_data(body, case_id: int):
 
 
 @blp.post("/cases/<int:case_id>/repairs/retry")
+@roles(*REPAIRERS)
+@case_visible
 @blp.arguments(RepairReason)
 @blp.response(200, CaseOut)
 def retry(body, case_id: int):
@@ -134,6 +141,8 @@ def retry(body, case_id: int):
 
 
 @blp.post("/cases/<int:case_id>/repairs/rewind")
+@roles(*REPAIRERS)
+@case_visible
 @blp.arguments(RepairRewind)
 @blp.response(200, CaseOut)
 def rewind(body, case_id: int):
@@ -142,6 +151,8 @@ def rewind(body, case_id: int):
 
 
 @blp.post("/cases/<int:case_id>/repairs/migrate")
+@roles(*REPAIRERS)
+@case_visible
 @blp.arguments(RepairMigrate)
 @blp.response(200, CaseOut)
 def migrate(body, case_id: int):
@@ -150,6 +161,8 @@ def migrate(body, case_id: int):
 
 
 @blp.post("/tasks/<task_id>/skip")
+@roles(*REPAIRERS)
+@task_visible
 @blp.arguments(RepairReason)
 @blp.response(200, CaseOut)
 def skip(body, task_id: str):

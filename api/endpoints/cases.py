@@ -10,6 +10,7 @@ from engine.models import Case, CaseTask, DefinitionVersion
 
 from .. import auth
 from ..pii import masked
+from ..guards import case_visible, roles, writer
 from ..problems import ApiProblem
 from ..schemas import CaseAction, CaseCreate, CaseOut, CasePage, CaseQuery
 from ..scope import case_in_scope
@@ -49,6 +50,7 @@ def scoped_case(session, principal, case_id: int) -> Case:
 
 
 @blp.post("")
+@writer
 @blp.arguments(CaseCreate)
 @blp.response(201, CaseOut)
 def start_case(body):
@@ -118,6 +120,8 @@ def _status_action(case_id: int, body: dict, command: str):
 
 
 @blp.post("/<int:case_id>/cancel")
+@roles(*SUPERVISORS)
+@case_visible
 @blp.arguments(CaseAction)
 @blp.response(200, CaseOut)
 def cancel_case(body, case_id: int):
@@ -126,6 +130,8 @@ def cancel_case(body, case_id: int):
 
 
 @blp.post("/<int:case_id>/suspend")
+@roles(*SUPERVISORS)
+@case_visible
 @blp.arguments(CaseAction)
 @blp.response(200, CaseOut)
 def suspend_case(body, case_id: int):
@@ -134,6 +140,8 @@ def suspend_case(body, case_id: int):
 
 
 @blp.post("/<int:case_id>/resume")
+@roles(*SUPERVISORS)
+@case_visible
 @blp.arguments(CaseAction)
 @blp.response(200, CaseOut)
 def resume_case(body, case_id: int):

@@ -13,6 +13,7 @@ from engine.errors import NotFound
 from engine.models import Attachment, CaseEvent
 
 from .. import auth
+from ..guards import case_visible, writer
 from ..notify import Notification
 from ..problems import ApiProblem
 from ..schemas_work import AttachmentOut, CommentIn, CommentOut, NotificationOut, NotificationQuery
@@ -33,6 +34,8 @@ READ_ONLY = {"auditor", "designer"}
 
 
 @blp.post("/cases/<int:case_id>/comments")
+@writer
+@case_visible
 @blp.arguments(CommentIn)
 @blp.response(201, CommentOut)
 def add_comment(body, case_id: int):
@@ -58,6 +61,8 @@ def list_comments(case_id: int):
 
 
 @blp.post("/cases/<int:case_id>/attachments")
+@writer
+@case_visible
 @blp.response(201, AttachmentOut)
 @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
     "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from .. import auth
+from ..guards import writer
 from ..problems import ApiProblem
 from ..schemas import MessageIn, MessageOut
 from ..services import services
@@ -13,6 +14,7 @@ blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description
 
 
 @blp.post("")
+@writer
 @blp.arguments(MessageIn)
 @blp.response(200, MessageOut)
 def deliver(body):

@@ -4,15 +4,17 @@ reassign (转办, supervisors), delegate (委派) and take back, return to an ea
 the people it concerns get a notification."""
 from __future__ import annotations
 
+from functools import wraps
+
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from engine.errors import NotFound
 from engine.models import Case, CaseTask
 
 from .. import auth
 from ..auth import Principal
 from ..models import OrgUnit, User
+from ..guards import roles, task_visible, visible_task
 from ..notify import holders, notify
 from ..problems import ApiProblem
 from ..schemas_work import (CopyIn, DelegateIn, OverdueBoard, ReassignIn, ResolveIn, ReturnIn, TaskActionOut,
@@ -28,15 +30,19 @@ URGERS = SUPERVISORS + ("town_officer", "city_officer")
 
 
 def _visible_task(principal: Principal, task_id: str) -> CaseTask:
-    """The task, if the caller may act on it: offered to them, held by them, or a supervisor's."""
-    svc = services()
-    with svc.db.read() as session:
-        task = session.get(CaseTask, task_id)
-        case = session.get(Case, task.case_id) if task else None
-    if task is None or not (principal.covers(task.jurisdiction) or principal.covers(case.jurisdiction)
-                            or task.assignee == principal.username or task.owner == principal.username):
-        raise NotFound(f"task {task_id} does not exist or is outside your jurisdiction")
-    return task
+    return visible_task(task_id)
+
+
+def returner(view):
+    """Only the task's holder (or whoever it is offered to) or a supervisor can return work."""
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        principal = auth.current()
+        task = visible_task(kwargs["task_id"])
+        if not (_offered(principal, task) or task.assignee == principal.username or principal.has_role(*SUPERVISORS)):
+            raise ApiProblem(403, "only the task's holder or a supervisor can return it", "只有任务办理人或主管可以退回")
+        return view(*args, **kwargs)
+    return guarded
 
 
 def _offered(principal: Principal, task: CaseTask) -> bool:
@@ -89,6 +95,8 @@ def unclaim(task_id: str):
 
 
 @blp.post("/<task_id>/reassign")
+@roles(*SUPERVISORS)
+@task_visible
 @blp.arguments(ReassignIn)
 @blp.response(200, TaskActionOut)
 def reassign(body, task_id: str):
@@ -103,6 +111,7 @@ def reassign(body, task_id: str):
 
 
 @blp.post("/<task_id>/delegate")
+@task_visible
 @blp.arguments(DelegateIn)
 @blp.response(200, TaskActionOut)
 def delegate(body, task_id: str):
@@ -117,6 +126,7 @@ def delegate(body, task_id: str):
 
 
 @blp.post("/<task_id>/resolve")
+@task_visible
 @blp.arguments(ResolveIn)
 @blp.response(200, TaskActionOut)
 def resolve(body, task_id: str):
@@ -140,14 +150,14 @@ def recall(task_id: str):
 
 
 @blp.post("/<task_id>/return")
+@task_visible
+@returner
 @blp.arguments(ReturnIn)
 @blp.response(200, TaskActionOut(many=True))
 def return_task(body, task_id: str):
     """退回: send the work back to an earlier step marked returnable in the process."""
     principal = auth.current()
     task = _visible_task(principal, task_id)
-    if not (_offered(principal, task) or task.assignee == principal.username or principal.has_role(*SUPERVISORS)):
-        raise ApiProblem(403, "only the task's holder or a supervisor can return it", "只有任务办理人或主管可以退回")
     svc = services()
     view = svc.cases.return_to(task_id, principal.username, body["to_element"], body["reason"])
     for new in view.tasks:
@@ -157,6 +167,8 @@ def return_task(body, task_id: str):
 
 
 @blp.post("/<task_id>/urge")
+@roles(*URGERS)
+@task_visible
 @blp.arguments(UrgeIn)
 @blp.response(200, TaskActionOut)
 def urge(body, task_id: str):
@@ -171,6 +183,7 @@ def urge(body, task_id: str):
 
 
 @blp.post("/<task_id>/copy")
+@task_visible
 @blp.arguments(CopyIn)
 @blp.response(200, TaskActionOut)
 def copy(body, task_id: str):

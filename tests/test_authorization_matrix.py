@@ -1,0 +1,208 @@
+"""Every API endpoint × every demo role × an object inside / outside the caller's jurisdiction.
+
+The expectations come from one table, ``POLICIES``, keyed by route. The first test fails when the
+app has a route the table does not name, so a new endpoint cannot be forgotten.
+
+An answer *passes* authorization unless it is 403 (forbidden) or 404 (hidden: outside the
+caller's jurisdiction, or not theirs); bodies are left empty where they would change data, so an
+authorized call usually ends in 422 — which is a pass here.
+"""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from .conftest import DEMO_PASSWORD, FIXTURES
+
+PASS, DENY, HIDE = "pass", 403, 404
+USERS = ("admin", "designer", "auditor", "grid", "mediator", "town", "city", "dept", "leader")
+ROLES = {"admin": {"admin"}, "designer": {"designer"}, "auditor": {"auditor"}, "grid": {"grid_worker"},
+         "mediator": {"village_mediator"}, "town": {"town_officer"}, "city": {"city_director", "city_officer"},
+         "dept": {"department_liaison"}, "leader": {"leader"}}
+# Which demo users' units cover the grid case (宋埠镇杨家湾村第一网格) and the other-town case (龟山镇).
+COVERS = {"in": {"admin", "designer", "auditor", "grid", "mediator", "town", "city", "leader"},
+          "out": {"admin", "designer", "auditor", "city", "leader"}}
+READ_ONLY = {"auditor", "designer"}
+SUPERVISORS = {"admin", "town_director", "city_director"}
+URGERS = SUPERVISORS | {"town_officer", "city_officer"}
+UNMASK = {"grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "justice_officer",
+          "police_liaison", "city_officer", "city_director", "leader"}
+
+
+def has(user, roles) -> bool:
+    return bool(ROLES[user] & set(roles))
+
+
+def case_read(user, where):
+    return PASS if user in COVERS[where] else HIDE
+
+
+def case_note(user, where):
+    return DENY if ROLES[user] <= READ_ONLY else case_read(user, where)
+
+
+def gated(roles, then=case_read):
+    return lambda user, where: then(user, where) if has(user, roles) else DENY
+
+
+def task_work(user, where):
+    """Complete / claim: hidden outside the area, forbidden without the lane's role (grid_worker)."""
+    if user not in COVERS[where]:
+        return HIDE
+    return PASS if has(user, {"grid_worker"}) else DENY
+
+
+def task_return(user, where):
+    if user not in COVERS[where]:
+        return HIDE
+    return PASS if has(user, {"grid_worker"} | SUPERVISORS) else DENY
+
+
+def anyone(user, where):
+    return PASS
+
+
+def not_read_only(user, where):
+    return DENY if ROLES[user] <= READ_ONLY else PASS
+
+
+def deployers(user, where):
+    return PASS if has(user, {"designer", "admin"}) else DENY
+
+
+def admins(user, where):
+    return PASS if has(user, {"admin"}) else DENY
+
+
+def nobody(user, where):
+    return HIDE
+
+
+# route -> (policy, whether it takes an in/out object)
+POLICIES = {
+    "GET /api/v1/cases/<int:case_id>": (case_read, True),
+    "GET /api/v1/cases/<int:case_id>/events": (case_read, True),
+    "GET /api/v1/cases/<int:case_id>/history": (case_read, True),
+    "GET /api/v1/cases/<int:case_id>/comments": (case_read, True),
+    "GET /api/v1/cases/<int:case_id>/attachments": (case_read, True),
+    "GET /api/v1/cases/<int:case_id>/audit-bundle": (case_read, True),
+    "POST /api/v1/cases/<int:case_id>/verify": (case_read, True),
+    "GET /api/v1/attachments/<int:attachment_id>": (case_read, True),
+    "GET /api/v1/cases/<int:case_id>/personal-data": (gated(UNMASK), True),
+    "POST /api/v1/cases/<int:case_id>/comments": (case_note, True),
+    "POST /api/v1/cases/<int:case_id>/attachments": (case_note, True),
+    "POST /api/v1/cases/<int:case_id>/cancel": (gated(SUPERVISORS), True),
+    "POST /api/v1/cases/<int:case_id>/suspend": (gated(SUPERVISORS), True),
+    "POST /api/v1/cases/<int:case_id>/resume": (gated(SUPERVISORS), True),
+    "POST /api/v1/cases/<int:case_id>/repairs/correct-data": (gated({"admin"}), True),
+    "POST /api/v1/cases/<int:case_id>/repairs/migrate": (gated({"admin"}), True),
+    "POST /api/v1/cases/<int:case_id>/repairs/retry": (gated({"admin"}), True),
+    "POST /api/v1/cases/<int:case_id>/repairs/rewind": (gated({"admin"}), True),
+    "POST /api/v1/tasks/<task_id>/complete": (task_work, True),
+    "POST /api/v1/tasks/<task_id>/claim": (task_work, True),
+    "POST /api/v1/tasks/<task_id>/unclaim": (case_read, True),
+    "POST /api/v1/tasks/<task_id>/delegate": (case_read, True),
+    "POST /api/v1/tasks/<task_id>/resolve": (case_read, True),
+    "POST /api/v1/tasks/<task_id>/recall": (case_read, True),
+    "POST /api/v1/tasks/<task_id>/copy": (case_read, True),
+    "POST /api/v1/tasks/<task_id>/return": (task_return, True),
+    "POST /api/v1/tasks/<task_id>/reassign": (gated(SUPERVISORS), True),
+    "POST /api/v1/tasks/<task_id>/urge": (gated(URGERS), True),
+    "POST /api/v1/tasks/<task_id>/skip": (gated({"admin"}), True),
+    "GET /api/v1/cases": (anyone, False),
+    "POST /api/v1/cases": (not_read_only, False),
+    "GET /api/v1/tasks": (anyone, False),
+    "GET /api/v1/tasks/overdue-board": (anyone, False),
+    "GET /api/v1/notifications": (anyone, False),
+    "POST /api/v1/notifications/<int:notification_id>/read": (nobody, False),
+    "POST /api/v1/messages": (not_read_only, False),
+    "GET /api/v1/definitions": (anyone, False),
+    "GET /api/v1/definitions/<key>/versions": (anyone, False),
+    "GET /api/v1/definitions/<key>/versions/<int:number>": (anyone, False),
+    "POST /api/v1/definitions": (deployers, False),
+}
+# Self-service and people administration are covered route by route in tests/test_people*.py; here
+# only their gate is checked (admin routes refuse everyone else).
+ADMIN_PREFIX = "/api/v1/admin/"
+SELF_SERVICE = {"POST /api/v1/auth/token", "POST /api/v1/auth/session", "DELETE /api/v1/auth/session",
+                "POST /api/v1/auth/logout", "POST /api/v1/auth/password", "GET /api/v1/auth/tokens",
+                "DELETE /api/v1/auth/tokens/<int:token_id>"}
+
+
+def api_routes(app) -> set[str]:
+    return {f"{method} {rule.rule}" for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_route_is_in_the_table(app):
+    missing = {r for r in api_routes(app) - set(POLICIES) - SELF_SERVICE if not r.split(" ", 1)[1].startswith(ADMIN_PREFIX)}
+    assert not missing, f"add these routes to POLICIES: {sorted(missing)}"
+    assert not set(POLICIES) - api_routes(app), "POLICIES names routes the app no longer has"
+
+
+@pytest.fixture
+def world(client, login):
+    """A case (with a task and an attachment) in the grid user's grid, and one in another town."""
+    designer = login("designer")
+    files = [(io.BytesIO((FIXTURES / n).read_bytes()), n) for n in ("t_simple.bpmn", "t_register.schema.json")]
+    assert client.post("/api/v1/definitions", headers=designer, data={"files": files},
+                       content_type="multipart/form-data").status_code == 201
+    made = {}
+    for where, user, jurisdiction in (("in", "grid", None), ("out", "city", "/macheng/guishan/guishan-guifeng/")):
+        body = {"process_key": "t_simple", "data": {"parties": [{"name": "甲", "phone": "13800000000"}]}}
+        if jurisdiction:
+            body["jurisdiction"] = jurisdiction
+        case = client.post("/api/v1/cases", headers=login(user), json=body).get_json()
+        png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 10
+        attachment = client.post(f"/api/v1/cases/{case['id']}/attachments", headers=login(user),
+                                 data={"file": (io.BytesIO(png), "p.png")}, content_type="multipart/form-data").get_json()
+        made[where] = {"case_id": case["id"], "task_id": case["tasks"][0]["id"], "attachment_id": attachment["id"]}
+    return made
+
+
+def fill(rule: str, ids: dict) -> str:
+    path = rule
+    for name, value in (("<int:case_id>", ids.get("case_id")), ("<task_id>", ids.get("task_id")),
+                        ("<int:attachment_id>", ids.get("attachment_id")), ("<int:notification_id>", 999999),
+                        ("<key>", "t_simple"), ("<int:number>", 1)):
+        path = path.replace(name, str(value))
+    if path.endswith("/history"):
+        path += "?at=1"
+    if path.endswith("/personal-data"):
+        path += "?reason=authorization%20matrix"
+    return path
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_matrix(client, world, user):
+    response = client.post("/api/v1/auth/token", json={"username": user, "password": DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+    wrong = []
+    for route, (policy, takes_object) in POLICIES.items():
+        method, rule = route.split(" ", 1)
+        for where in (("in", "out") if takes_object else ("in",)):
+            expected = policy(user, where)
+            kwargs = {"json": {}} if method in ("POST", "PATCH") and "attachments" not in rule and \
+                rule != "/api/v1/definitions" else {}
+            answer = client.open(fill(rule, world[where]), method=method, headers=headers, **kwargs)
+            got = answer.status_code if answer.status_code in (DENY, HIDE) else PASS
+            if answer.status_code >= 500 or got != expected:
+                wrong.append(f"{route} [{where}] expected {expected}, got {answer.status_code}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_admin_routes_refuse_everyone_but_admins(client, app, user):
+    response = client.post("/api/v1/auth/token", json={"username": user, "password": DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+    for route in sorted(api_routes(app)):
+        method, rule = route.split(" ", 1)
+        if not rule.startswith(ADMIN_PREFIX) or method != "GET":
+            continue
+        answer = client.open(rule.replace("<int:unit_id>", "1").replace("<int:user_id>", "1"), method=method,
+                             headers=headers)
+        if user == "admin":
+            assert answer.status_code == 200, route
+        else:
+            assert answer.status_code == 403, (route, answer.status_code)
