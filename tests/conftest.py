@@ -27,7 +27,9 @@ from engine.db import make_engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEMO_PASSWORD = "test-password"
-KEEP_TABLES = {"alembic_version", "org_units", "roles", "users", "user_roles", "sla_rules", "calendar_days"}
+KEEP_TABLES = {"alembic_version", "sla_rules", "calendar_days"}
+# On PostgreSQL the seeded people are restored from a snapshot after each test (no argon2 per test).
+PEOPLE_TABLES = ("roles", "org_units", "users", "user_roles")
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 
@@ -49,6 +51,11 @@ def _template(tmp_path_factory) -> str:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
         _seed(PG_URL)
+        engine = make_engine(PG_URL)
+        with engine.connect() as conn:
+            _PEOPLE_SNAPSHOT.update({t: [dict(r._mapping) for r in conn.execute(text(f'SELECT * FROM "{t}" ORDER BY 1'))]
+                                     for t in PEOPLE_TABLES})
+        engine.dispose()
         return PG_URL
     path = tmp_path_factory.mktemp("template") / "template.db"
     _seed(f"sqlite:///{path}")
@@ -69,7 +76,19 @@ def db_url(_template, tmp_path) -> str:
         doomed = ", ".join(f'"{t}"' for t in tables if t not in KEEP_TABLES)
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {doomed} RESTART IDENTITY CASCADE"))
+        for table in PEOPLE_TABLES:
+            rows = _PEOPLE_SNAPSHOT[table]
+            if rows:
+                columns = ", ".join(f'"{c}"' for c in rows[0])
+                values = ", ".join(f":{c}" for c in rows[0])
+                conn.execute(text(f'INSERT INTO "{table}" ({columns}) VALUES ({values})'), rows)
+                if "id" in rows[0]:
+                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                      f"(SELECT MAX(id) FROM \"{table}\"))"))
     engine.dispose()
+
+
+_PEOPLE_SNAPSHOT: dict[str, list[dict]] = {}
 
 
 @pytest.fixture
