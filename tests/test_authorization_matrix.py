@@ -105,7 +105,7 @@ POLICIES = {
     "POST /api/v1/tasks/<task_id>/delegate": (case_read, True),
     "POST /api/v1/tasks/<task_id>/resolve": (case_read, True),
     "POST /api/v1/tasks/<task_id>/recall": (case_read, True),
-    "POST /api/v1/tasks/<task_id>/copy": (case_read, True),
+    "POST /api/v1/tasks/<task_id>/copy": (case_note, True),
     "POST /api/v1/tasks/<task_id>/return": (task_return, True),
     "POST /api/v1/tasks/<task_id>/reassign": (gated(SUPERVISORS), True),
     "POST /api/v1/tasks/<task_id>/urge": (gated(URGERS), True),

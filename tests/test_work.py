@@ -114,7 +114,9 @@ def test_return_to_a_returnable_step(client, login, case):
                        json={"data": {"summary": "宅基地边界纠纷", "amount": 5000}}).get_json()
     [mediate] = done["tasks"]
     refused = act(client, mediator, mediate["id"], "return", to_element="grade", reason="x")
-    assert refused.status_code in (404, 409)
+    assert refused.status_code == 409 and "not marked returnable" in refused.get_json()["detail"]
+    unknown = act(client, mediator, mediate["id"], "return", to_element="nowhere", reason="x")
+    assert unknown.status_code == 404
     no_reason = act(client, mediator, mediate["id"], "return", to_element="register")
     assert no_reason.status_code == 422
     returned = act(client, mediator, mediate["id"], "return", to_element="register", reason="金额登记有误")
@@ -201,6 +203,18 @@ def test_overdue_view_and_board(client, login, case, clock):
     board = client.get("/api/v1/tasks/overdue-board", headers=town).get_json()
     assert board["total"] == 1 and board["by_town"] == [{"path": "/macheng/songbu/", "name": "宋埠镇", "count": 1}]
     assert client.get("/api/v1/tasks/overdue-board", headers=login("dept")).get_json()["total"] == 0
+
+
+def test_an_admin_opening_a_case_is_on_the_record(client, login, case, svc):
+    from sqlalchemy import select
+
+    from api.models import AdminAudit
+
+    assert client.get(f"/api/v1/cases/{case['id']}", headers=login("admin")).status_code == 200
+    client.get(f"/api/v1/cases/{case['id']}", headers=login("city"))
+    with svc.db.read() as session:
+        [entry] = session.scalars(select(AdminAudit).where(AdminAudit.action == "case_access"))
+    assert entry.actor == "admin" and entry.after["case_no"] == case["case_no"]
 
 
 def test_completed_view(client, login, case):

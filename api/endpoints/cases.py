@@ -1,6 +1,7 @@
 """Cases: start one, list and read them (scoped to the caller's jurisdiction), cancel, suspend, resume."""
 from __future__ import annotations
 
+from flask import g, request
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
@@ -11,6 +12,7 @@ from engine.models import Case, CaseTask, DefinitionVersion
 from .. import auth
 from ..pii import masked
 from ..guards import case_visible, roles, writer
+from ..people import record
 from ..problems import ApiProblem
 from ..schemas import CaseAction, CaseCreate, CaseOut, CasePage, CaseQuery
 from ..scope import case_in_scope
@@ -46,7 +48,22 @@ def scoped_case(session, principal, case_id: int) -> Case:
     case = session.scalars(select(Case).where(Case.id == case_id, case_in_scope(principal))).first()
     if case is None:
         raise NotFound(f"case {case_id} does not exist or is outside your jurisdiction")
+    if "admin" in principal.roles:
+        _audit_admin_access(principal, case)
     return case
+
+
+def _audit_admin_access(principal, case: Case) -> None:
+    """Administrators manage people, not cases: when one opens a case, it is on the record (once
+    per request)."""
+    seen = g.setdefault("audited_cases", set())
+    if case.id in seen:
+        return
+    seen.add(case.id)
+    svc = services()
+    with svc.db.write() as session, session.begin():
+        record(session, svc.clock.now(), principal.username, "case_access", "case", case.id, case.jurisdiction,
+               after={"case_no": case.case_no, "path": request.path, "method": request.method})
 
 
 @blp.post("")

@@ -14,7 +14,7 @@ from engine.models import Case, CaseTask
 from .. import auth
 from ..auth import Principal
 from ..models import OrgUnit, User
-from ..guards import roles, task_visible, visible_task
+from ..guards import roles, task_visible, visible_task, writer
 from ..notify import holders, notify
 from ..problems import ApiProblem
 from ..schemas_work import (CopyIn, DelegateIn, OverdueBoard, ReassignIn, ResolveIn, ReturnIn, TaskActionOut,
@@ -183,6 +183,7 @@ def urge(body, task_id: str):
 
 
 @blp.post("/<task_id>/copy")
+@writer
 @task_visible
 @blp.arguments(CopyIn)
 @blp.response(200, TaskActionOut)
