@@ -54,8 +54,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     deadlines = Deadlines(db)
     registry = DefinitionRegistry(roles.resolve, deadlines.keys)
     vault = Vault(settings.pii_key)
+    catalogue = json.loads((settings.workflows_dir / "catalogue.json").read_text(encoding="utf-8"))
     cases = CaseService(db, registry, clock, roles.resolve, deadlines, case_prefix=settings.case_prefix,
-                        seal=vault.seal)
+                        seal=vault.seal, indexed_fields=tuple(catalogue["indexed_fields"]))
     return Services(settings, db, clock, roles, deadlines, registry, cases, vault)
 
 

@@ -80,11 +80,14 @@ _READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("cas
 class CaseService(RepairCommands, TaskActions):
     def __init__(self, db: Database, registry: DefinitionRegistry, clock_: clock.Clock,
                  resolve_role: Callable[[str], str | None], deadlines: Deadlines | None = None,
-                 case_prefix: str = "MC", seal: Callable[[dict], dict] | None = None) -> None:
+                 case_prefix: str = "MC", seal: Callable[[dict], dict] | None = None,
+                 indexed_fields: tuple[str, ...] = ()) -> None:
         self.db = db
         # Applied to every input after validation, before the engine and the audit log see it (the
         # app seals personal data with it).
         self.seal = seal or (lambda data: data)
+        # Data fields copied to the case_fields index on every write, for search and reports.
+        self.indexed_fields = indexed_fields
         self.deadlines = deadlines
         self.script_engine = runtime.script_engine(deadlines.functions() if deadlines else None)
         self.registry = registry
@@ -244,6 +247,7 @@ class CaseService(RepairCommands, TaskActions):
                 events: list[NewEvent], expected_version: int | None | str = "read",
                 completed: set[str] | frozenset[str] = frozenset(), status: str | None = None) -> Change:
         case, workflow = snapshot.case, snapshot.workflow
+        old_fields = index_values(case.data or {}, self.indexed_fields)
         change = Change(case=case, expected_version=case.version if expected_version == "read" else expected_version,
                         events=list(events), actor=actor, at=now)
         for event in workflow.get_events():
@@ -263,6 +267,9 @@ class CaseService(RepairCommands, TaskActions):
         self._diff_tasks(change, snapshot, {} if case.status == "cancelled" else
                          {str(t.id): t for t in runtime.ready_user_tasks(workflow)}, now, set(completed))
         self._diff_waits(change, snapshot, None if closed else workflow)
+        new_fields = index_values(case.data, self.indexed_fields)
+        if new_fields != old_fields or expected_version is None:
+            change.fields = sorted(new_fields)
         return change
 
     def _diff_tasks(self, change: Change, snapshot: _Snapshot, ready: dict, now: datetime, completed: set[str]) -> None:
@@ -467,6 +474,27 @@ def _task_unit(task, props: dict[str, str]) -> str | None:
     variable = props.get("unitVariable")
     value = task.data.get(variable) if variable else None
     return value if isinstance(value, str) and value.startswith("/") and value.endswith("/") else None
+
+
+def index_values(data: dict[str, Any], names: tuple[str, ...]) -> set[tuple[str, str]]:
+    """(name, value) pairs of the indexed fields, and ``party_hash`` for every sealed identity."""
+    pairs = set()
+    for name in names:
+        value = data.get(name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, (str, int, float, bool)) and str(item) != "":
+                pairs.add((name, str(item)[:200]))
+    stack: list[Any] = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("$pii") == "id_no" and isinstance(item.get("hash"), str):
+                pairs.add(("party_hash", item["hash"]))
+            else:
+                stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return pairs
 
 
 def _outbox_row(event, now: datetime) -> dict[str, Any]:

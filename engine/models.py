@@ -248,3 +248,16 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[str] = mapped_column(String(200))
     uploaded_at: Mapped[datetime]
+
+
+class CaseField(Base):
+    """Business fields of a case's data, indexed for search and reports (category, risk level,
+    channel …, and the keyed hashes of the parties' identity numbers). One row per value."""
+
+    __tablename__ = "case_fields"
+    __table_args__ = (Index("ix_case_fields_lookup", "name", "value"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    value: Mapped[str] = mapped_column(String(200))

@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from . import audit
 from .errors import Conflict
-from .models import Case, CaseCounter, CaseEvent, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
+from .models import (Case, CaseCounter, CaseEvent, CaseField, CaseTask, MessageOutbox, MessageReceipt, MessageWait,
+                     PendingTimer)
 
 CASE_COLUMNS = ("status", "state", "data", "incident", "updated_at", "completed_at", "jurisdiction", "title",
                 "definition_id")
@@ -31,7 +32,7 @@ _SET_CHAIN = (update(_cases).where(_cases.c.id == bindparam("case_id"))
 _CLOSE_TASK = (update(_tasks).where(_tasks.c.id == bindparam("task_id"))
                .values(state=bindparam("state"), closed_at=bindparam("closed_at"), closed_by=bindparam("closed_by")))
 _INSERT = {model: insert(model.__table__) for model in (CaseTask, CaseEvent, PendingTimer, MessageWait,
-                                                         MessageOutbox, MessageReceipt)}
+                                                         MessageOutbox, MessageReceipt, CaseField)}
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Change:
     new_waits: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     receipt: dict[str, Any] | None = None
+    fields: list[tuple[str, str]] | None = None   # the case's indexed fields, when they changed
     actor: str = ""
     at: datetime | None = None
 
@@ -87,6 +89,10 @@ def write(conn: Connection, change: Change, case_prefix: str) -> None:
         conn.execute(_INSERT[MessageOutbox], [{**row, "sender_case_id": case.id} for row in change.outbox])
     if change.receipt is not None:
         conn.execute(_INSERT[MessageReceipt], [{**change.receipt, "case_ids": [case.id]}])
+    if change.fields is not None:
+        conn.execute(delete(CaseField.__table__).where(CaseField.__table__.c.case_id == case.id))
+        if change.fields:
+            conn.execute(_INSERT[CaseField], [{"case_id": case.id, "name": n, "value": v} for n, v in change.fields])
 
 
 _BUMP_CASE = (update(_cases).where(_cases.c.id == bindparam("case_id"), _cases.c.version == bindparam("expected"))

@@ -59,3 +59,18 @@ def test_unmask_is_for_roles_that_need_it_and_is_audited(client, login, svc):
     assert client.get(url, headers=login("dept")).status_code in (403, 404)
     verdict = client.post(f"/api/v1/cases/{case['id']}/verify", headers=login("auditor")).get_json()
     assert verdict["ok"] is True
+
+
+def test_cases_are_found_by_indexed_fields_and_party_identity(client, login, svc):
+    upload(client, login("designer"), "t_simple.bpmn", "t_register.schema.json")
+    grid, town = login("grid"), login("town")
+    first = start(client, grid)
+    client.post("/api/v1/cases", headers=grid, json={"process_key": "t_simple", "data": {"category": "邻里"}})
+    client.post(f"/api/v1/tasks/{first['tasks'][0]['id']}/complete", headers=grid,
+                json={"data": {"summary": "宅基地边界纠纷", "amount": 5000}})
+    found = client.get(f"/api/v1/cases?id_no={ID_NO}", headers=town).get_json()
+    assert [c["id"] for c in found["items"]] == [first["id"]]
+    assert client.get(f"/api/v1/cases?id_no={ID_NO}", headers=login("auditor")).status_code == 403
+    assert client.get("/api/v1/cases?category=邻里", headers=town).get_json()["total"] == 1
+    assert client.get("/api/v1/cases?area=/macheng/songbu/songbu-yangjiawan/", headers=town).get_json()["total"] == 2
+    assert client.get("/api/v1/cases?area=/macheng/guishan/", headers=login("city")).get_json()["total"] == 0
