@@ -1,6 +1,7 @@
 """The bundled process library: it deploys cleanly and its paths run on a fake clock."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from engine.models import Case, CaseTask
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = [p for d in ("workflows/bpmn", "workflows/forms") for p in sorted((ROOT / d).iterdir())
           if p.name.endswith(SOURCE_SUFFIXES)]
+pytestmark = pytest.mark.usefixtures("verify_all_cases")
+
 GRID = "/macheng/songbu/songbu-yangjiawan/songbu-yangjiawan-g1/"
 
 
@@ -79,3 +82,14 @@ def test_quick_mediation_high_risk_overdue_escalates_to_town(svc, library, clock
     with svc.db.read() as session:
         ready = session.scalars(select(CaseTask).where(CaseTask.state == "ready")).all()
     assert [(t.element_id, t.role) for t in ready] == [("escalate", "town_officer")]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "workflows" / "forms").glob("*.schema.json")), ids=lambda p: p.name)
+def test_every_form_validates_its_own_example(path):
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    assert schema.get("examples"), f"{path.name} has no example"
+    for example in schema["examples"]:
+        errors = list(Draft202012Validator(schema).iter_errors(example))
+        assert not errors, (path.name, [e.message for e in errors])
+    assert all("title" in field for field in schema.get("properties", {}).values()), f"{path.name}: a field has no title"
