@@ -85,6 +85,21 @@ def holders(db: Database, task) -> list[str]:
     return [username for username, path in rows if task.jurisdiction.startswith(path)]
 
 
+def notify_new_tasks(db: Database, now: datetime) -> int:
+    """Tell the people a new ready task is offered to (its holder, or its role's holders), once."""
+    from engine.models import CaseTask
+
+    table = Notification.__table__
+    with db.read() as session:
+        told = select(table.c.task_id).where(table.c.kind == "new_task", table.c.task_id.is_not(None))
+        fresh = list(session.scalars(select(CaseTask).where(CaseTask.state == "ready", CaseTask.id.not_in(told))
+                                     .order_by(CaseTask.created_at).limit(200)))
+    for task in fresh:
+        due = f"，办理时限 {task.due_at.astimezone(CHINA).strftime('%Y-%m-%d %H:%M')}" if task.due_at else ""
+        notify(db, holders(db, task) or ["admin"], "new_task", f"新任务「{task.name}」{due}", now, task.case_id, task.id)
+    return len(fresh)
+
+
 def notify_overdue(db: Database, now: datetime) -> int:
     """Tell the holders of each newly overdue task, once."""
     from engine.models import CaseTask
@@ -102,7 +117,8 @@ def notify_overdue(db: Database, now: datetime) -> int:
 
 def worker_jobs(services) -> list:
     """Rounds the timer worker runs besides firing timers."""
-    jobs = [lambda: notify_overdue(services.db, services.clock.now())]
+    jobs = [lambda: notify_new_tasks(services.db, services.clock.now()),
+            lambda: notify_overdue(services.db, services.clock.now())]
     if services.settings.notify_webhook_url:
         jobs.append(lambda: send_pending(services.db, services.settings.notify_webhook_url, services.clock.now()))
     return jobs

@@ -224,6 +224,16 @@ def test_completed_view(client, login, case):
     assert [t["id"] for t in tasks(client, grid, "completed")] == [task_id]
 
 
+def test_new_tasks_notify_the_people_they_are_offered_to_once(client, login, case, svc, clock):
+    from api.notify import notify_new_tasks
+
+    assert notify_new_tasks(svc.db, clock.now()) == 1
+    assert notify_new_tasks(svc.db, clock.now()) == 0
+    [note] = client.get("/api/v1/notifications", headers=login("grid")).get_json()
+    assert note["kind"] == "new_task" and "登记纠纷" in note["message"]
+    assert client.get("/api/v1/notifications", headers=login("mediator")).get_json() == []
+
+
 def test_overdue_tasks_notify_their_holders_once(client, login, case, svc, clock):
     from api.notify import notify_overdue
 
