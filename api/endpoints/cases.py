@@ -20,7 +20,6 @@ from ..services import services
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases")
 
-READ_ONLY_ROLES = {"auditor", "designer"}
 SUPERVISORS = ("admin", "city_director", "town_director")
 
 
@@ -73,8 +72,6 @@ def _audit_admin_access(principal, case: Case) -> None:
 def start_case(body):
     """Start a case on the latest version of a process."""
     principal = auth.current()
-    if principal.roles and principal.roles <= READ_ONLY_ROLES:
-        raise ApiProblem(403, "auditors and designers cannot start cases", "审计员和流程设计员不能登记案件")
     jurisdiction = body.get("jurisdiction") or principal.unit_path
     if not principal.covers(jurisdiction):
         raise ApiProblem(403, f"jurisdiction {jurisdiction} is outside your area {principal.unit_path}",
@@ -153,11 +150,8 @@ def get_case(case_id: int):
 
 
 def _status_action(case_id: int, body: dict, command: str):
-    principal = auth.require_role(*SUPERVISORS)
-    svc = services()
-    with svc.db.read() as session:
-        scoped_case(session, principal, case_id)
-    return case_out(getattr(svc.cases, command)(case_id, principal.username, body["reason"]))
+    principal = auth.current()  # @roles and @case_visible checked the rest before the body was read
+    return case_out(getattr(services().cases, command)(case_id, principal.username, body["reason"]))
 
 
 @blp.post("/<int:case_id>/cancel")
