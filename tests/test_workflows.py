@@ -93,3 +93,45 @@ def test_every_form_validates_its_own_example(path):
         errors = list(Draft202012Validator(schema).iter_errors(example))
         assert not errors, (path.name, [e.message for e in errors])
     assert all("title" in field for field in schema.get("properties", {}).values()), f"{path.name}: a field has no title"
+
+
+DI_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+         "dc": "http://www.omg.org/spec/DD/20100524/DC"}
+DRAWN = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent", "task",
+         "userTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "businessRuleTask",
+         "callActivity", "subProcess", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+         "eventBasedGateway", "lane", "sequenceFlow")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "workflows" / "bpmn").glob("*.bpmn")), ids=lambda p: p.name)
+def test_every_element_is_drawn_named_and_shapes_do_not_overlap(path):
+    from lxml import etree
+
+    root = etree.parse(str(path)).getroot()
+    drawn = {e.get("bpmnElement") for e in root.iterfind(".//bpmndi:BPMNShape", DI_NS)} | \
+            {e.get("bpmnElement") for e in root.iterfind(".//bpmndi:BPMNEdge", DI_NS)}
+    elements = [e for tag in DRAWN for e in root.iterfind(f".//bpmn:{tag}", DI_NS)]
+    assert not [e.get("id") for e in elements if e.get("id") not in drawn], "elements without a shape or edge"
+    unnamed = [e.get("id") for e in elements if etree.QName(e).localname in ("userTask", "scriptTask", "callActivity",
+                                                                                  "businessRuleTask", "subProcess")
+               and not (e.get("name") or "").strip()]
+    assert not unnamed, f"tasks without a Chinese name: {unnamed}"
+    boxes = {}
+    for shape in root.iterfind(".//bpmndi:BPMNShape", DI_NS):
+        bounds = shape.find("dc:Bounds", DI_NS)
+        boxes[shape.get("bpmnElement")] = tuple(float(bounds.get(k)) for k in ("x", "y", "width", "height"))
+    kind = {e.get("id"): etree.QName(e).localname for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
+    children = {e.get("id"): {c.get("id") for c in e.iter() if isinstance(c.tag, str) and c.get("id")}
+                for e in root.iterfind(".//bpmn:subProcess", DI_NS)}
+    attached = {e.get("id"): e.get("attachedToRef") for e in root.iterfind(".//bpmn:boundaryEvent", DI_NS)}
+    flat = [k for k in boxes if kind.get(k) not in ("lane", "participant", "process")]
+    overlaps = []
+    for i, a in enumerate(flat):
+        for b in flat[i + 1:]:
+            if a in children.get(b, ()) or b in children.get(a, ()) or attached.get(a) == b or attached.get(b) == a:
+                continue
+            ax, ay, aw, ah = boxes[a]
+            bx, by, bw, bh = boxes[b]
+            if ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah:
+                overlaps.append((a, b))
+    assert not overlaps, f"overlapping shapes: {overlaps}"
