@@ -12,7 +12,7 @@ from engine.clock import Clock
 from . import auth, problems, ratelimit
 from .config import Settings
 from .endpoints import auth as auth_endpoints
-from .endpoints import admin, audit, cases, definitions, health, journal, messages, tasks, work
+from .endpoints import admin, audit, cases, definitions, health, intake, journal, messages, tasks, work
 from .services import build_services
 
 
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in (auth_endpoints.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
-                      journal.blp, admin.blp):
+                      journal.blp, admin.blp, intake.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     problems.register(app)
@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.before_request
     def _authenticate():
-        if request.path.startswith("/api/v1/") and not auth.is_public(request.method, request.path):
+        if (request.path.startswith("/api/v1/") and not auth.is_public(request.method, request.path)
+                and not request.path.startswith(intake.PREFIX)):  # intake: per-channel API keys
             auth.authenticate()
 
     return app

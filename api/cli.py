@@ -117,6 +117,24 @@ def import_org(files: tuple[Path, ...], dry_run: bool, by: str) -> None:
         click.echo(f"temporary password for {entry['username']}: {entry['temporary_password']}")
 
 
+@main.command("intake-key")
+@click.argument("channel")
+@click.option("--label", default="", help="whose system the key is for (kept with the key's hash)")
+def intake_key(channel: str, label: str) -> None:
+    """Create an API key for an intake channel and print it once (only its sha256 is stored)."""
+    from .intake import new_key
+    from .schemas_intake import CHANNELS
+
+    if channel not in CHANNELS:
+        raise click.BadParameter(f"one of {', '.join(CHANNELS)}", param_hint="CHANNEL")
+    svc = build_services(Settings())
+    try:
+        key = new_key(svc.db, channel, label, svc.clock.now())
+    finally:
+        svc.db.dispose()
+    click.echo(key)
+
+
 @main.command()
 @click.option("--poll", type=float, default=None, help="seconds between rounds when nothing is due")
 def worker(poll: float | None) -> None:

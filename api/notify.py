@@ -121,4 +121,9 @@ def worker_jobs(services) -> list:
             lambda: notify_overdue(services.db, services.clock.now())]
     if services.settings.notify_webhook_url:
         jobs.append(lambda: send_pending(services.db, services.settings.notify_webhook_url, services.clock.now()))
+    from .intake import report_changes, webhook_urls
+
+    intake_urls = webhook_urls()
+    if intake_urls:
+        jobs.append(lambda: report_changes(services.db, intake_urls, services.clock.now()))
     return jobs
