@@ -121,6 +121,19 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def library(svc):
+    """The whole bundled process library (workflows/bpmn + workflows/forms), deployed."""
+    from api.cli import SOURCE_SUFFIXES
+
+    root = FIXTURES.parent.parent / "workflows"
+    files = [SourceFile(p.name, p.read_bytes()) for d in ("bpmn", "forms") for p in sorted((root / d).iterdir())
+             if p.name.endswith(SOURCE_SUFFIXES)]
+    with svc.db.write() as session, session.begin():
+        deployed = svc.registry.deploy(session, files, "test", svc.clock.now())
+    return {d.key: d for d in deployed}
+
+
 def fixture_files(*names: str) -> list[SourceFile]:
     return [SourceFile(name, (FIXTURES / name).read_bytes()) for name in names]
 

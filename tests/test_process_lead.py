@@ -3,54 +3,18 @@ which starts a dispute_intake case through that process's message start event.""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from api.cli import SOURCE_SUFFIXES
-from engine.definitions import SourceFile
-from engine.models import Case, CaseEvent, CaseTask
+from engine.models import Case, CaseEvent
+
+from .process_support import FORMS, ROOT, case, do, example, ready  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("verify_all_cases")
 
-ROOT = Path(__file__).resolve().parent.parent
-FORMS = ROOT / "workflows" / "forms"
-BUNDLE = [p for d in ("workflows/bpmn", "workflows/forms") for p in sorted((ROOT / d).iterdir())
-          if p.name.endswith(SOURCE_SUFFIXES)]
 CITY = "/macheng/"
 VILLAGE = "/macheng/songbu/songbu-yangjiawan/"
-
-
-@pytest.fixture
-def library(svc):
-    files = [SourceFile(p.name, p.read_bytes()) for p in BUNDLE]
-    with svc.db.write() as session, session.begin():
-        deployed = svc.registry.deploy(session, files, "test", svc.clock.now())
-    return {d.key: d for d in deployed}
-
-
-def ready(svc, case_id):
-    with svc.db.read() as session:
-        return list(session.scalars(select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.state == "ready")
-                                    .order_by(CaseTask.created_at, CaseTask.id)))
-
-
-def do(svc, case_id, element_id, data, role=None, unit=None):
-    tasks = [t for t in ready(svc, case_id) if t.element_id == element_id]
-    assert len(tasks) == 1, (element_id, [t.element_id for t in ready(svc, case_id)])
-    if role:
-        assert tasks[0].role == role, (element_id, tasks[0].role)
-    if unit:
-        assert tasks[0].jurisdiction == unit, (element_id, tasks[0].jurisdiction)
-    view = svc.cases.complete_task(tasks[0].id, data, "tester")
-    assert view.case.status != "incident", view.case.incident
-    return view
-
-
-def example(form_key, **override):
-    schema = json.loads((FORMS / f"{form_key}.schema.json").read_text(encoding="utf-8"))
-    return {**schema["examples"][0], **override}
 
 
 LEAD_110 = {"source": "police_110", "source_ref": "110-20260302-0007", "lead_summary": "杨家湾村两户因排水沟争吵报警"}

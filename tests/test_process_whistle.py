@@ -2,57 +2,17 @@
 data a caller passes (it is a call activity of dispute_intake in production)."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from api.cli import SOURCE_SUFFIXES
-from engine.definitions import SourceFile
-from engine.models import Case, CaseTask
+
+from .process_support import FORMS, case, do, example, ready  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("verify_all_cases")
 
-ROOT = Path(__file__).resolve().parent.parent
-FORMS = ROOT / "workflows" / "forms"
-BUNDLE = [p for d in ("workflows/bpmn", "workflows/forms") for p in sorted((ROOT / d).iterdir())
-          if p.name.endswith(SOURCE_SUFFIXES)]
 TOWN = "/macheng/songbu/"
 ZRZY, SFS, PCS = "/macheng/ziranziyuan/", "/macheng/songbu/songbu-sifasuo/", "/macheng/songbu/songbu-paichusuo/"
 FULIAN, MINZHENG, RENSHE = "/macheng/fulian/", "/macheng/minzheng/", "/macheng/renshe/"
-
-
-@pytest.fixture
-def library(svc):
-    files = [SourceFile(p.name, p.read_bytes()) for p in BUNDLE]
-    with svc.db.write() as session, session.begin():
-        deployed = svc.registry.deploy(session, files, "test", svc.clock.now())
-    return {d.key: d for d in deployed}
-
-
-def ready(svc, case_id):
-    with svc.db.read() as session:
-        return list(session.scalars(select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.state == "ready")
-                                    .order_by(CaseTask.created_at, CaseTask.id)))
-
-
-def case(svc, case_id) -> Case:
-    with svc.db.read() as session:
-        return session.get(Case, case_id)
-
-
-def do(svc, case_id, element_id, data, unit=None, actor="tester"):
-    tasks = [t for t in ready(svc, case_id) if t.element_id == element_id and (unit is None or t.jurisdiction == unit)]
-    assert len(tasks) == 1, (element_id, unit, [(t.element_id, t.jurisdiction) for t in ready(svc, case_id)])
-    view = svc.cases.complete_task(tasks[0].id, data, actor)
-    assert view.case.status not in ("incident",), view.case.incident
-    return view
-
-
-def example(form_key, **override):
-    schema = json.loads((FORMS / f"{form_key}.schema.json").read_text(encoding="utf-8"))
-    return {**schema["examples"][0], **override}
 
 
 ORDER = example("whistle_order")  # 房屋宅基地 / 宋埠镇 / 权属确认 / urgency high

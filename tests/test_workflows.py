@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from api.cli import SOURCE_SUFFIXES
 from engine.cases import CaseView
-from engine.definitions import SourceFile
 from engine.models import Case, CaseTask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,14 +18,6 @@ BUNDLE = [p for d in ("workflows/bpmn", "workflows/forms") for p in sorted((ROOT
 pytestmark = pytest.mark.usefixtures("verify_all_cases")
 
 GRID = "/macheng/songbu/songbu-yangjiawan/songbu-yangjiawan-g1/"
-
-
-@pytest.fixture
-def library(svc):
-    files = [SourceFile(p.name, p.read_bytes()) for p in BUNDLE]
-    with svc.db.write() as session, session.begin():
-        deployed = svc.registry.deploy(session, files, "test", svc.clock.now())
-    return {d.key: d for d in deployed}
 
 
 def test_every_bundled_file_deploys_and_every_user_task_has_a_role_and_form(svc, library):
