@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 MAX_DATA_BYTES = 256 * 1024
 OPEN_STATUSES = ("active", "waiting")
 TIMER_LOCK = timedelta(seconds=30)
+MAX_DISPATCH_DEPTH = 5
+_dispatching = threading.local()
 
 
 def due_from_properties(props: dict[str, str], now: datetime, deadlines: Deadlines | None = None) -> datetime | None:
@@ -311,8 +314,14 @@ class CaseService(RepairCommands, TaskActions):
     def _commit(self, change: Change, snapshot: _Snapshot) -> CaseView:
         with self.db.write_engine.begin() as conn:
             store.write(conn, change, self.case_prefix)
-        if change.outbox:
-            self.dispatch_outbox()
+        if change.outbox and getattr(_dispatching, "depth", 0) < MAX_DISPATCH_DEPTH:
+            # Deliver right away, unless this is already a chain of messages several cases deep (two
+            # processes answering each other): the worker then carries on, round by round.
+            _dispatching.depth = getattr(_dispatching, "depth", 0) + 1
+            try:
+                self.dispatch_outbox()
+            finally:
+                _dispatching.depth -= 1
         return self._view(change, snapshot)
 
     def _view(self, change: Change, snapshot: _Snapshot) -> CaseView:
