@@ -117,6 +117,42 @@ def import_org(files: tuple[Path, ...], dry_run: bool, by: str) -> None:
         click.echo(f"temporary password for {entry['username']}: {entry['temporary_password']}")
 
 
+@main.command("import-census")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="only check and count; write nothing")
+@click.option("--by", default="system", help="who imports (recorded in the census history)")
+def import_census(file: Path, dry_run: bool, by: str) -> None:
+    """Import census people and households from a .csv/.xlsx file (columns: docs/census.md), all or nothing."""
+    from .census_import import run
+    from .importer import ImportInvalid
+
+    svc = build_services(Settings())
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="导入/importing", file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        result = run(svc, [(file.name, file.read_bytes())], actor=by, scope_path="/", dry_run=dry_run,
+                     progress=progress)
+    except ImportInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        raise click.ClickException(f"{exc.message} / {exc.detail}") from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        svc.db.dispose()
+    people = result.people
+    click.echo(("dry run, nothing written; " if dry_run else "imported; ")
+               + f"{result.rows} rows: people {people['created']} new, {people['updated']} changed, "
+               f"{people['unchanged']} unchanged; households {result.households_created} new")
+
+
 @main.command("intake-key")
 @click.argument("channel")
 @click.option("--label", default="", help="whose system the key is for (kept with the key's hash)")

@@ -26,6 +26,7 @@ COVERS = {"in": {"admin", "designer", "auditor", "grid", "mediator", "town", "ci
 READ_ONLY = {"auditor", "designer"}
 SUPERVISORS = {"admin", "town_director", "city_director"}
 URGERS = SUPERVISORS | {"town_officer", "city_officer"}
+CENSUS_ROUNDS = {"grid_worker", "town_officer", "town_director"}
 UNMASK = {"grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "justice_officer",
           "police_liaison", "city_officer", "city_director", "leader"}
 
@@ -121,6 +122,22 @@ POLICIES = {
     "GET /api/v1/definitions/<key>/versions": (anyone, False),
     "GET /api/v1/definitions/<key>/versions/<int:number>": (anyone, False),
     "POST /api/v1/definitions": (deployers, False),
+    # The grid census (api/endpoints/census.py): scoped like cases, read-only for auditors and designers.
+    "GET /api/v1/census/people": (anyone, False),
+    "POST /api/v1/census/people": (not_read_only, False),
+    "GET /api/v1/census/people/<int:person_id>": (case_read, True),
+    "PATCH /api/v1/census/people/<int:person_id>": (case_note, True),
+    "GET /api/v1/census/people/<int:person_id>/personal-data": (gated(UNMASK), True),
+    "GET /api/v1/census/items": (anyone, False),
+    "POST /api/v1/census/items": (not_read_only, False),
+    "GET /api/v1/census/changes": (anyone, False),
+    "POST /api/v1/census/rounds": (gated(CENSUS_ROUNDS, then=anyone), False),
+    "GET /api/v1/census/rounds": (anyone, False),
+    "GET /api/v1/census/rounds/<int:round_id>": (nobody, False),
+    "POST /api/v1/census/visits": (gated({"grid_worker"}, then=anyone), False),
+    "GET /api/v1/census/visit-hours": (anyone, False),
+    "POST /api/v1/census/import": (not_read_only, False),
+    "GET /api/v1/census/export": (anyone, False),
 }
 # Self-service and people administration are covered route by route in tests/test_people*.py; here
 # only their gate is checked (admin routes refuse everyone else).
@@ -162,7 +179,12 @@ def world(client, login):
         png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 10
         attachment = client.post(f"/api/v1/cases/{case['id']}/attachments", headers=login(user),
                                  data={"file": (io.BytesIO(png), "p.png")}, content_type="multipart/form-data").get_json()
-        made[where] = {"case_id": case["id"], "task_id": case["tasks"][0]["id"], "attachment_id": attachment["id"]}
+        grid = "guishan-guifeng-g1" if jurisdiction else "songbu-yangjiawan-g1"
+        person = client.post("/api/v1/census/people", headers=login(user), json={
+            "grid": grid, "name": "乙", "id_no": "11010519491231002X" if jurisdiction else "420102199003071232"})
+        assert person.status_code == 201, person.get_json()
+        made[where] = {"case_id": case["id"], "task_id": case["tasks"][0]["id"], "attachment_id": attachment["id"],
+                       "person_id": person.get_json()["id"]}
     return made
 
 
@@ -170,6 +192,7 @@ def fill(rule: str, ids: dict) -> str:
     path = rule
     for name, value in (("<int:case_id>", ids.get("case_id")), ("<task_id>", ids.get("task_id")),
                         ("<int:attachment_id>", ids.get("attachment_id")), ("<int:notification_id>", 999999),
+                        ("<int:person_id>", ids.get("person_id")), ("<int:round_id>", 999999),
                         ("<key>", "t_simple"), ("<int:number>", 1)):
         path = path.replace(name, str(value))
     if path.endswith("/history"):

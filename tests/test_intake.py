@@ -17,7 +17,6 @@ from api import intake
 from api.cli import main as cli
 from api.schemas_intake import CHANNELS, schema_of, validate
 from engine.models import Case, CaseTask
-from tests.test_workflows import library  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("verify_all_cases")
 
