@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import Conflict, DefinitionInvalid, EngineError, InvalidData, NotFound
@@ -78,6 +79,14 @@ def register(app: Flask) -> None:
             extra["errors"] = _flatten(messages)
             detail = "the request has invalid fields"
         return problem(exc.code or 500, detail, **extra)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        # Two requests racing to create the same thing: the database's unique rule decides, and
+        # the loser is told so rather than shown a crash.
+        log.info("integrity conflict: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+        return problem(409, "the request conflicts with data written at the same time; reload and try again",
+                       "与同时写入的数据冲突，请刷新后重试")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -47,3 +47,14 @@ def test_malformed_requests_get_problems_not_500(client, login, method, path):
         if response.status_code >= 400:
             assert response.mimetype == PROBLEM, (path, response.status_code)
             assert response.get_json()["message"]
+
+
+def test_a_lost_race_on_a_unique_rule_is_a_conflict_not_a_crash(app):
+    from sqlalchemy.exc import IntegrityError
+
+    @app.get("/race-for-test")
+    def race():
+        raise IntegrityError("INSERT …", {}, Exception("duplicate key value violates unique constraint"))
+
+    response = app.test_client().get("/race-for-test")
+    assert response.status_code == 409 and response.mimetype == PROBLEM and response.get_json()["message"]
