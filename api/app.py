@@ -12,7 +12,8 @@ from engine.clock import Clock
 from . import auth, problems, ratelimit
 from .config import Settings
 from .endpoints import auth as auth_endpoints
-from .endpoints import admin, audit, cases, census, definitions, health, intake, journal, messages, tasks, work
+from .endpoints import (admin, audit, cases, census, definitions, health, intake, journal, messages, prevention, stats,
+                        tasks, work)
 from .services import build_services
 
 
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in (auth_endpoints.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
-                      journal.blp, admin.blp, intake.blp, census.blp):
+                      journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     problems.register(app)

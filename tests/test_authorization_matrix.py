@@ -138,6 +138,11 @@ POLICIES = {
     "GET /api/v1/census/visit-hours": (anyone, False),
     "POST /api/v1/census/import": (not_read_only, False),
     "GET /api/v1/census/export": (anyone, False),
+    # -- prevention work (api/endpoints/prevention.py) --
+    # -- statistics, dashboard and safety ratings (api/endpoints/stats.py) --
+    # -- census and intake extras --
+    # -- designer support (validate, forms) --
+    # -- case view support (trail, diagram) --
 }
 # Self-service and people administration are covered route by route in tests/test_people*.py; here
 # only their gate is checked (admin routes refuse everyone else).
