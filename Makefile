@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install web clean
 
 install: $(STAMP)
 
@@ -15,18 +15,31 @@ $(STAMP): setup.cfg pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-run: install
+run: install web
 	$(BIN)/cunliao init-db
 	$(BIN)/cunliao deploy workflows/bpmn workflows/forms
 	$(BIN)/cunliao seed-demo
 	$(BIN)/cunliao serve
 
 # TEST_DATABASE_URL=postgresql://... runs the same suite on that database.
-test: install
+test: install web
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python tests/bench/bench_api.py
+	$(BIN)/python tests/bench/bench_census.py
+
+# The browser UI's bundles (web/static/dist): npm installs the locked packages once, esbuild rebuilds
+# in about a second. Node.js and npm come with the machine; no CDN is used at run time.
+WEB_STAMP := web/node_modules/.installed-$(shell cat web/package-lock.json | sha256sum | cut -c1-12)
+
+web: $(WEB_STAMP)
+	cd web && npm run --silent build
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -f web/node_modules/.installed-*
+	touch $@
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache web/node_modules web/static/dist

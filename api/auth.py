@@ -34,6 +34,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
 
 SESSION_COOKIE = "cunliao_session"
+CSRF_COOKIE = "cunliao_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Paths that need no token (so a wrong method answers 405, not 401); signing out of a session does.

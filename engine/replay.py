@@ -44,6 +44,7 @@ class ReplayState:
     status: str = "active"
     incident: dict | None = None
     path: list[str] = field(default_factory=list)       # element ids completed, in order
+    trail: list[tuple[str, str]] = field(default_factory=list)  # (process id, element id), in order
     applied: int = 0
 
     def summary(self) -> dict[str, Any]:
@@ -96,6 +97,7 @@ def _apply(state: ReplayState, events, index: int, event: EventRecord, load, eng
     elif kind in ("case_rewound", "task_returned"):
         earlier = replay(events[:index], load, engine, until=payload["to_seq"] - 1, definition_override=override)
         state.workflow, state.incident, state.path = earlier.workflow, earlier.incident, list(earlier.path)
+        state.trail = list(earlier.trail)
         state.definition_id = earlier.definition_id
         if state.status != "suspended":
             state.status = earlier.status
@@ -124,6 +126,7 @@ def _path_recorder(state: ReplayState) -> Callable[[Any], None]:
         element_id = task.task_spec.bpmn_id
         if element_id:
             state.path.append(element_id)
+            state.trail.append((task.workflow.spec.name, element_id))
     return record
 
 

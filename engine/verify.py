@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from . import runtime
+from . import runtime, xmlsafe
 from .audit import GENESIS, canonical, event_hash, jsonable
 from .deadlines import Deadlines, Rule
 from .definitions import SourceFile, build_parser, load_forms
@@ -218,12 +218,51 @@ def case_history(session: Session, registry: DefinitionRegistry, engine, case: C
     open_tasks = []
     for task in runtime.ready_user_tasks(workflow) if workflow is not None else []:
         spec = task.task_spec
-        open_tasks.append({"element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane})
+        open_tasks.append({"element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane,
+                           "process_key": task.workflow.spec.name})
     return {
         "case_no": case.case_no, "at": at, "events": events[-1].seq, "status": state.status,
         "data": jsonable(runtime.case_data(workflow)) if workflow is not None else {},
         "open_tasks": open_tasks, "path": state.path, "incident": state.incident,
+        "trail": trail(state, workflow),
         "definition_id": state.definition_id,
         "actions": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": e.at.isoformat()}
                     for e in events if e.seq <= at],
     }
+
+
+def trail(state, workflow) -> list[dict[str, Any]]:
+    """Per process the case went through (the top process first, then the called ones as they were
+    entered): the elements completed and the elements active now, for drawing on its diagram."""
+    order: list[str] = [workflow.spec.name] if workflow is not None else []
+    done: dict[str, list[str]] = {}
+    for process, element_id in state.trail:
+        if process not in order:
+            order.append(process)
+        seen = done.setdefault(process, [])
+        if element_id not in seen:
+            seen.append(element_id)
+    active: dict[str, list[str]] = {}
+    open_now = list(runtime.ready_user_tasks(workflow)) + list(runtime.waiting_tasks(workflow)) if workflow else []
+    for task in open_now:
+        # the task itself, and the call activities it runs under in the processes above it
+        while task is not None:
+            process, element_id = task.workflow.spec.name, task.task_spec.bpmn_id
+            if process not in order:
+                order.append(process)
+            if element_id and element_id not in active.setdefault(process, []):
+                active[process].append(element_id)
+            sub = task.workflow
+            task = sub.top_workflow.get_task_from_id(sub.parent_task_id) if sub is not sub.top_workflow else None
+    return [{"process_key": p, "done": done.get(p, []), "active": active.get(p, [])} for p in order]
+
+
+def process_diagrams(files) -> dict[str, str]:
+    """The BPMN source of each process in a version's closure, by process id."""
+    diagrams = {}
+    for source in files:
+        if source.name.endswith(".bpmn"):
+            text = source.content.decode("utf-8")
+            for process_id in xmlsafe.process_ids(source.content):
+                diagrams[process_id] = text
+    return diagrams

@@ -40,3 +40,11 @@ def parse(content: bytes) -> etree._Element:
     if root.getroottree().docinfo.doctype:
         raise UnsafeXml("document type declarations are not allowed")
     return root
+
+
+BPMN_PROCESS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}process"
+
+
+def process_ids(content: bytes) -> list[str]:
+    """The ids of the processes a BPMN file defines."""
+    return [node.get("id") for node in parse(content).iter(BPMN_PROCESS) if node.get("id")]

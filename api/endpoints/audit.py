@@ -8,14 +8,14 @@ from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from engine.models import CaseEvent, CaseTask
-from engine.verify import case_history, export_bundle, verify_in_db
+from engine.models import CaseEvent, CaseTask, DefinitionVersion
+from engine.verify import case_history, export_bundle, process_diagrams, verify_in_db
 
 from .. import auth
 from ..guards import case_visible, roles, task_visible
 from ..pii import UNMASK_ROLES, masked, sealed_fields
 from ..problems import ApiProblem
-from ..schemas import (AuditEventPage, CaseOut, EventQuery, HistoryOut, HistoryQuery, RepairCorrectData,
+from ..schemas import (AuditEventPage, TrailWithDiagramOut, CaseOut, EventQuery, HistoryOut, HistoryQuery, RepairCorrectData,
                        RepairMigrate, RepairReason, RepairRewind, VerifyOut)
 from ..schemas_work import PersonalDataOut, PersonalDataQuery
 from ..services import services
@@ -56,6 +56,22 @@ def history(query, case_id: int):
         result = case_history(session, svc.registry, svc.cases.script_engine, case, query["at"])
     result["data"] = masked(result["data"])
     return result
+
+
+@blp.get("/cases/<int:case_id>/trail")
+@blp.response(200, TrailWithDiagramOut(many=True))
+def case_trail(case_id: int):
+    """Each process the case went through (its own first, then the ones it called), with the elements
+    completed and active now, and the diagram as deployed with the case's version — for the case page."""
+    principal = auth.current()
+    svc = services()
+    with svc.db.read() as session:
+        case = scoped_case(session, principal, case_id)
+        version = session.get(DefinitionVersion, case.definition_id)
+        result = case_history(session, svc.registry, svc.cases.script_engine, case, at=1 << 62)
+        diagrams = process_diagrams(svc.registry.files(session, version))
+    return [{**entry, "version": version.version, "xml": diagrams.get(entry["process_key"], "")}
+            for entry in result["trail"]]
 
 
 @blp.get("/cases/<int:case_id>/personal-data")

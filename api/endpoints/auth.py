@@ -39,7 +39,8 @@ def open_session(body):
         out = {"csrf_token": issued.csrf_token, "expires_in": issued.ttl, "username": user.username,
                "display_name": user.display_name, "roles": sorted(user.roles), "unit_path": user.unit.path,
                "must_change_password": issued.must_change_password}
-    return out, 200, {"Set-Cookie": _cookie_header(issued.token, issued.ttl)}
+    return out, 200, [("Set-Cookie", _cookie_header(issued.token, issued.ttl)),
+                      ("Set-Cookie", _csrf_cookie_header(issued.csrf_token, issued.ttl))]
 
 
 @blp.delete("/session")
@@ -47,7 +48,7 @@ def open_session(body):
 def close_session():
     """Sign out of the web UI: revokes the session and clears the cookie."""
     _revoke_current()
-    return Response(status=204, headers={"Set-Cookie": _cookie_header("", 0)})
+    return Response(status=204, headers=[("Set-Cookie", _cookie_header("", 0)), ("Set-Cookie", _csrf_cookie_header("", 0))])
 
 
 @blp.post("/logout")
@@ -55,7 +56,8 @@ def close_session():
 def logout():
     """Revoke the token (or session) of this request; the next request with it answers 401."""
     principal = _revoke_current()
-    headers = {"Set-Cookie": _cookie_header("", 0)} if principal.via == "session" else {}
+    headers = ([("Set-Cookie", _cookie_header("", 0)), ("Set-Cookie", _csrf_cookie_header("", 0))]
+               if principal.via == "session" else [])
     return Response(status=204, headers=headers)
 
 
@@ -160,4 +162,11 @@ def _token_not_found(token_id: int) -> ApiProblem:
 def _cookie_header(value: str, max_age: int) -> str:
     # HttpOnly: page scripts cannot read it; SameSite=Lax: other sites' forms do not send it on POST.
     return dump_cookie(auth.SESSION_COOKIE, value, max_age=max_age, path="/", httponly=True, samesite="Lax",
+                       secure=services().settings.session_cookie_secure)
+
+
+def _csrf_cookie_header(value: str, max_age: int) -> str:
+    # Readable by the UI's own scripts (double submit): a page opened in a new tab finds the token to
+    # send as X-CSRF-Token. Other sites can neither read it nor make the browser send it (Strict).
+    return dump_cookie(auth.CSRF_COOKIE, value, max_age=max_age, path="/", httponly=False, samesite="Strict",
                        secure=services().settings.session_cookie_secure)

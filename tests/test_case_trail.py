@@ -1,0 +1,44 @@
+"""The case diagram's data: per process, what was completed and what is active, with its BPMN."""
+from __future__ import annotations
+
+from tests.test_process_intake import register_and_triage, start
+from tests.test_process_mediation import do, library  # noqa: F401
+
+
+def test_trail_marks_the_path_and_the_active_step_in_each_process(svc, library, client, login):
+    cid = start(svc)
+    register_and_triage(svc, cid)
+    do(svc, cid, "route_confirm")
+    do(svc, cid, "accept_village")  # the case is now inside village_mediation, called by dispute_intake
+
+    answer = client.get(f"/api/v1/cases/{cid}/trail", headers=login("mediator"))
+    assert answer.status_code == 200, answer.json
+    trail = {entry["process_key"]: entry for entry in answer.json}
+    assert answer.json[0]["process_key"] == "dispute_intake"
+    top = trail["dispute_intake"]
+    assert {"register", "classify", "route_confirm"} <= set(top["done"])
+    assert top["xml"].startswith("<?xml") and 'id="dispute_intake"' in top["xml"]
+    called = [entry for key, entry in trail.items() if key != "dispute_intake" and entry["active"]]
+    assert called, trail.keys()
+    assert any(active in top["active"] for active in _call_activities(top["xml"]))
+    assert all(f'id="{element}"' in called[0]["xml"] for element in called[0]["active"])
+
+
+def test_history_carries_the_trail_as_of_each_step(svc, library, client, login):
+    cid = start(svc)
+    do(svc, cid, "register")
+    first = client.get(f"/api/v1/cases/{cid}/history?at=1", headers=login("auditor")).json
+    later = client.get(f"/api/v1/cases/{cid}/history?at=2", headers=login("auditor")).json
+    assert "register" in first["trail"][0]["active"]
+    assert "register" in later["trail"][0]["done"] and "register" not in later["trail"][0]["active"]
+    assert first["open_tasks"][0]["process_key"] == "dispute_intake"
+
+
+def test_trail_is_scoped(svc, library, client, login):
+    cid = start(svc)
+    assert client.get(f"/api/v1/cases/{cid}/trail", headers=login("dept")).status_code == 404
+
+
+def _call_activities(xml: str) -> list[str]:
+    import re
+    return re.findall(r'<bpmn:callActivity id="([^"]+)"', xml)

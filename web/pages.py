@@ -1,0 +1,190 @@
+"""Page routes. Each page is a Jinja shell (header, navigation, containers) plus one script bundle
+from static/dist that reads and writes through /api/v1 with the session cookie. The pages hold no
+business rules and no data the API would not give the same user."""
+from __future__ import annotations
+
+import hashlib
+from functools import wraps
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from api import auth
+from api.problems import ApiProblem
+from api.services import services
+
+from . import i18n
+
+STATIC = Path(__file__).parent / "static"
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/ui/static")
+
+# Who sees which screen in the navigation, and may open it.
+STAFF = ("grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "justice_officer",
+         "police_liaison", "department_liaison", "city_officer", "city_director", "leader", "admin")
+DESIGNERS = ("designer", "admin")
+AUDITORS = ("auditor", "admin")
+WATCHERS = ("leader", "city_director", "city_officer", "town_director", "town_officer", "auditor", "admin")
+NAV = (  # endpoint, label, roles
+    ("web.inbox", "Inbox", STAFF),
+    ("web.cases", "Cases", STAFF + AUDITORS),
+    ("web.dashboard", "Dashboard", WATCHERS),
+    ("web.designer", "Designer", DESIGNERS),
+    ("web.audit", "Audit", AUDITORS),
+)
+
+
+def page(*allowed: str):
+    """Sign-in (the session cookie) and, when given, one of the roles; otherwise the login page or 403."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                principal = auth.authenticate()
+            except ApiProblem as problem:
+                if problem.status == 403 and getattr(problem, "code", None) == "must_change_password":
+                    return redirect(url_for("web.login", password="1", next=request.full_path))
+                return redirect(url_for("web.login", next=request.full_path))
+            g.principal = principal
+            if allowed and not principal.has_role(*allowed):
+                return render_page("error.html", "error", _("Not allowed"),
+                                   message=_("Your role may not open this page.")), 403
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def render_page(template: str, script: str, title: str, **params):
+    principal = g.get("principal")
+    svc = services()
+    roles = {entry["code"]: entry for entry in svc.roles.entries}
+    lang = i18n.current_language()
+    context = {
+        "user": principal and {
+            "username": principal.username, "display_name": principal.display_name, "unit_path": principal.unit_path,
+            "unit_name": principal.unit_name, "roles": sorted(principal.roles),
+            "role_names": [roles.get(code, {}).get("zh" if lang == "zh_CN" else "en", code)
+                           for code in sorted(principal.roles)]},
+        "params": params,
+        "lang": lang,
+        "strings": i18n.script_strings(current_app),
+    }
+    nav = [(endpoint, label) for endpoint, label, who in NAV if principal and principal.has_role(*who)]
+    return render_template(template, script=script, title=title, page_data=context, nav=nav,
+                           asset_version=asset_version(), bundle_ready=(STATIC / "dist" / f"{script}.js").exists())
+
+
+def asset_version() -> str:
+    """Changes whenever the bundle does, so browsers never run yesterday's script against today's API."""
+    cached = current_app.extensions.get("cunliao_asset_version")
+    if cached is None:
+        digest = hashlib.sha256()
+        for path in sorted((STATIC / "dist").glob("*.js")):
+            digest.update(path.name.encode())
+            digest.update(str(path.stat().st_mtime_ns).encode())
+        cached = current_app.extensions["cunliao_asset_version"] = digest.hexdigest()[:10]
+    return cached
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("web.inbox"))
+
+
+@bp.get("/login")
+def login():
+    return render_page("login.html", "login", _("Sign in"), next=safe_next(request.args.get("next")),
+                       change_password=request.args.get("password") == "1")
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect to another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("web.inbox")
+    return target
+
+
+@bp.get("/lang/<code>")
+def switch_language(code: str):
+    if code not in i18n.LOCALES:
+        abort(404)
+    response = redirect(safe_next(request.args.get("next")))
+    response.set_cookie(i18n.LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+@bp.get("/inbox")
+@page(*STAFF)
+def inbox():
+    return render_page("inbox.html", "inbox", _("Inbox"), view=request.args.get("view", "todo"))
+
+
+@bp.get("/tasks/<int:task_id>")
+@page(*STAFF)
+def task(task_id: int):
+    return render_page("task.html", "task", _("Task"), task_id=task_id)
+
+
+@bp.get("/cases")
+@page(*STAFF, *AUDITORS)
+def cases():
+    return render_page("cases.html", "cases", _("Cases"))
+
+
+@bp.get("/cases/new")
+@page(*STAFF)
+def new_case():
+    from api.endpoints.tasks import start_form  # the first form of the process (the register page renders it)
+
+    process_key = request.args.get("process", "dispute_intake")
+    return render_page("case_new.html", "case_new", _("Register a dispute"), process_key=process_key,
+                       start=start_form(process_key))
+
+
+@bp.get("/cases/<int:case_id>")
+@page(*STAFF, *AUDITORS)
+def case(case_id: int):
+    return render_page("case.html", "case", _("Case"), case_id=case_id)
+
+
+@bp.get("/dashboard")
+@page(*WATCHERS)
+def dashboard():
+    return render_page("dashboard.html", "dashboard", _("Dashboard"))
+
+
+@bp.get("/designer")
+@page(*DESIGNERS)
+def designer():
+    return render_page("designer_list.html", "designer_list", _("Designer"))
+
+
+@bp.get("/designer/<key>")
+@page(*DESIGNERS)
+def designer_edit(key: str):
+    return render_page("designer.html", "designer", _("Designer"), key=key, version=request.args.get("version"))
+
+
+@bp.get("/designer/<key>/compare")
+@page(*DESIGNERS)
+def designer_compare(key: str):
+    return render_page("compare.html", "compare", _("Compare versions"), key=key,
+                       left=request.args.get("left"), right=request.args.get("right"))
+
+
+@bp.get("/designer/forms/<path:form_key>")
+@page(*DESIGNERS)
+def form_editor(form_key: str):
+    return render_page("form_editor.html", "form_editor", _("Form editor"), form_key=form_key)
+
+
+@bp.get("/audit")
+@page(*AUDITORS)
+def audit():
+    return render_page("audit_list.html", "audit_list", _("Audit"))
+
+
+@bp.get("/audit/cases/<int:case_id>")
+@page(*AUDITORS)
+def replay(case_id: int):
+    return render_page("replay.html", "replay", _("Replay"), case_id=case_id)
