@@ -19,7 +19,7 @@ from engine.models import BigId, Base
 
 from .auth import Principal
 from .models import OrgUnit
-from .people import in_scope, like_prefix
+from .people import in_scope
 from .pii import Vault, masked
 from .problems import ApiProblem
 
@@ -152,10 +152,6 @@ def scoped_grid(session: Session, principal: Principal, code_or_path: str) -> Or
     if unit is None or unit.kind != "grid" or not in_scope(unit.path, principal.unit_path):
         raise not_found("grid", value)
     return unit
-
-
-def in_area(column, principal: Principal):
-    return column.like(like_prefix(principal.unit_path), escape="\\")
 
 
 # --- people and history ----------------------------------------------------------------------

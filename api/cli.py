@@ -122,19 +122,22 @@ def import_org(files: tuple[Path, ...], dry_run: bool, by: str) -> None:
 @click.option("--dry-run", is_flag=True, help="only check and count; write nothing")
 @click.option("--by", default="system", help="who imports (recorded in the census history)")
 def import_census(file: Path, dry_run: bool, by: str) -> None:
-    """Import census people and households from a .csv/.xlsx file (columns: docs/census.md), all or nothing."""
+    """Import the census (people, houses, land, events, things, organisations) from a .csv/.xlsx file
+    (one sheet per kind, columns: docs/census.md), all or nothing."""
     from .census_import import run
     from .importer import ImportInvalid
 
     svc = build_services(Settings())
     bar = None
+    shown = 0
 
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
+    def progress(done: int, total: int) -> None:  # called after each batch of rows
+        nonlocal bar, shown
         if bar is None:
             bar = click.progressbar(length=total, label="导入/importing", file=sys.stderr)
             bar.__enter__()
-        bar.update(1)
+        bar.update(done - shown)
+        shown = done
 
     try:
         result = run(svc, [(file.name, file.read_bytes())], actor=by, scope_path="/", dry_run=dry_run,
@@ -148,15 +151,31 @@ def import_census(file: Path, dry_run: bool, by: str) -> None:
             bar.__exit__(None, None, None)
         svc.db.dispose()
     people = result.people
+    items = "".join(f"; {kind} {c['created']} new, {c['updated']} changed, {c['unchanged']} unchanged"
+                    for kind, c in result.items.items() if any(c.values()))
     click.echo(("dry run, nothing written; " if dry_run else "imported; ")
                + f"{result.rows} rows: people {people['created']} new, {people['updated']} changed, "
-               f"{people['unchanged']} unchanged; households {result.households_created} new")
+               f"{people['unchanged']} unchanged; households {result.households_created} new{items}")
 
 
-@main.command("intake-key")
+class _IntakeKeyCommands(click.Group):
+    """``intake-key CHANNEL`` (the first usage) still creates a key: it means ``intake-key create CHANNEL``."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["create", *args]
+        return super().resolve_command(ctx, args)
+
+
+@main.group("intake-key", cls=_IntakeKeyCommands)
+def intake_key() -> None:
+    """API keys of the intake channels: create, list, revoke (docs/intake.md)."""
+
+
+@intake_key.command("create")
 @click.argument("channel")
 @click.option("--label", default="", help="whose system the key is for (kept with the key's hash)")
-def intake_key(channel: str, label: str) -> None:
+def intake_key_create(channel: str, label: str) -> None:
     """Create an API key for an intake channel and print it once (only its sha256 is stored)."""
     from .intake import new_key
     from .schemas_intake import CHANNELS
@@ -169,6 +188,40 @@ def intake_key(channel: str, label: str) -> None:
     finally:
         svc.db.dispose()
     click.echo(key)
+
+
+@intake_key.command("list")
+def intake_key_list() -> None:
+    """List the keys (id, channel, created, revoked, label); the keys themselves are never stored."""
+    from .intake import list_keys
+
+    svc = build_services(Settings())
+    try:
+        keys = list_keys(svc.db)
+    finally:
+        svc.db.dispose()
+    if not keys:
+        click.echo("no intake keys")
+    for key in keys:
+        revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "active"
+        click.echo(f"{key.id}\t{key.channel}\t{key.created_at.isoformat(timespec='seconds')}\t{revoked}\t{key.label}")
+
+
+@intake_key.command("revoke")
+@click.argument("key_id", metavar="ID", type=int)
+def intake_key_revoke(key_id: int) -> None:
+    """Revoke a key by its id (from ``intake-key list``): pushes with it answer 401 from then on."""
+    from .intake import revoke_key
+
+    svc = build_services(Settings())
+    try:
+        key = revoke_key(svc.db, key_id, svc.clock.now())
+    finally:
+        svc.db.dispose()
+    if key is None:
+        raise click.ClickException(f"no intake key with id {key_id} (see: cunliao intake-key list)")
+    click.echo(f"revoked key {key.id} of {key.channel} ({key.label or 'no label'}) "
+               f"at {key.revoked_at.isoformat(timespec='seconds')}")
 
 
 @main.command()

@@ -12,18 +12,16 @@ type, and never changes an existing user's password.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import auth, people
+from . import auth, people, tabular
 from .models import OrgUnit, User, UserRole
 from .problems import ApiProblem
 from .services import RoleCatalogue, Services
@@ -127,119 +125,47 @@ def read_sources(sources: Iterable[tuple[str, bytes]]) -> tuple[list[Table], lis
     tables: list[Table] = []
     errors: list[RowError] = []
     for name, content in sources:
-        lower = name.lower()
-        if lower.endswith(".csv"):
-            _read_csv(name, content, tables, errors)
-        elif lower.endswith(".xlsx"):
-            _read_xlsx(name, content, tables, errors)
-        else:
-            errors.append(RowError(name, None, 0, None, "只能导入 .csv 或 .xlsx 文件", "only .csv and .xlsx files"))
+        found = len(tables)
+        csv_file = name.lower().endswith(".csv")
+        try:
+            for sheet in tabular.sheets(name, content):
+                # Sheets with other headers (instructions, lookups) are skipped; one must be importable.
+                _table(sheet, tables, errors, required=csv_file)
+        except tabular.Unreadable as exc:
+            errors.append(RowError(name, None, 0, None, exc.message, exc.detail))
+            continue
+        if not csv_file and len(tables) == found:
+            errors.append(RowError(name, None, 1, None, "未找到可导入的工作表：表头应包含“单位编码、单位名称、类型”或“用户名、姓名、单位编码、角色”",
+                                   "no sheet has a unit or user header row"))
     if sum(len(t.rows) for t in tables) > MAX_ROWS:
         errors.append(RowError("", None, 0, None, f"一次最多导入 {MAX_ROWS} 行", f"at most {MAX_ROWS} rows at once"))
     return tables, errors
 
 
-def _read_csv(name: str, content: bytes, tables: list[Table], errors: list[RowError]) -> None:
-    # Excel on Chinese Windows saves "CSV" as GBK; everything else is UTF-8, often with a BOM.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        errors.append(RowError(name, None, 0, None, "文件编码无法识别，请另存为 UTF-8 CSV", "not UTF-8 or GBK text"))
-        return
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        errors.append(RowError(name, None, 0, None, "CSV 格式有误", f"malformed CSV: {exc}"))
-        return
-    _table(name, None, rows, tables, errors, required=True)
-
-
-def _read_xlsx(name: str, content: bytes, tables: list[Table], errors: list[RowError]) -> None:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds (zip, XML, key errors) for a file that is not a workbook
-        errors.append(RowError(name, None, 0, None, "无法读取该 Excel 文件，请确认是 .xlsx 格式",
-                               "not a readable .xlsx workbook"))
-        return
-    found = len(tables)
-    try:
-        for sheet in workbook.worksheets:
-            rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            # Sheets with other headers (instructions, lookups) are skipped; one must be importable.
-            _table(name, sheet.title, rows, tables, errors, required=False)
-    except Exception:
-        errors.append(RowError(name, None, 0, None, "无法读取该 Excel 文件", "the workbook could not be read"))
-        return
-    finally:
-        workbook.close()
-    if len(tables) == found:
-        errors.append(RowError(name, None, 1, None, "未找到可导入的工作表：表头应包含“单位编码、单位名称、类型”或“用户名、姓名、单位编码、角色”",
-                               "no sheet has a unit or user header row"))
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel stores a code typed as 1001 as 1001.0
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return str(value)
-
-
-def _header_key(text: str) -> str:
-    text = re.split(r"[(（]", text.replace("*", ""), maxsplit=1)[0]
-    return re.sub(r"\s+", "", text).lower()
-
-
-def _table(name: str, sheet: str | None, rows: list[list[str]], tables: list[Table], errors: list[RowError],
-           required: bool) -> None:
-    if not rows or not any(c.strip() for c in rows[0]):
+def _table(sheet: tabular.Sheet, tables: list[Table], errors: list[RowError], required: bool) -> None:
+    name, title = sheet.file, sheet.title
+    if not any(c.strip() for c in sheet.header):
         if required:
-            errors.append(RowError(name, sheet, 1, None, "缺少表头行", "the header row is missing"))
+            errors.append(RowError(name, title, 1, None, "缺少表头行", "the header row is missing"))
         return
-    header = [_header_key(c) for c in rows[0]]
     kind, columns = None, {}
     for candidate, spec in (("users", USER_COLUMNS), ("units", UNIT_COLUMNS)):
-        mapping = _map_header(header, spec)
+        mapping = tabular.map_header(sheet.header, spec)
         if ("username" in mapping) if candidate == "users" else ("code" in mapping and "name" in mapping):
             kind, columns = candidate, mapping
             break
     if kind is None:
         if required:
-            errors.append(RowError(name, sheet, 1, None, "无法识别表头：应包含“单位编码、单位名称、类型”或“用户名、姓名、单位编码、角色”",
+            errors.append(RowError(name, title, 1, None, "无法识别表头：应包含“单位编码、单位名称、类型”或“用户名、姓名、单位编码、角色”",
                                    "unrecognised header row"))
         return
     missing = [f for f in (USER_REQUIRED if kind == "users" else UNIT_REQUIRED) if f not in columns]
     if missing:
-        errors.append(RowError(name, sheet, 1, None, f"缺少列：{'、'.join(COLUMN_ZH[f] for f in missing)}",
+        errors.append(RowError(name, title, 1, None, f"缺少列：{'、'.join(COLUMN_ZH[f] for f in missing)}",
                                f"missing columns: {', '.join(missing)}"))
         return
-    table = Table(kind, [])
-    for number, cells in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        values = {f: (cells[i].strip() if i < len(cells) else "") for f, i in columns.items()}
-        table.rows.append(Row(name, sheet, number, values))
+    table = Table(kind, [Row(name, title, number, tabular.values(cells, columns)) for number, cells in sheet.rows])
     tables.append(table)
-
-
-def _map_header(header: list[str], spec: dict[str, tuple[str, ...]]) -> dict[str, int]:
-    mapping: dict[str, int] = {}
-    for index, key in enumerate(header):
-        for field_name, names in spec.items():
-            if key in {_header_key(n) for n in names} and field_name not in mapping:
-                mapping[field_name] = index
-                break
-    return mapping
 
 
 # --- checking --------------------------------------------------------------------------------

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import (BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, delete, insert, select,
-                        update)
+from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, delete, insert,
+                        select, update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.clock import CHINA
-from engine.models import Base, Case, CaseField, CaseTask
+from engine.models import Base, Case, CaseField, CaseTask, MessageOutbox, MessageReceipt
 
 from .models import OrgUnit
 from .problems import ApiProblem
@@ -91,6 +91,26 @@ class IntakeParty(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class IntakeResponse(Base):
+    """How a one-key call (即呼即应) was answered: call received → the response registration done,
+    within the ``one_key_response`` window or not, and when the process escalated it to the town."""
+
+    __tablename__ = "intake_responses"
+    __table_args__ = (UniqueConstraint("record_id", name="uq_intake_responses_record"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    record_id: Mapped[int] = mapped_column(BigId, ForeignKey("intake_records.id"))
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"))
+    received_at: Mapped[datetime]
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    response_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    within_window: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    recorded_at: Mapped[datetime]
+
+
 # -- API keys --------------------------------------------------------------------------------------
 
 def new_key(db, channel: str, label: str, now: datetime) -> str:
@@ -104,6 +124,27 @@ def new_key(db, channel: str, label: str, now: datetime) -> str:
     return key
 
 
+def list_keys(db) -> list[IntakeKey]:
+    with db.read() as session:
+        keys = list(session.scalars(select(IntakeKey).order_by(IntakeKey.id)))
+        session.expunge_all()
+        return keys
+
+
+def revoke_key(db, key_id: int, now: datetime) -> IntakeKey | None:
+    """Revoke a key (kept, with ``revoked_at``); None when there is no such key. Revoking twice keeps
+    the first time."""
+    with db.write() as session, session.begin():
+        key = session.get(IntakeKey, key_id)
+        if key is None:
+            return None
+        if key.revoked_at is None:
+            key.revoked_at = now
+        session.flush()
+        session.expunge(key)
+        return key
+
+
 def check_key(db, channel: str, key: str) -> None:
     """401 without a live key, 403 with the live key of another channel."""
     row = None
@@ -112,7 +153,7 @@ def check_key(db, channel: str, key: str) -> None:
             row = session.scalars(select(IntakeKey).where(IntakeKey.key_hash == _sha256(key),
                                                           IntakeKey.revoked_at.is_(None))).first()
     if row is None:
-        raise ApiProblem(401, "send a valid 'X-Api-Key' header for this channel (cunliao intake-key CHANNEL)",
+        raise ApiProblem(401, "send a valid 'X-Api-Key' header for this channel (cunliao intake-key create CHANNEL)",
                          "接口密钥缺失、无效或已吊销")
     if row.channel != channel:
         raise ApiProblem(403, f"this API key belongs to channel {row.channel}, not {channel}",
@@ -348,7 +389,61 @@ def status(db, record: IntakeRecord, now: datetime) -> dict[str, Any]:
     if record.channel == "hotline_12345":
         out["reply_by"] = record.reply_by
         out["reply_met"] = _reply_met(record.reply_by, case, tasks, now)
+    if record.process_key == "lead_clue" and case is not None:
+        out["converted_case"] = converted_case(db, case.id)
+    if record.channel == "one_key_call" and case is not None:
+        response = record_response(db, record, tasks, now)
+        out["response"] = {k: getattr(response, k) for k in (
+            "received_at", "due_at", "answered_at", "response_seconds", "within_window", "escalated_at")}
     return out
+
+
+def converted_case(db, lead_case_id: int) -> dict[str, Any] | None:
+    """The case a lead became: its ``lead_converted`` message started a dispute_intake case, whose id
+    the delivery receipt of that outbox row holds."""
+    with db.read() as session:
+        outbox_ids = list(session.scalars(select(MessageOutbox.id).where(
+            MessageOutbox.sender_case_id == lead_case_id, MessageOutbox.name == "lead_converted")
+            .order_by(MessageOutbox.id)))
+        for outbox_id in outbox_ids:
+            receipt = session.get(MessageReceipt, f"outbox:{outbox_id}")
+            for case_id in (receipt.case_ids if receipt else []):
+                case = session.get(Case, case_id)
+                if case is not None:
+                    return {"case_id": case.id, "case_no": case.case_no, "process_key": case.process_key,
+                            "status": case.status}
+    return None
+
+
+# The one-key response: the registration task answers the call; the timer's task escalates it.
+ANSWER_TASK, ESCALATION_TASK = "register_onekey", "onekey_escalate"
+
+
+def record_response(db, record: IntakeRecord, tasks: list[CaseTask], now: datetime) -> IntakeResponse:
+    """Write (or bring up to date) the response record of a one-key call from its case's tasks."""
+    answer = next((t for t in tasks if t.element_id == ANSWER_TASK), None)
+    escalation = next((t for t in tasks if t.element_id == ESCALATION_TASK), None)
+    answered_at = answer.closed_at if answer is not None and answer.state == "completed" else None
+    due_at = answer.due_at if answer is not None else None
+    values = {
+        "received_at": record.received_at, "due_at": due_at, "answered_at": answered_at,
+        "answered_by": answer.closed_by if answered_at else None,
+        "response_seconds": int((answered_at - record.received_at).total_seconds()) if answered_at else None,
+        "within_window": (answered_at <= due_at if answered_at and due_at else
+                          (False if due_at is not None and now > due_at else None)),
+        "escalated_at": escalation.created_at if escalation is not None else None}
+    with db.write() as session, session.begin():
+        row = session.scalars(select(IntakeResponse).where(IntakeResponse.record_id == record.id)).first()
+        if row is None:
+            row = IntakeResponse(record_id=record.id, case_id=record.case_id, recorded_at=now, **values)
+            session.add(row)
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.recorded_at = now
+        session.flush()
+        session.expunge(row)
+    return row
 
 
 def _result(case: Case | None) -> str | None:

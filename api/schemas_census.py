@@ -206,6 +206,8 @@ class CensusImportOut(Schema):
     rows = fields.Integer()
     people = fields.Nested(PeopleCounts)
     households_created = fields.Integer()
+    items = fields.Dict(keys=fields.String(), values=fields.Nested(PeopleCounts), metadata={
+        "description": "per item kind (house, land, event, thing, organisation): created, updated, unchanged"})
 
 
 class ExportQuery(_In):

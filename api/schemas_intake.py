@@ -92,6 +92,23 @@ class LinkedCase(Schema):
     match = fields.List(fields.String(), metadata={"description": "id_no, phone or address_category"})
 
 
+class ConvertedCase(Schema):
+    case_id = fields.Integer()
+    case_no = fields.String()
+    process_key = fields.String()
+    status = fields.String()
+
+
+class OneKeyResponse(Schema):
+    received_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True, metadata={"description": "end of the response window"})
+    answered_at = fields.DateTime(allow_none=True)
+    response_seconds = fields.Integer(allow_none=True)
+    within_window = fields.Boolean(allow_none=True, metadata={
+        "description": "true when answered in the window, false when answered late or not by its end, null while open"})
+    escalated_at = fields.DateTime(allow_none=True, metadata={"description": "when the town centre got the escalation"})
+
+
 class IntakeStatus(Schema):
     channel = fields.String()
     source_ref = fields.String()
@@ -107,3 +124,7 @@ class IntakeStatus(Schema):
     reply_by = fields.DateTime(allow_none=True)
     reply_met = fields.Boolean(allow_none=True, metadata={
         "description": "12345: true when the source was answered in time, false when late, null while open"})
+    converted_case = fields.Nested(ConvertedCase, allow_none=True, metadata={
+        "description": "leads: the dispute_intake case the lead was converted into, once it was"})
+    response = fields.Nested(OneKeyResponse, metadata={
+        "description": "one-key calls: call received → answered (即呼即应), and the escalation if it was late"})

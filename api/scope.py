@@ -1,7 +1,7 @@
 """Jurisdiction: what part of the organisation tree a caller may see."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, exists, select
 
 from engine.models import Case, CaseTask
 
@@ -24,3 +24,22 @@ def case_in_scope(principal: Principal) -> ColumnElement[bool]:
 def task_offered_to(principal: Principal) -> ColumnElement[bool]:
     """A task is offered to holders of its lane's role within the case's jurisdiction."""
     return CaseTask.role.in_(sorted(principal.roles)) & CaseTask.jurisdiction.like(_prefix(principal), escape="\\")
+
+
+def in_area(column, principal: Principal, area=None) -> ColumnElement[bool]:
+    """Rows whose area path lies in the caller's jurisdiction, or under one unit of it (a village
+    covers its grids)."""
+    from .people import like_prefix  # people imports auth, as this module does; keep imports one-way
+
+    return column.like(like_prefix(area.path if area is not None else principal.unit_path), escape="\\")
+
+
+def changes_in_area(model, area_column, principal: Principal, query: dict):
+    """The newest change-history rows of a register (census, prevention) in the caller's area,
+    optionally for one target."""
+    statement = select(model).where(in_area(area_column, principal))
+    if query.get("target_type"):
+        statement = statement.where(model.target_type == query["target_type"])
+    if query.get("target_id") is not None:
+        statement = statement.where(model.target_id == query["target_id"])
+    return statement.order_by(model.id.desc()).limit(query["limit"])

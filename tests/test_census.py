@@ -75,8 +75,10 @@ def test_import_xlsx_then_csv_dry_run_first(client, login, svc):
     town = login("town")
     dry = upload(client, town, "人口.xlsx", xlsx_bytes(GOOD_ROWS), dry_run=True)
     assert dry.status_code == 200, dry.get_json()
+    none = {"created": 0, "updated": 0, "unchanged": 0}
     assert dry.get_json() == {"dry_run": True, "rows": 3, "people": {"created": 3, "updated": 0, "unchanged": 0},
-                              "households_created": 2}
+                              "households_created": 2,
+                              "items": {k: none for k in ("house", "land", "event", "thing", "organisation")}}
     assert people_count(svc) == 0
 
     done = upload(client, town, "人口.xlsx", xlsx_bytes(GOOD_ROWS))
@@ -299,3 +301,126 @@ def test_export_masks_personal_data(client, login):
                        "常住"]
     assert len(rows) == 3 and id_no(1) not in str(rows) and "13800001111" not in str(rows)
     assert client.get(f"/api/v1/census/export?grid={G1}", headers=login("auditor")).status_code == 200
+
+
+# --- houses, land, events, things, organisations ---------------------------------------------------
+
+HOUSE_HEADER = ["房屋地址*", "网格编码*", "房屋用途*", "产权人", "产权人身份证号", "产权人电话", "建筑面积（㎡）", "房屋结构",
+                "安全隐患（是/否）", "备注"]
+LAND_HEADER = ["地块名称*", "网格编码*", "土地类型*", "权利人", "权利人身份证号", "权证编号", "面积（亩）", "四至", "备注"]
+EVENT_HEADER = ["事件名称", "网格编码", "事件类型", "发生日期", "上报人", "处理状态", "发生地点", "事件描述"]
+THING_HEADER = ["设施名称", "网格编码", "设施类型", "位置", "状态", "管理人", "管理人电话", "备注"]
+ORG_HEADER = ["组织名称", "网格编码", "组织类型", "统一社会信用代码", "负责人", "联系电话", "地址", "人数", "备注"]
+HOUSES = [["杨家湾村3组12号", G1, "自住", "张三", id_no(1), "13800001111", 120.5, "砖混", "否", ""],
+          ["杨家湾村3组14号", G1, "出租", "李四", "", "", "86", "砖木", "是", "墙体开裂"]]
+LANDS = [["3组-宅基地-012", G1, "宅基地", "张三", id_no(1), "鄂(2020)麻城市不动产权第0001号", "0.3", "东至李四，西至水沟", ""]]
+EVENTS = [["排水沟堵塞纠纷", G1, "矛盾纠纷", "2026-03-01", "李网格", "处理中", "3组", "两户因排水沟争吵"]]
+THINGS = [["3组消防栓", G1, "消防设施", "3组路口", "正常", "王五", "13700003333", ""]]
+ORGS = [["杨家湾村五老和谐会", G1, "五老和谐会", "", "赵六", "0713-1234567", "村委会", "7", ""],
+        ["麻城某建材有限公司", G1, "企业", "91421181MA4F12345X", "钱七", "", "3组", "", ""]]
+
+
+def workbook_bytes(**sheets) -> bytes:
+    workbook = Workbook()
+    workbook.active.title = "填表说明"
+    workbook.active.append(["每类一张表；带*为必填"])
+    for title, (header, rows) in sheets.items():
+        sheet = workbook.create_sheet(title)
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def full_census(**changes) -> bytes:
+    sheets = {"人口信息": (HEADER, GOOD_ROWS), "房屋信息": (HOUSE_HEADER, HOUSES), "土地信息": (LAND_HEADER, LANDS),
+              "事件信息": (EVENT_HEADER, EVENTS), "物品设施": (THING_HEADER, THINGS), "组织信息": (ORG_HEADER, ORGS)}
+    sheets.update(changes)
+    return workbook_bytes(**sheets)
+
+
+def test_houses_land_events_things_organisations_import_and_reimport(client, login, svc):
+    town = login("town")
+    dry = upload(client, town, "普查.xlsx", full_census(), dry_run=True)
+    assert dry.status_code == 200, dry.get_json()
+    counts = dry.get_json()
+    assert counts["rows"] == 10 and counts["people"]["created"] == 3
+    assert {k: v["created"] for k, v in counts["items"].items()} == {
+        "house": 2, "land": 1, "event": 1, "thing": 1, "organisation": 2}
+    assert client.get("/api/v1/census/items?kind=house", headers=town).get_json() == []
+
+    assert upload(client, town, "普查.xlsx", full_census()).get_json()["items"]["house"]["created"] == 2
+    houses = client.get("/api/v1/census/items?kind=house", headers=town).get_json()
+    assert [h["name"] for h in houses] == ["杨家湾村3组12号", "杨家湾村3组14号"]
+    first = houses[0]
+    assert first["grid_path"] == G1_PATH and first["attributes"] == {
+        "use": "自住", "owner": {"name": "张三", "id_no": id_no(1)[:4] + "*" * 10 + id_no(1)[-4:], "phone": "138****1111"},
+        "area": 120.5, "structure": "砖混", "hazard": False}
+    assert houses[1]["attributes"]["hazard"] is True and houses[1]["attributes"]["note"] == "墙体开裂"
+    [land] = client.get("/api/v1/census/items?kind=land", headers=town).get_json()
+    assert land["attributes"]["type"] == "宅基地" and land["attributes"]["area"] == 0.3
+    [event] = client.get("/api/v1/census/items?kind=event", headers=town).get_json()
+    assert event["attributes"]["occurred_on"] == "2026-03-01" and event["attributes"]["status"] == "处理中"
+    orgs = client.get("/api/v1/census/items?kind=organisation", headers=town).get_json()
+    assert orgs[0]["attributes"]["contact"]["phone"] == "071*****4567" and orgs[0]["attributes"]["members"] == 7
+    with svc.db.read() as session:  # personal data in attributes is sealed at rest
+        from api.census import CensusItem
+        stored = session.get(CensusItem, first["id"])
+        assert id_no(1) not in str(stored.attributes) and "13800001111" not in str(stored.attributes)
+
+    # Re-import: matched by kind, grid and name; one house changed, the rest unchanged.
+    changed = [HOUSES[0], ["杨家湾村3组14号", G1, "空置", "李四", "", "", "86", "砖木", "是", "墙体开裂"]]
+    again = upload(client, town, "普查.xlsx", full_census(房屋信息=(HOUSE_HEADER, changed))).get_json()
+    assert "items" in again, again
+    assert again["items"]["house"] == {"created": 0, "updated": 1, "unchanged": 1}
+    assert again["items"]["organisation"] == {"created": 0, "updated": 0, "unchanged": 2}
+    assert again["people"] == {"created": 0, "updated": 0, "unchanged": 3}
+    history = client.get(f"/api/v1/census/changes?target_type=item&target_id={houses[1]['id']}",
+                         headers=town).get_json()
+    assert [c["action"] for c in history] == ["update", "create"]
+    assert (history[0]["before"]["attributes"]["use"], history[0]["after"]["attributes"]["use"]) == ("出租", "空置")
+
+    # One kind per CSV file.
+    land_csv = csv_bytes([["4组-承包地-001", G1, "承包地", "", "", "", "1.2", "", ""]], header=LAND_HEADER)
+    assert upload(client, town, "土地.csv", land_csv).get_json()["items"]["land"]["created"] == 1
+
+
+def test_bad_item_rows_are_each_reported_with_sheet_row_and_reason(client, login, svc):
+    town = login("town")
+    bad_houses = [HOUSES[0],
+                  ["", G1, "自住", "", "", "", "", "", "", ""],                          # row 3: no address
+                  ["杨家湾村3组12号", G1, "自住", "", "", "", "", "", "", ""],           # row 4: same house as row 2
+                  ["杨家湾村3组20号", G1, "仓库", "", "420102198001010000", "", "-5", "茅草", "也许", ""]]  # row 5
+    bad_orgs = [["某公司", "nowhere", "公司", "123", "", "555", "", "很多", ""]]          # row 2
+    content = full_census(房屋信息=(HOUSE_HEADER, bad_houses), 组织信息=(ORG_HEADER, bad_orgs))
+    for dry_run in (True, False):
+        body = problem(upload(client, town, "普查.xlsx", content, dry_run=dry_run), 422)
+        found = [(e["sheet"], e["row"], e["column"]) for e in body["errors"]]
+        assert found == [
+            ("房屋信息", 3, "房屋地址"), ("房屋信息", 4, "房屋地址"), ("房屋信息", 5, "房屋用途"),
+            ("房屋信息", 5, "产权人身份证号"), ("房屋信息", 5, "建筑面积"), ("房屋信息", 5, "房屋结构"),
+            ("房屋信息", 5, "安全隐患"),
+            ("组织信息", 2, "组织类型"), ("组织信息", 2, "统一社会信用代码"), ("组织信息", 2, "联系电话"),
+            ("组织信息", 2, "人数"), ("组织信息", 2, "网格编码")], found
+        assert "第 2 行" in body["errors"][1]["message"] and all(e["message"] and e["detail"] for e in body["errors"])
+    assert people_count(svc) == 0
+    missing = problem(upload(client, town, "房屋.csv", csv_bytes([["x", G1]], header=["房屋地址", "网格编码"])), 422)
+    assert "房屋用途" in missing["errors"][0]["message"]
+
+
+def test_export_has_one_sheet_per_kind_in_the_import_layout(client, login):
+    town = login("town")
+    assert upload(client, town, "普查.xlsx", full_census()).status_code == 200
+    answer = client.get(f"/api/v1/census/export?grid={G1}", headers=town)
+    workbook = load_workbook(io.BytesIO(answer.data))
+    assert workbook.sheetnames == ["人口信息", "房屋信息", "土地信息", "事件信息", "物品设施", "组织信息"]
+    houses = [list(r) for r in workbook["房屋信息"].iter_rows(values_only=True)]
+    assert houses[0] == ["房屋地址", "网格编码", "房屋用途", "产权人", "产权人身份证号", "产权人电话", "建筑面积", "房屋结构",
+                         "安全隐患", "备注"]
+    assert houses[1] == ["杨家湾村3组12号", G1, "自住", "张三", id_no(1)[:4] + "*" * 10 + id_no(1)[-4:], "138****1111",
+                         120.5, "砖混", "否", None]
+    assert id_no(1) not in str(houses) and "13800001111" not in str(houses)
+    orgs = [list(r) for r in workbook["组织信息"].iter_rows(values_only=True)]
+    assert orgs[2][:4] == ["麻城某建材有限公司", G1, "企业", "91421181MA4F12345X"]

@@ -298,3 +298,100 @@ def test_worker_jobs_include_the_intake_webhook_when_configured(svc, monkeypatch
     assert len(jobs) == base + 1 and jobs[-1]() == 0  # nothing changed, nothing posted, nothing broken
     monkeypatch.setenv("INTAKE_WEBHOOK_URLS", "not json")
     assert len(worker_jobs(svc)) == base + 1
+
+
+def _form_example(form_key: str, **override) -> dict:
+    return {**json.loads((SCHEMAS.parent / "forms" / f"{form_key}.schema.json").read_text("utf-8"))["examples"][0],
+            **override}
+
+
+def _complete(svc, case_id: int, element_id: str, data: dict, actor: str = "tester"):
+    [task] = [t for t in ready(svc, case_id) if t.element_id == element_id]
+    return svc.cases.complete_task(task.id, data, actor)
+
+
+def test_cli_lists_and_revokes_keys_and_a_revoked_key_gets_401(client, svc, library, db_url, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    runner = CliRunner()
+    created = runner.invoke(cli, ["intake-key", "create", "petition", "--label", "信访系统"])
+    old_usage = runner.invoke(cli, ["intake-key", "police_110"])
+    assert created.exit_code == 0 and old_usage.exit_code == 0, (created.output, old_usage.output)
+    key = created.output.strip()
+    assert key.startswith("ck_petition_")
+    assert push(client, {"petition": {"X-Api-Key": key}}, "petition", body("petition", "P-KEY")).status_code == 201
+    listed = runner.invoke(cli, ["intake-key", "list"])
+    assert listed.exit_code == 0, listed.output
+    lines = [line.split("\t") for line in listed.output.splitlines()]
+    assert [(cols[1], cols[3], cols[4]) for cols in lines] == [("petition", "active", "信访系统"),
+                                                               ("police_110", "active", "")]
+    assert key not in listed.output
+    revoked = runner.invoke(cli, ["intake-key", "revoke", lines[0][0]])
+    assert revoked.exit_code == 0 and "revoked key" in revoked.output, revoked.output
+    assert "active" not in runner.invoke(cli, ["intake-key", "list"]).output.splitlines()[0]
+    for answer in (client.post("/api/v1/intake/petition", headers={"X-Api-Key": key}, json=body("petition", "P-2")),
+                   client.get("/api/v1/intake/petition/P-KEY", headers={"X-Api-Key": key})):
+        assert answer.status_code == 401 and answer.mimetype == PROBLEM and answer.get_json()["message"]
+    missing = runner.invoke(cli, ["intake-key", "revoke", "999"])
+    assert missing.exit_code == 1 and "no intake key" in missing.output
+    assert runner.invoke(cli, ["intake-key", "revoke", "x"]).exit_code == 2
+
+
+def test_status_reports_the_case_a_converted_lead_became(client, svc, library, keys):  # noqa: F811
+    created = push(client, keys, "police_110", body("police_110", "110-CONV")).get_json()
+    assert created["converted_case"] is None
+    lead = case_of(svc, created["case_no"])
+    _complete(svc, lead.id, "screen", {**SCREEN, "linked_case_no": ""})
+    _complete(svc, lead.id, "verify", _form_example("lead_verify", lead_result="converted"))
+    _complete(svc, lead.id, "feedback", _form_example("lead_feedback"))
+    answer = client.get("/api/v1/intake/police_110/110-CONV", headers=keys["police_110"]).get_json()
+    assert answer["status"] == "completed" and answer["result"] == "converted"
+    converted = answer["converted_case"]
+    with svc.db.read() as session:
+        case = session.get(Case, converted["case_id"])
+    assert (converted["case_no"], converted["process_key"]) == (case.case_no, "dispute_intake")
+    assert case.case_no != created["case_no"] and case.data["source_ref"] == "110-CONV"
+    assert converted["status"] in ("active", "waiting")
+
+
+def test_a_one_key_call_answered_in_time_records_its_response_time(client, svc, library, keys, clock):  # noqa: F811
+    from datetime import timedelta
+
+    created = push(client, keys, "one_key_call", body("one_key_call", "OK-1")).get_json()
+    response = created["response"]
+    assert response["answered_at"] is None and response["within_window"] is None and response["escalated_at"] is None
+    assert response["due_at"] is not None
+    clock.advance(timedelta(minutes=6))
+    assert svc.cases.fire_due_timers() == 0
+    case = case_of(svc, created["case_no"])
+    _complete(svc, case.id, "register_onekey", _form_example("intake_register", channel="one_key_call"), "grid")
+    clock.advance(timedelta(minutes=30))
+    assert svc.cases.fire_due_timers() == 0  # answered: the window's timer is gone
+    answer = client.get("/api/v1/intake/one_key_call/OK-1", headers=keys["one_key_call"]).get_json()
+    assert answer["response"]["response_seconds"] == 360 and answer["response"]["within_window"] is True
+    assert answer["response"]["escalated_at"] is None and "一键呼叫超时督办" not in answer["steps"]
+    with svc.db.read() as session:
+        [row] = session.scalars(select(intake.IntakeResponse)).all()
+    assert (row.case_id, row.response_seconds, row.within_window, row.answered_by) == (case.id, 360, True, "grid")
+
+
+def test_a_one_key_call_not_answered_escalates_to_the_town_officer(client, svc, library, keys, clock,  # noqa: F811
+                                                                    login):
+    from datetime import timedelta
+
+    created = push(client, keys, "one_key_call", body("one_key_call", "OK-2")).get_json()
+    case = case_of(svc, created["case_no"])
+    clock.advance(timedelta(minutes=10, seconds=1))
+    assert svc.cases.fire_due_timers() == 1
+    [escalation] = [t for t in ready(svc, case.id) if t.element_id == "onekey_escalate"]
+    assert (escalation.role, escalation.jurisdiction) == ("town_officer", VILLAGE)
+    answer = client.get("/api/v1/intake/one_key_call/OK-2", headers=keys["one_key_call"]).get_json()
+    assert answer["response"]["within_window"] is False and answer["response"]["answered_at"] is None
+    assert answer["response"]["escalated_at"] and "一键呼叫超时督办" in answer["steps"]
+    # The escalation shows in the town officer's inbox; the late answer is still recorded, as late.
+    inbox = client.get("/api/v1/tasks", headers=login("town")).get_json()
+    assert escalation.id in json.dumps(inbox)
+    clock.advance(timedelta(minutes=5))
+    _complete(svc, case.id, "register_onekey", _form_example("intake_register", channel="one_key_call"))
+    late = client.get("/api/v1/intake/one_key_call/OK-2", headers=keys["one_key_call"]).get_json()["response"]
+    assert late["response_seconds"] == 901 and late["within_window"] is False and late["escalated_at"]
+

@@ -84,8 +84,12 @@ def test_one_key_call_response_window(svc, library, clock):
     assert task.element_id == "register_onekey" and task.role == "grid_worker"
     assert (task.due_at - task.created_at).total_seconds() == 600        # 即呼即应: 10 minutes
     assert advance(svc, clock, minutes=10, seconds=1) == 1
-    assert sent(svc, cid) == ["one_key_overdue"] and ready_ids(svc, cid) == ["register_onekey"]
+    assert sent(svc, cid) == ["one_key_overdue"] and ready_ids(svc, cid) == ["register_onekey", "onekey_escalate"]
+    [escalation] = [t for t in __import__("tests.test_process_mediation", fromlist=["ready"]).ready(svc, cid)
+                    if t.element_id == "onekey_escalate"]
+    assert escalation.role == "town_officer"                              # escalated to the town centre
     do(svc, cid, "register_onekey", channel="one_key_call")
+    do(svc, cid, "onekey_escalate")
     assert ready_ids(svc, cid) == ["notice"]
 
 

@@ -19,7 +19,7 @@ from engine.clock import CHINA
 
 from .. import auth, census_import
 from ..census import (ROUND_ROLES, VISIT_ROLES, CensusChange, CensusItem, CensusPerson, CensusRound,
-                      CensusRoundItem, CensusVisit, in_area, item_snapshot, not_found, person_snapshot,
+                      CensusRoundItem, CensusVisit, item_snapshot, not_found, person_snapshot,
                       record_change, require_roles, require_writer, round_view, save_person, scoped_grid,
                       visit_hours, week_window)
 from ..census_import import PHONE, id_problem
@@ -30,6 +30,7 @@ from ..schemas_census import (CensusImportOut, CensusImportQuery, ChangeOut, Cha
                               ItemOut, ItemsQuery, PeopleQuery, CensusPersonalDataOut, CensusPersonalDataQuery, PersonIn,
                               PersonOut, PersonPatch, RoundIn, RoundOut, RoundsQuery, VisitHoursOut,
                               VisitHoursQuery, VisitIn, VisitOut)
+from ..scope import changes_in_area, in_area
 from ..services import services
 
 blp = Blueprint("census", __name__, url_prefix="/api/v1/census", description="Grid census (拉网排)")
@@ -212,14 +213,9 @@ def create_item(body):
 @blp.response(200, ChangeOut(many=True))
 def list_changes(query):
     """The history of census rows in your area, newest first (values masked)."""
-    principal = auth.current()
-    statement = select(CensusChange).where(in_area(CensusChange.grid_path, principal))
-    if query.get("target_type"):
-        statement = statement.where(CensusChange.target_type == query["target_type"])
-    if query.get("target_id") is not None:
-        statement = statement.where(CensusChange.target_id == query["target_id"])
+    statement = changes_in_area(CensusChange, CensusChange.grid_path, auth.current(), query)
     with services().db.read() as session:
-        return list(session.scalars(statement.order_by(CensusChange.id.desc()).limit(query["limit"])))
+        return list(session.scalars(statement))
 
 
 # --- rounds and visits -----------------------------------------------------------------------

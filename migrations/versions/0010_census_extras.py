@@ -20,8 +20,26 @@ WHEN = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    pass
+    # Houses, land, events, things and organisations are census_items rows (kind + JSON attributes):
+    # no new columns. A one-key call's response (call received -> answered) is its own record.
+    op.create_table('intake_responses',
+    sa.Column('id', BIG_ID, autoincrement=True, nullable=False),
+    sa.Column('record_id', BIG_ID, nullable=False),
+    sa.Column('case_id', BIG_ID, nullable=False),
+    sa.Column('received_at', WHEN, nullable=False),
+    sa.Column('due_at', WHEN, nullable=True),
+    sa.Column('answered_at', WHEN, nullable=True),
+    sa.Column('answered_by', sa.String(length=200), nullable=True),
+    sa.Column('response_seconds', sa.Integer(), nullable=True),
+    sa.Column('within_window', sa.Boolean(), nullable=True),
+    sa.Column('escalated_at', WHEN, nullable=True),
+    sa.Column('recorded_at', WHEN, nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
+    sa.ForeignKeyConstraint(['record_id'], ['intake_records.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('record_id', name='uq_intake_responses_record')
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('intake_responses')
