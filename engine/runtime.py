@@ -293,8 +293,22 @@ def case_data(workflow: CaseWorkflow) -> dict[str, Any]:
     ready = ready_user_tasks(workflow)
     if ready:
         return dict(ready[0].data)
+    # Waiting inside a called process (a revisit wait, a recurrence watch): its data is the case's
+    # latest, while the top process still holds what it had when it made the call.
+    waiting = list(waiting_tasks(workflow))
+    if waiting:
+        return dict(max(waiting, key=_depth_then_name).data)
     last = workflow.last_task
     return dict(last.data) if last is not None else dict(workflow.task_tree.data)
+
+
+def _depth_then_name(task: Task) -> tuple[int, str]:
+    """The most deeply called waiting task, then by name: the same choice live and in replay."""
+    depth, workflow = 0, task.workflow
+    while workflow is not workflow.top_workflow:
+        depth += 1
+        workflow = workflow.top_workflow.get_task_from_id(workflow.parent_task_id).workflow
+    return depth, task.task_spec.name
 
 
 def spec_key(task: Task) -> dict[str, Any]:
