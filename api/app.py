@@ -8,12 +8,15 @@ from flask import Flask, request, send_from_directory
 from flask_smorest import Api
 
 from engine.clock import Clock
+from web import i18n as web_i18n
+from web import pages as web_pages
 
 from . import auth, problems, ratelimit
 from .config import Settings
 from .endpoints import auth as auth_endpoints
 from .endpoints import (admin, audit, cases, census, definitions, health, intake, journal, messages, prevention, stats,
                         tasks, work)
+from .endpoints import org as org_endpoints
 from .services import build_services
 
 
@@ -41,9 +44,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in (auth_endpoints.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
-                      journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp):
+                      journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, org_endpoints.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
+    web_i18n.init_app(app)
+    app.register_blueprint(web_pages.bp)
     problems.register(app)
     ratelimit.register(app)  # 429 with Retry-After
 

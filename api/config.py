@@ -35,7 +35,7 @@ class Settings:
     port: int = field(default_factory=lambda: _int("PORT", 8000))
     web_workers: int = field(default_factory=lambda: _int("WEB_WORKERS", 2))
     worker_poll_seconds: float = field(default_factory=lambda: float(os.environ.get("WORKER_POLL_SECONDS", "0.2")))
-    max_upload_bytes: int = field(default_factory=lambda: _int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    max_upload_bytes: int = field(default_factory=lambda: _int("MAX_UPLOAD_BYTES", 21 * 1024 * 1024))
     # Demo mode: seeded accounts keep their demo password. Outside it they must change it first.
     demo_mode: bool = field(default_factory=lambda: _bool("DEMO_MODE", True))
     # Send the web session cookie over HTTPS only; turn on behind TLS.

@@ -37,6 +37,45 @@ class DefinitionVersionOut(Schema):
 
 class DefinitionVersionDetail(DefinitionVersionOut):
     xml = fields.String(metadata={"description": "the BPMN file that defines this process"})
+    file = fields.String(metadata={"description": "that file's name: deploy an edited copy under the same name"})
+
+
+class DefinitionValidatedOut(Schema):
+    key = fields.String()
+    name = fields.String()
+    latest_version = fields.Integer(allow_none=True, metadata={"description": "null for a new process key"})
+    changed = fields.Boolean(metadata={"description": "false when deploying would keep the latest version"})
+
+
+class DefinitionValidateResponse(Schema):
+    ok = fields.Boolean()
+    processes = fields.List(fields.Nested(DefinitionValidatedOut))
+
+
+class DefinitionFormOut(Schema):
+    key = fields.String()
+    title = fields.String(allow_none=True)
+    file = fields.String()
+    sha256 = fields.String()
+    used_by = fields.List(fields.String(), metadata={"description": "latest process versions that use the form"})
+
+
+class DefinitionFormDetail(DefinitionFormOut):
+    schema = fields.Dict(metadata={"description": "the form's JSON Schema"})
+
+
+class DefinitionSlaKeyOut(Schema):
+    key = fields.String()
+    name = fields.String()
+    duration = fields.String()
+    calendar = fields.String()
+
+
+class DefinitionRoleOut(Schema):
+    code = fields.String()
+    zh = fields.String()
+    en = fields.String()
+    level = fields.String()
 
 
 class DeployedOut(Schema):
@@ -106,13 +145,15 @@ class CaseQuery(_In):
         ["active", "waiting", "incident", "suspended", "completed", "cancelled"]))
     process_key = fields.String()
     case_no = fields.String()
+    q = fields.String(validate=validate.Length(max=100),
+                      metadata={"description": "words of the title, or a part of the case number"})
     area = fields.String(metadata={"description": "org-unit path of a town, village or grid, e.g. /macheng/songbu/"})
     category = fields.String()
     category_l2 = fields.String()
     wuxiao = fields.String(metadata={"description": "五小 tag: True or False"})
     risk_level = fields.String()
     owner_level = fields.String()
-    channel = fields.String()
+    channel = fields.String(metadata={"description": "the data's channel, or a lead's source (hotline_12345 …)"})
     overdue = fields.Boolean(metadata={"description": "only cases with a ready task past its due time"})
     id_no = fields.String(metadata={"description": "a party's ID number (matched by its keyed hash; audited roles only)"})
     created_from = fields.DateTime()
@@ -190,6 +231,7 @@ class OpenTaskOut(Schema):
     element_id = fields.String()
     name = fields.String()
     lane = fields.String(allow_none=True)
+    process_key = fields.String()
 
 
 class ActionOut(Schema):
@@ -210,6 +252,19 @@ class HistoryOut(Schema):
     incident = fields.Dict(allow_none=True)
     definition_id = fields.Integer(allow_none=True)
     actions = fields.List(fields.Nested(ActionOut))
+    trail = fields.List(fields.Nested(lambda: TrailOut()))
+
+
+class TrailOut(Schema):
+    """What a case did in one process: completed elements and active ones, to mark on its diagram."""
+    process_key = fields.String()
+    done = fields.List(fields.String())
+    active = fields.List(fields.String())
+
+
+class TrailWithDiagramOut(TrailOut):
+    version = fields.Integer(metadata={"description": "the version of the case's own process"})
+    xml = fields.String(metadata={"description": "this process's BPMN XML as deployed with the case's version"})
 
 
 class VerifyOut(Schema):

@@ -54,9 +54,60 @@ class DefinitionRegistry:
 
     def deploy(self, session: Session, files: Iterable[SourceFile], deployed_by: str,
                now: datetime) -> list[Deployed]:
-        processes = compile_bundle(files, self.deployed_files(session), self.resolve_role,
-                                   self.sla_keys() if self.sla_keys else None)
-        return [self._store(session, process, deployed_by, now) for process in processes]
+        return [self._store(session, process, deployed_by, now) for process in self.compile(session, files)]
+
+    def compile(self, session: Session, files: Iterable[SourceFile]) -> list[CompiledProcess]:
+        """Validate ``files`` against the latest deployed versions (forms, decisions and called
+        processes not in the bundle come from there); raises DefinitionInvalid. Stores nothing.
+
+        A bundle of forms only re-deploys the latest processes that use those forms, so they pick
+        the new forms up in a new version."""
+        files = list(files)
+        deployed = self.deployed_files(session)
+        if files and all(f.kind == "form" for f in files):
+            files += self._form_users(session, {f.form_key for f in files}, {f.name for f in files})
+        return compile_bundle(files, deployed, self.resolve_role, self.sla_keys() if self.sla_keys else None)
+
+    def validate(self, session: Session, files: Iterable[SourceFile]) -> list[tuple[CompiledProcess, int | None, bool]]:
+        """What deploying ``files`` would do: (process, latest version or None, would make a new version)."""
+        answer = []
+        for process in self.compile(session, files):
+            latest = self.latest(session, process.key, required=False)
+            answer.append((process, latest.version if latest else None,
+                           latest is None or latest.sha256 != process.sha256))
+        return answer
+
+    def _form_users(self, session: Session, form_keys: set[str], names: set[str]) -> list[SourceFile]:
+        """The main BPMN files of the latest versions whose closure holds one of ``form_keys``."""
+        users: dict[str, SourceFile] = {}
+        for version in self.latest_versions(session):
+            if any(SourceFile(ref["name"], b"").kind == "form" and SourceFile(ref["name"], b"").form_key in form_keys
+                   for ref in version.files):
+                main = self.main_file(session, version)
+                if main.name not in names:
+                    users.setdefault(main.name, main)
+        return list(users.values())
+
+    def deployed_forms(self, session: Session) -> dict[str, dict]:
+        """Every form of the latest versions: {key: {name, sha256, used_by: [process keys]}}; when two
+        processes carry different contents under one name, the most recently deployed one wins."""
+        forms: dict[str, dict] = {}
+        for version in sorted(self.latest_versions(session), key=lambda v: (v.deployed_at, v.id)):
+            for ref in version.files:
+                source = SourceFile(ref["name"], b"")
+                if source.kind != "form":
+                    continue
+                entry = forms.setdefault(source.form_key, {"name": ref["name"], "used_by": []})
+                entry["sha256"] = ref["sha256"]
+                entry["name"] = ref["name"]
+                entry["used_by"].append(version.process_key)
+        return forms
+
+    def form_content(self, session: Session, sha256: str) -> bytes:
+        row = session.get(DefinitionFile, sha256)
+        if row is None:
+            raise NotFound(f"no deployed file has the sha256 {sha256}")
+        return row.content
 
     def _store(self, session: Session, process: CompiledProcess, deployed_by: str, now: datetime) -> Deployed:
         latest = self.latest(session, process.key, required=False)

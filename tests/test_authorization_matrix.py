@@ -139,10 +139,37 @@ POLICIES = {
     "POST /api/v1/census/import": (not_read_only, False),
     "GET /api/v1/census/export": (anyone, False),
     # -- prevention work (api/endpoints/prevention.py) --
+    "POST /api/v1/prevention/screening-lists": (not_read_only, False),
+    "GET /api/v1/prevention/screening-lists": (anyone, False),
+    "GET /api/v1/prevention/screening-lists/<int:list_id>": (nobody, False),
+    "POST /api/v1/prevention/screening-lists/<int:list_id>/entries": (nobody, False),
+    "PATCH /api/v1/prevention/screening-entries/<int:entry_id>": (nobody, False),
+    "POST /api/v1/prevention/screening-entries/<int:entry_id>/escalate": (nobody, False),
+    "GET /api/v1/prevention/changes": (anyone, False),
+    "POST /api/v1/prevention/followup-plans": (not_read_only, False),
+    "GET /api/v1/prevention/followup-plans": (anyone, False),
+    "GET /api/v1/prevention/followup-plans/<int:plan_id>": (nobody, False),
+    "POST /api/v1/prevention/followup-plans/<int:plan_id>/close": (nobody, False),
+    "POST /api/v1/prevention/patrol-teams": (not_read_only, False),
+    "GET /api/v1/prevention/patrol-teams": (anyone, False),
+    "POST /api/v1/prevention/patrol-logs": (not_read_only, False),
+    "GET /api/v1/prevention/patrol-logs": (anyone, False),
+    "GET /api/v1/prevention/patrol-hours": (anyone, False),
     # -- statistics, dashboard and safety ratings (api/endpoints/stats.py) --
+    "GET /api/v1/stats/kpis": (anyone, False),
+    "GET /api/v1/stats/kpis.xlsx": (anyone, False),
+    "GET /api/v1/stats/safety-ratings": (anyone, False),
     # -- census and intake extras --
     # -- designer support (validate, forms) --
+    "POST /api/v1/definitions/validate": (deployers, False),
+    "GET /api/v1/definitions/forms": (anyone, False),
+    "GET /api/v1/definitions/forms/<key>": (nobody, False),  # <key> is filled with a process key: no such form
+    "GET /api/v1/definitions/sla-keys": (deployers, False),
+    "GET /api/v1/definitions/roles": (deployers, False),
     # -- case view support (trail, diagram) --
+    "GET /api/v1/org/units": (anyone, False),  # your own subtree only (tests/test_case_list.py)
+    "GET /api/v1/tasks/<task_id>": (case_read, True),
+    "GET /api/v1/cases/<int:case_id>/trail": (case_read, True),
 }
 # Self-service and people administration are covered route by route in tests/test_people*.py; here
 # only their gate is checked (admin routes refuse everyone else).

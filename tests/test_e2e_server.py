@@ -32,7 +32,7 @@ def _wait_until(check, what: str, limit: float = 60.0):
             result = check()
             if result:
                 return result
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or busy booting its workers
             pass
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what}")
@@ -48,7 +48,7 @@ def server(db_url):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until(lambda: requests.get(f"{base}/healthz", timeout=5).status_code == 200, "the server")
+        _wait_until(lambda: requests.get(f"{base}/healthz", timeout=15).status_code == 200, "the server")
         yield base
     finally:
         os.killpg(process.pid, signal.SIGTERM)

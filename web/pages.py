@@ -31,6 +31,7 @@ NAV = (  # endpoint, label, roles
     ("web.dashboard", "Dashboard", WATCHERS),
     ("web.designer", "Designer", DESIGNERS),
     ("web.audit", "Audit", AUDITORS),
+    ("web.admin_users", "Users", ("admin",)),
 )
 
 
@@ -119,9 +120,9 @@ def inbox():
     return render_page("inbox.html", "inbox", _("Inbox"), view=request.args.get("view", "todo"))
 
 
-@bp.get("/tasks/<int:task_id>")
+@bp.get("/tasks/<task_id>")
 @page(*STAFF)
-def task(task_id: int):
+def task(task_id: str):  # task ids are UUIDs
     return render_page("task.html", "task", _("Task"), task_id=task_id)
 
 
@@ -188,3 +189,9 @@ def audit():
 @page(*AUDITORS)
 def replay(case_id: int):
     return render_page("replay.html", "replay", _("Replay"), case_id=case_id)
+
+
+@bp.get("/admin/users")
+@page("admin")
+def admin_users():
+    return render_page("admin_users.html", "admin_users", _("Users"))

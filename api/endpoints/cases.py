@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g, request
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 from sqlalchemy import exists, func, select
 
 from engine.cases import CaseView
@@ -12,15 +13,45 @@ from engine.models import Case, CaseField, CaseTask, DefinitionVersion
 from .. import auth
 from ..pii import UNMASK_ROLES, masked
 from ..guards import case_visible, roles, writer
+from ..models import OrgUnit
 from ..people import record
 from ..problems import ApiProblem
-from ..schemas import CaseAction, CaseCreate, CaseOut, CasePage, CaseQuery
+from ..schemas import CaseAction, CaseCreate, CaseOut, CaseQuery, CaseSummary
 from ..scope import case_in_scope
 from ..services import services
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases")
 
 SUPERVISORS = ("admin", "city_director", "town_director")
+# Case data fields a list row shows (none of them personal data).
+LIST_FIELDS = ("category", "category_l2", "wuxiao", "risk_level", "owner_level", "channel", "source")
+
+
+class AreaUnitOut(Schema):
+    kind = fields.String()
+    name = fields.String()
+    path = fields.String()
+
+
+class CaseDetailOut(CaseOut):
+    area = fields.List(fields.Nested(AreaUnitOut), metadata={
+        "description": "the org units of the jurisdiction below the city, top down (town, village, grid)"})
+
+
+class CaseListItem(CaseSummary):
+    area = fields.List(fields.Nested(AreaUnitOut))
+    data_fields = fields.Dict(data_key="fields", attribute="fields", metadata={
+        "description": "category, risk_level, channel … from the case data"})
+    channel = fields.String(allow_none=True, metadata={
+        "description": "where the case came from: the data's channel, or a lead's source"})
+    overdue = fields.Boolean(metadata={"description": "a ready task is past its due time"})
+
+
+class CaseListPage(Schema):
+    items = fields.List(fields.Nested(CaseListItem))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
 
 
 def case_out(view: CaseView) -> dict:
@@ -83,9 +114,10 @@ def start_case(body):
 
 @blp.get("")
 @blp.arguments(CaseQuery, location="query")
-@blp.response(200, CasePage)
+@blp.response(200, CaseListPage)
 def list_cases(query):
-    """Cases in the caller's jurisdiction, newest first."""
+    """Cases in the caller's jurisdiction, newest first, with their area's unit names, the data
+    fields a list shows (category, risk level, channel) and their ready tasks."""
     principal = auth.current()
     svc = services()
     conditions = [case_in_scope(principal), *_filters(principal, query, svc)]
@@ -98,9 +130,40 @@ def list_cases(query):
                                .offset((page - 1) * size).limit(size)).all()
         items = [case_out(CaseView(case, [], version)) for case, version in rows]
         tasks = _ready_tasks(session, [item["id"] for item in items])
+        areas = _area_names(session, [item["jurisdiction"] for item in items])
         for item in items:
             item["tasks"] = [task_out(t, item["case_no"]) for t in tasks.get(item["id"], [])]
+            item["overdue"] = any(t["overdue"] for t in item["tasks"])
+            data = item.pop("data") or {}
+            item["fields"] = {f: data[f] for f in LIST_FIELDS if isinstance(data.get(f), (str, int, float, bool))}
+            item["channel"] = _channel(item["fields"])
+            item["area"] = areas(item["jurisdiction"])
     return {"items": items, "total": total, "page": page, "page_size": size}
+
+
+def _channel(values: dict):
+    """A lead keeps its source as the channel; a case converted from a lead says 'lead' and may
+    keep the source too (as the statistics count it)."""
+    channel, source = values.get("channel"), values.get("source")
+    return source if source and channel in (None, "", "lead") else channel
+
+
+def _area_names(session, jurisdictions: list[str]):
+    """jurisdiction -> [{kind, name, path}] of its units below the city, in one query."""
+    prefixes = {p for j in jurisdictions for p in _prefixes(j)}
+    units = {path: (kind, name) for path, kind, name in session.execute(
+        select(OrgUnit.path, OrgUnit.kind, OrgUnit.name).where(OrgUnit.path.in_(sorted(prefixes))))} if prefixes else {}
+
+    def names(jurisdiction: str) -> list[dict]:
+        return [{"kind": units[p][0], "name": units[p][1], "path": p} for p in _prefixes(jurisdiction)
+                if p in units and units[p][0] != "city"]
+    return names
+
+
+def _prefixes(path: str) -> list[str]:
+    """'/a/b/c/' -> ['/a/', '/a/b/', '/a/b/c/']."""
+    parts = [part for part in (path or "").split("/") if part]
+    return ["/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts) + 1)]
 
 
 INDEXED_FILTERS = ("category", "category_l2", "wuxiao", "risk_level", "owner_level", "channel")
@@ -109,13 +172,19 @@ INDEXED_FILTERS = ("category", "category_l2", "wuxiao", "risk_level", "owner_lev
 def _filters(principal, query: dict, svc) -> list:
     """Filters over the case row and the case_fields index (never a scan of case data)."""
     conditions = [getattr(Case, f) == query[f] for f in ("status", "process_key", "case_no") if query.get(f)]
+    if query.get("q"):
+        words = query["q"].strip()
+        conditions.append(Case.title.contains(words, autoescape=True) | Case.case_no.contains(words, autoescape=True))
     if query.get("area"):
         conditions.append(Case.jurisdiction.startswith(query["area"], autoescape=True))
     if query.get("created_from"):
         conditions.append(Case.created_at >= query["created_from"])
     if query.get("created_to"):
         conditions.append(Case.created_at < query["created_to"])
-    wanted = [(f, str(query[f])) for f in INDEXED_FILTERS if query.get(f) not in (None, "")]
+    wanted = [(f, str(query[f])) for f in INDEXED_FILTERS if query.get(f) not in (None, "") and f != "channel"]
+    if query.get("channel"):  # a lead's source counts as its channel (hotline_12345, police_110 …)
+        conditions.append(exists().where(CaseField.case_id == Case.id, CaseField.name.in_(("channel", "source")),
+                                         CaseField.value == query["channel"]))
     if query.get("id_no"):
         if not principal.roles & UNMASK_ROLES:
             raise ApiProblem(403, "searching by ID number needs a role that may see personal data",
@@ -140,13 +209,17 @@ def _ready_tasks(session, case_ids: list[int]) -> dict[int, list[CaseTask]]:
 
 
 @blp.get("/<int:case_id>")
-@blp.response(200, CaseOut)
+@blp.response(200, CaseDetailOut)
 def get_case(case_id: int):
+    """One case with its ready tasks and its area's unit names."""
     principal = auth.current()
     svc = services()
     with svc.db.read() as session:
         scoped_case(session, principal, case_id)
-    return case_out(svc.cases.view(case_id))
+    out = case_out(svc.cases.view(case_id))
+    with svc.db.read() as session:
+        out["area"] = _area_names(session, [out["jurisdiction"]])(out["jurisdiction"])
+    return out
 
 
 def _status_action(case_id: int, body: dict, command: str):

@@ -70,6 +70,8 @@ def _ui_database(tmp_path_factory) -> str:
     if not PG_URL:
         return f"sqlite:///{tmp_path_factory.mktemp('ui') / 'ui.db'}"
     url = make_url(PG_URL)
+    if url.drivername == "postgresql":  # the driver the app uses (psycopg 3), not SQLAlchemy's default
+        url = url.set(drivername="postgresql+psycopg")
     name = f"{url.database}_ui"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -85,12 +87,18 @@ def _cunliao(env: dict, *args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def ui_database_url(tmp_path_factory) -> str:
+    """The live server's database, for tests that seed through the services rather than the API."""
+    return _ui_database(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, ui_database_url):
     """`make run` in miniature: migrate, deploy workflows/, seed the demo, then `cunliao serve`."""
     if not (BUNDLE / "login.js").exists():
         pytest.fail("the web bundle is not built: run `make test` (it builds web/static/dist) or `make web`")
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": _ui_database(tmp_path_factory), "DEMO_PASSWORD": DEMO_PASSWORD,
+    env = {**os.environ, "DATABASE_URL": ui_database_url, "DEMO_PASSWORD": DEMO_PASSWORD,
            "HOST": "127.0.0.1", "PORT": str(port), "SECRET_KEY": "ui-tests", "WORKER_POLL_SECONDS": "0.2",
            "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments"))}
     _cunliao(env, "init-db")

@@ -1,0 +1,39 @@
+// What the inbox, task and register pages share.
+import { dueClass, t } from '../lib/page.js';
+
+/** A word beside the due time, so the colour is not the only sign. */
+export function dueLabel(iso) {
+  const kind = dueClass(iso);
+  if (kind === 'due-over') return t('Overdue');
+  if (kind === 'due-soon') return t('Due within a day');
+  return '';
+}
+
+const PII = new Set(['id_no', 'id_number', 'idcard', 'phone', 'mobile', 'contact_phone', 'caller_phone']);
+
+/** Case data as a form's starting values: only the form's own fields, and never a masked number
+ * (sending 138****1234 back would overwrite the real one). */
+export function prefill(schema, data) {
+  const out = {};
+  for (const key of Object.keys((schema && schema.properties) || {})) {
+    if (data && data[key] !== undefined && data[key] !== null) out[key] = unmasked(data[key]);
+  }
+  return out;
+}
+
+function unmasked(value) {
+  if (Array.isArray(value)) return value.map(unmasked);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value)
+      .filter(([key, v]) => !(PII.has(key) && typeof v === 'string' && v.includes('*')))
+      .map(([key, v]) => [key, unmasked(v)]));
+  }
+  return value;
+}
+
+/** Whether a task is for one of the user's roles (the server decides; this only picks where to go). */
+export function isMine(task, user) {
+  return Boolean(task && user && task.state === 'ready' && (user.roles || []).includes(task.role)
+    && (task.jurisdiction || '').startsWith(user.unit_path || '/')
+    && (!task.assignee || task.assignee === user.username));
+}
