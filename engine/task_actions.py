@@ -100,7 +100,7 @@ class TaskActions:
                 raise Conflict(f"task '{task.name}' is no longer ready")
             events, _ = load_events(session, task.case_id)
             loaded = self.registry.load(session, session.get(Case, task.case_id).definition_id)
-        target = _returnable(loaded, element_id)
+        target = returnable_step(loaded, element_id)
         completions = [e for e in events if e.type == "task_completed" and e.payload["task"]["element_id"] == element_id]
         if not completions:
             raise Conflict(f"step '{target}' has not been done yet; there is nothing to return to")
@@ -161,7 +161,7 @@ def _same(column, value):
     return column.is_(None) if value is None else column == value
 
 
-def _returnable(loaded, element_id: str) -> str:
+def returnable_step(loaded, element_id: str) -> str:
     for spec in [loaded.spec, *loaded.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
             if task_spec.bpmn_id == element_id:

@@ -15,8 +15,8 @@ from .. import auth
 from ..guards import case_visible, roles, task_visible
 from ..pii import UNMASK_ROLES, masked, sealed_fields
 from ..problems import ApiProblem
-from ..schemas import (AuditEventPage, TrailWithDiagramOut, CaseOut, EventQuery, HistoryOut, HistoryQuery, RepairCorrectData,
-                       RepairMigrate, RepairReason, RepairRewind, VerifyOut)
+from ..schemas import (AuditEventPage, CaseOut, EventQuery, HistoryOut, HistoryQuery, RepairCorrectData,
+                       RepairMigrate, RepairReason, RepairRewind, TrailWithDiagramOut, VerifyOut)
 from ..schemas_work import PersonalDataOut, PersonalDataQuery
 from ..services import services
 from .cases import case_out, scoped_case

@@ -48,7 +48,8 @@ def open_session(body):
 def close_session():
     """Sign out of the web UI: revokes the session and clears the cookie."""
     _revoke_current()
-    return Response(status=204, headers=[("Set-Cookie", _cookie_header("", 0)), ("Set-Cookie", _csrf_cookie_header("", 0))])
+    return Response(status=204, headers=[("Set-Cookie", _cookie_header("", 0)),
+                                         ("Set-Cookie", _csrf_cookie_header("", 0))])
 
 
 @blp.post("/logout")

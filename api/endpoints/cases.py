@@ -79,11 +79,11 @@ def scoped_case(session, principal, case_id: int) -> Case:
     if case is None:
         raise NotFound(f"case {case_id} does not exist or is outside your jurisdiction")
     if "admin" in principal.roles:
-        _audit_admin_access(principal, case)
+        audit_admin_access(principal, case)
     return case
 
 
-def _audit_admin_access(principal, case: Case) -> None:
+def audit_admin_access(principal, case: Case) -> None:
     """Administrators manage people, not cases: when one opens a case, it is on the record (once
     per request)."""
     seen = g.setdefault("audited_cases", set())

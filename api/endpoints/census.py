@@ -27,7 +27,8 @@ from ..people import in_scope
 from ..pii import UNMASK_ROLES
 from ..problems import ApiProblem
 from ..schemas_census import (CensusImportOut, CensusImportQuery, ChangeOut, ChangesQuery, ExportQuery, ItemIn,
-                              ItemOut, ItemsQuery, PeopleQuery, CensusPersonalDataOut, CensusPersonalDataQuery, PersonIn,
+                              ItemOut, ItemsQuery, PeopleQuery, CensusPersonalDataOut, CensusPersonalDataQuery,
+                              PersonIn,
                               PersonOut, PersonPatch, RoundIn, RoundOut, RoundsQuery, VisitHoursOut,
                               VisitHoursQuery, VisitIn, VisitOut)
 from ..scope import changes_in_area, in_area

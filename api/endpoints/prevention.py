@@ -27,7 +27,8 @@ from ..prevention import (FOLLOWUP_PROCESS, MAX_PATROL, PLAN_CLOSED_MESSAGE, Fol
                           plan_history, plan_snapshot, plan_view, record_change, require_writer, scoped_area,
                           scoped_person, scoped_row, team_view)
 from ..problems import ApiProblem
-from ..schemas_prevention import (PreventionChangeOut, PreventionChangesQuery, EntriesQuery, EntryIn, EntryOut, EntryPatch, EscalateIn,
+from ..schemas_prevention import (EntriesQuery, EntryIn, EntryOut, EntryPatch, EscalateIn, PreventionChangeOut,
+                                  PreventionChangesQuery,
                                   HoursOut, HoursQuery, ListsQuery, LogIn, LogOut, LogsQuery, PlanClose, PlanDetail,
                                   PlanIn, PlanOut, PlansQuery, ScreeningListDetail, ScreeningListIn, ScreeningListOut,
                                   TeamIn, TeamOut, TeamsQuery)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.cases import OPEN_STATUSES
 from engine.errors import Conflict, NotFound
 from engine.models import Case, CaseTask, DefinitionVersion
-from engine.task_actions import _returnable
+from engine.task_actions import returnable_step
 from engine.verify import load_events
 
 from .. import auth
@@ -21,8 +21,8 @@ from ..problems import ApiProblem
 from ..schemas import CaseOut, TaskComplete, TaskOut, TaskQuery
 from ..scope import task_offered_to
 from ..services import services
-from .cases import _audit_admin_access, case_out, task_out
-from .work import SUPERVISORS, URGERS, _offered, returner
+from .cases import audit_admin_access, case_out, task_out
+from .work import SUPERVISORS, URGERS, offered, returner
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks")
 
@@ -146,7 +146,7 @@ def get_task(task_id: str):
         loaded = svc.registry.load(session, case.definition_id)
         events, _ = load_events(session, case.id) if task.state == "ready" else ([], None)
     if "admin" in principal.roles:
-        _audit_admin_access(principal, case)
+        audit_admin_access(principal, case)
     out = {**_task(task, case.case_no, now), "case_title": case.title}
     out["form"] = with_order(loaded.forms.get(task.form_key)) if task.form_key else None
     out["returnable"] = _return_targets(loaded, events)
@@ -187,7 +187,7 @@ def _return_targets(loaded, events) -> list[dict]:
         if element_id in targets:
             continue
         try:
-            targets[element_id] = _returnable(loaded, element_id)
+            targets[element_id] = returnable_step(loaded, element_id)
         except (Conflict, NotFound):
             targets[element_id] = ""
     return [{"element_id": e, "name": n} for e, n in targets.items() if n]
@@ -212,7 +212,7 @@ def _actions(principal, task: CaseTask, case: Case, can_return: bool) -> list[st
     me = principal.username
     may_write = _passes(writer)
     actions = []
-    if _offered(principal, task) and task.assignee is None:
+    if offered(principal, task) and task.assignee is None:
         actions.append("claim")
     if task.assignee and (task.assignee == me or principal.has_role(*SUPERVISORS)):
         actions.append("unclaim")

@@ -39,13 +39,13 @@ def returner(view):
     def guarded(*args, **kwargs):
         principal = auth.current()
         task = visible_task(kwargs["task_id"])
-        if not (_offered(principal, task) or task.assignee == principal.username or principal.has_role(*SUPERVISORS)):
+        if not (offered(principal, task) or task.assignee == principal.username or principal.has_role(*SUPERVISORS)):
             raise ApiProblem(403, "only the task's holder or a supervisor can return it", "只有任务办理人或主管可以退回")
         return view(*args, **kwargs)
     return guarded
 
 
-def _offered(principal: Principal, task: CaseTask) -> bool:
+def offered(principal: Principal, task: CaseTask) -> bool:
     return task.role in principal.roles and principal.covers(task.jurisdiction)
 
 
@@ -67,6 +67,13 @@ def _user_for(task: CaseTask, username: str) -> str:
     return username
 
 
+def _told(done: CaseTask, recipients, kind: str, message: str) -> dict:
+    """Tell the people an action concerns (in-app and webhook), then answer the task as it is now."""
+    svc = services()
+    notify(svc.db, recipients, kind, message, svc.clock.now(), done.case_id, done.id)
+    return _out(done)
+
+
 def _out(task: CaseTask) -> dict:
     svc = services()
     with svc.db.read() as session:
@@ -80,7 +87,7 @@ def claim(task_id: str):
     """签收: take a task offered to your role, so it is yours alone."""
     principal = auth.current()
     task = _visible_task(principal, task_id)
-    if not _offered(principal, task):
+    if not offered(principal, task):
         raise ApiProblem(403, f"task '{task.name}' is for the role {task.role}", "该任务不属于您的角色")
     return _out(services().cases.claim(task_id, principal.username))
 
@@ -105,9 +112,8 @@ def reassign(body, task_id: str):
     task = _visible_task(principal, task_id)
     svc = services()
     done = svc.cases.reassign(task_id, principal.username, _user_for(task, body["to"]), body["reason"])
-    notify(svc.db, [body["to"]], "reassigned", f"{principal.display_name} 将任务「{task.name}」转办给您：{body['reason']}",
-           svc.clock.now(), task.case_id, task_id)
-    return _out(done)
+    return _told(done, [body["to"]], "reassigned",
+                 f"{principal.display_name} 将任务「{task.name}」转办给您：{body['reason']}")
 
 
 @blp.post("/<task_id>/delegate")
@@ -120,9 +126,7 @@ def delegate(body, task_id: str):
     task = _visible_task(principal, task_id)
     svc = services()
     done = svc.cases.delegate(task_id, principal.username, _user_for(task, body["to"]), body["note"])
-    notify(svc.db, [body["to"]], "delegated", f"{principal.display_name} 委派您办理「{task.name}」：{body['note']}",
-           svc.clock.now(), task.case_id, task_id)
-    return _out(done)
+    return _told(done, [body["to"]], "delegated", f"{principal.display_name} 委派您办理「{task.name}」：{body['note']}")
 
 
 @blp.post("/<task_id>/resolve")
@@ -135,9 +139,7 @@ def resolve(body, task_id: str):
     task = _visible_task(principal, task_id)
     svc = services()
     done = svc.cases.resolve_delegation(task_id, principal.username, body["draft"])
-    notify(svc.db, [task.owner], "delegated", f"「{task.name}」已由 {principal.display_name} 办好交回", svc.clock.now(),
-           task.case_id, task_id)
-    return _out(done)
+    return _told(done, [task.owner], "delegated", f"「{task.name}」已由 {principal.display_name} 办好交回")
 
 
 @blp.post("/<task_id>/recall")
@@ -177,9 +179,7 @@ def urge(body, task_id: str):
     task = _visible_task(principal, task_id)
     svc = services()
     done = svc.cases.urge(task_id, principal.username, body["message"])
-    notify(svc.db, _holders(task), "urge", f"{principal.display_name} 催办「{task.name}」：{body['message']}",
-           svc.clock.now(), task.case_id, task_id)
-    return _out(done)
+    return _told(done, _holders(task), "urge", f"{principal.display_name} 催办「{task.name}」：{body['message']}")
 
 
 @blp.post("/<task_id>/copy")
@@ -198,9 +198,7 @@ def copy(body, task_id: str):
     if unknown:
         raise ApiProblem(422, f"unknown users: {', '.join(unknown)}", "抄送对象不存在", errors={"to": ", ".join(unknown)})
     done = svc.cases.copy_to(task_id, principal.username, sorted(known), body["note"])
-    notify(svc.db, known, "copy", f"{principal.display_name} 抄送「{task.name}」：{body['note']}", svc.clock.now(),
-           task.case_id, task_id)
-    return _out(done)
+    return _told(done, known, "copy", f"{principal.display_name} 抄送「{task.name}」：{body['note']}")
 
 
 @blp.get("/overdue-board")
