@@ -44,6 +44,7 @@ class PersonOut(Schema):
 
 class PeopleQuery(_In):
     grid = fields.String(validate=validate.Length(max=400))
+    q = fields.String(validate=validate.Length(min=1, max=50), metadata={"description": "part of the name"})
     flag = fields.String(validate=validate.OneOf(FLAGS))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

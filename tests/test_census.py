@@ -90,6 +90,8 @@ def test_import_xlsx_then_csv_dry_run_first(client, login, svc):
     assert zhang["household_id"] == li["household_id"] != wang["household_id"]
     assert li["flags"] == ["常住", "困难群体"] and wang["flags"] == ["流动", "重点人员"] and wang["phone"] is None
     assert [p["name"] for p in client.get("/api/v1/census/people?flag=困难群体", headers=town).get_json()] == ["李四"]
+    assert [p["name"] for p in client.get("/api/v1/census/people?q=王", headers=town).get_json()] == ["王五"]
+    assert client.get("/api/v1/census/people?q=%25", headers=town).get_json() == []  # a LIKE wildcard is a letter
     households = client.get("/api/v1/census/items?kind=household", headers=town).get_json()
     assert {h["attributes"]["head"] for h in households} == {"张三", "王五"}
     with svc.db.read() as session:  # sealed at rest: the plain number is nowhere in the row

@@ -25,9 +25,13 @@ STAFF = ("grid_worker", "village_mediator", "village_secretary", "town_officer",
 DESIGNERS = ("designer", "admin")
 AUDITORS = ("auditor", "admin")
 WATCHERS = ("leader", "city_director", "city_officer", "town_director", "town_officer", "auditor", "admin")
+CENSUS = ("grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "city_officer",
+          "city_director", "leader", "admin")
 NAV = (  # endpoint, label, roles
     ("web.inbox", "Inbox", STAFF),
     ("web.cases", "Cases", STAFF + AUDITORS),
+    ("web.census", "Census", CENSUS),
+    ("web.prevention", "Prevention", CENSUS),
     ("web.dashboard", "Dashboard", WATCHERS),
     ("web.designer", "Designer", DESIGNERS),
     ("web.audit", "Audit", AUDITORS),
@@ -195,3 +199,15 @@ def replay(case_id: int):
 @page("admin")
 def admin_users():
     return render_page("admin_users.html", "admin_users", _("Users"))
+
+
+@bp.get("/census")
+@page(*CENSUS)
+def census():
+    return render_page("census.html", "census", _("Census"), tab=request.args.get("tab", "people"))
+
+
+@bp.get("/prevention")
+@page(*CENSUS)
+def prevention():
+    return render_page("prevention.html", "prevention", _("Prevention"), tab=request.args.get("tab", "screening"))

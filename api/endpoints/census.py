@@ -93,12 +93,15 @@ def _check_person_values(session: Session, body: dict, grid_path: str) -> dict:
 @blp.arguments(PeopleQuery, location="query")
 @blp.response(200, PersonOut(many=True))
 def list_people(query):
-    """People of your area (personal data masked), optionally of one grid or with one flag."""
+    """People of your area (personal data masked), optionally of one grid, with one flag, or whose
+    name contains ``q``."""
     principal = auth.current()
     with services().db.read() as session:
         statement = select(CensusPerson).where(in_area(CensusPerson.grid_path, principal))
         if query.get("grid"):
             statement = statement.where(CensusPerson.grid_path == scoped_grid(session, principal, query["grid"]).path)
+        if query.get("q"):
+            statement = statement.where(CensusPerson.name.contains(query["q"], autoescape=True))
         statement = statement.order_by(CensusPerson.id)
         if not query.get("flag"):
             statement = statement.limit(query["limit"]).offset(query["offset"])
