@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, select
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.clock import CHINA
@@ -79,7 +79,9 @@ class FollowupPlan(Base):
     the ``key_person_followup`` process in the person's grid."""
 
     __tablename__ = "followup_plans"
-    __table_args__ = (Index("ix_followup_plans_person_status", "person_id", "status"),)
+    __table_args__ = (Index("ix_followup_plans_person_status", "person_id", "status"),
+                      Index("uq_followup_plans_active_person", "person_id", unique=True,
+                            sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     person_id: Mapped[int] = mapped_column(BigId, ForeignKey("census_people.id"))

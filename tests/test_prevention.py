@@ -270,3 +270,31 @@ def test_bad_input_is_problem_json_listing_the_fields(client, login):
     assert "issues.0.case_id" in body["errors"]
     body = problem(client.get(f"{P}/patrol-hours?month=2026-13", headers=grid), 422)
     assert "month" in body["errors"]
+
+
+def test_a_plan_lost_to_a_racing_request_leaves_no_live_case_behind(client, login, library, app, clock, monkeypatch):
+    """Two people create a plan for the same person at once: the unique index lets one win; the
+    loser's freshly started case is cancelled with the reason on its record."""
+    from api.prevention import FollowupPlan
+
+    grid = login("grid")
+    census = person(client, grid, serial=31, name="赵某")
+    services = app.extensions["cunliao"]
+    real_start = services.cases.start
+    started = []
+
+    def start_then_lose_the_race(*args, **kwargs):
+        view = real_start(*args, **kwargs)
+        started.append(view.case.id)
+        with services.db.write() as session, session.begin():  # the other request's plan lands first
+            session.add(FollowupPlan(person_id=census["id"], area_path=G1_PATH, interval_days=7,
+                                     responsible_unit="杨家湾村调委会", reason="另一人同时创建", status="active",
+                                     case_id=view.case.id, case_no=view.case.case_no, created_by="town",
+                                     created_at=clock.now()))
+        return view
+
+    monkeypatch.setattr(services.cases, "start", start_then_lose_the_race)
+    problem(client.post(f"{P}/followup-plans", headers=grid, json={
+        "person_id": census["id"], "interval_days": 7, "responsible_unit": "杨家湾村调委会", "reason": "重复"}), 409)
+    with services.db.read() as session:
+        assert session.get(Case, started[0]).status == "cancelled"

@@ -91,6 +91,19 @@ def asset_version() -> str:
     return cached
 
 
+@bp.after_request
+def cache_bundles(response):
+    """Chunks and assets have content hashes in their names and entries a version query: browsers may
+    keep them; a phone on a slow line then loads the inbox's script once."""
+    if request.endpoint == "web.static" and response.status_code == 200 and (
+            request.args.get("v") or "/dist/chunks/" in request.path or "/dist/assets/" in request.path):
+        response.cache_control.no_cache = None
+        response.cache_control.public = True
+        response.cache_control.max_age = 365 * 24 * 3600
+        response.cache_control.immutable = True
+    return response
+
+
 @bp.get("/")
 def home():
     return redirect(url_for("web.inbox"))

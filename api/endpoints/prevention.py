@@ -8,6 +8,7 @@ grid workers' inbox, and closing the plan ends the case by the ``keyperson_plan_
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta, timezone
 from functools import wraps
 
@@ -210,17 +211,33 @@ def escalate_entry(body, entry_id: int):
         else:
             data = _intake_data(session, entry, body["summary"], svc.clock.now())
             case_id, action = None, "start_case"
+    started = None
     if case_id is None:
         # The case is started first (its own transaction); the entry then points at it.
-        case_id = svc.cases.start("dispute_intake", data, principal.username, entry.area_path, data["title"]).case.id
+        started = case_id = svc.cases.start("dispute_intake", data, principal.username, entry.area_path,
+                                            data["title"]).case.id
     now = svc.clock.now()
-    with svc.db.write() as session, session.begin():
+    with undo_case_on_failure(svc, started, principal.username), svc.db.write() as session, session.begin():
         entry = session.get(ScreeningEntry, entry_id)
+        if entry.status == "escalated":  # someone escalated it while this case was being started
+            raise ApiProblem(409, f"the entry is already escalated to case {entry.case_id}", "该条目已转为案件")
         before = entry_snapshot(entry)
         entry.status, entry.case_id, entry.updated_at = "escalated", case_id, now
         record_change(session, now, principal.username, "entry", entry.id, entry.area_path, action, before,
                       entry_snapshot(entry))
         return entry_view(session, entry)
+
+
+@contextmanager
+def undo_case_on_failure(svc, case_id: int | None, actor: str):
+    """A case started for a prevention row that could not then be written is cancelled, with the
+    reason on its record: no case is left without the row that asked for it."""
+    try:
+        yield
+    except Exception:
+        if case_id is not None:
+            svc.cases.cancel(case_id, actor, "防范工作记录未能保存，自动撤销 (the prevention record was not saved)")
+        raise
 
 
 def _intake_data(session, entry: ScreeningEntry, summary: str, now) -> dict:
@@ -276,7 +293,7 @@ def create_plan(body):
     except NotFound:
         raise ApiProblem(409, f"the process {FOLLOWUP_PROCESS} is not deployed", "重点人员跟进流程尚未部署") from None
     now = svc.clock.now()
-    with svc.db.write() as session, session.begin():
+    with undo_case_on_failure(svc, view.case.id, principal.username), svc.db.write() as session, session.begin():
         plan = FollowupPlan(person_id=body["person_id"], area_path=grid_path, interval_days=body["interval_days"],
                             responsible_user=body["responsible_user"], responsible_unit=body["responsible_unit"],
                             reason=body["reason"], status="active", case_id=view.case.id, case_no=view.case.case_no,

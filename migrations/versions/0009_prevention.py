@@ -76,6 +76,9 @@ def upgrade() -> None:
     )
     op.create_index('ix_followup_plans_person_status', 'followup_plans', ['person_id', 'status'], unique=False)
     op.create_index('ix_followup_plans_area_path', 'followup_plans', ['area_path'], unique=False)
+    # one active plan per person, even when two people create one at the same moment
+    op.create_index('uq_followup_plans_active_person', 'followup_plans', ['person_id'], unique=True,
+                    sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
     op.create_table('patrol_teams',
     sa.Column('id', BIG_ID, autoincrement=True, nullable=False),
     sa.Column('area_path', sa.String(length=400), nullable=False),

@@ -1,0 +1,60 @@
+"""The page routes without a browser: sign-in redirects, no open redirect, roles, caching, language."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import DEMO_PASSWORD
+
+DIST = Path(__file__).resolve().parent.parent / "web" / "static" / "dist"
+
+
+def sign_in(client, username: str) -> None:
+    answer = client.post("/api/v1/auth/session", json={"username": username, "password": DEMO_PASSWORD})
+    assert answer.status_code == 200, answer.get_json()
+
+
+def test_pages_send_strangers_to_the_login_page(client):
+    answer = client.get("/cases?village=x")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
+def test_no_open_redirect_after_sign_in_or_language_switch(client, target):
+    answer = client.get("/lang/en", query_string={"next": target})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/inbox"
+
+
+def test_roles_decide_the_pages_and_the_navigation(client):
+    sign_in(client, "grid")
+    inbox = client.get("/inbox")
+    assert inbox.status_code == 200
+    page = inbox.get_data(as_text=True)
+    assert "待办" in page and 'href="/designer"' not in page and "李网格" in page
+    assert client.get("/designer").status_code == 403
+    assert client.get("/audit").status_code == 403
+
+
+def test_english_on_request(client):
+    sign_in(client, "designer")
+    client.get("/lang/en")
+    page = client.get("/designer").get_data(as_text=True)
+    assert 'lang="en"' in page and ">Designer<" in page
+
+
+def test_the_session_cookie_is_httponly_and_the_csrf_cookie_is_strict(client):
+    answer = client.post("/api/v1/auth/session", json={"username": "grid", "password": DEMO_PASSWORD})
+    cookies = answer.headers.getlist("Set-Cookie")
+    session = next(c for c in cookies if c.startswith("cunliao_session="))
+    csrf = next(c for c in cookies if c.startswith("cunliao_csrf="))
+    assert "HttpOnly" in session and "SameSite=Lax" in session
+    assert "HttpOnly" not in csrf and "SameSite=Strict" in csrf
+    assert csrf.split(";")[0].split("=", 1)[1] == answer.get_json()["csrf_token"]
+
+
+@pytest.mark.skipif(not (DIST / "login.js").exists(), reason="the web bundle is not built (make web)")
+def test_versioned_bundles_are_cached_for_long(client):
+    cached = client.get("/ui/static/dist/login.js?v=1")
+    assert cached.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "max-age=31536000" not in client.get("/ui/static/dist/login.js").headers.get("Cache-Control", "")
