@@ -121,3 +121,11 @@ def record(session: Session, at: datetime, actor: str, action: str, target_type:
            target_path: str, before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
     session.add(AdminAudit(at=at, actor=actor, action=action, target_type=target_type, target_id=target_id,
                            target_path=target_path, before=before, after=after))
+
+
+def display_names(session, usernames: set[str]) -> dict[str, str]:
+    """How people are called on screen ("网格员 李网格"), for the usernames an answer names."""
+    if not usernames:
+        return {}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
+    return dict(rows.all())

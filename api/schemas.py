@@ -210,6 +210,7 @@ class AuditEventOut(Schema):
     seq = fields.Integer()
     type = fields.String()
     actor = fields.String()
+    actor_name = fields.String(allow_none=True, metadata={"description": "the actor's display name, if a user"})
     at = fields.DateTime()
     payload = fields.Dict()
     prev_hash = fields.String()

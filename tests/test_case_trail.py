@@ -42,3 +42,9 @@ def test_trail_is_scoped(svc, library, client, login):
 def _call_activities(xml: str) -> list[str]:
     import re
     return re.findall(r'<bpmn:callActivity id="([^"]+)"', xml)
+
+
+def test_events_name_their_actors_as_people_know_them(svc, library, client, login):
+    cid = start(svc)
+    events = client.get(f"/api/v1/cases/{cid}/events", headers=login("auditor")).json["items"]
+    assert (events[0]["actor"], events[0]["actor_name"]) == ("grid", "网格员 李网格")

@@ -13,6 +13,7 @@ from engine.verify import case_history, export_bundle, process_diagrams, verify_
 
 from .. import auth
 from ..guards import case_visible, roles, task_visible
+from ..people import display_names
 from ..pii import UNMASK_ROLES, masked, sealed_fields
 from ..problems import ApiProblem
 from ..schemas import (AuditEventPage, CaseOut, EventQuery, HistoryOut, HistoryQuery, RepairCorrectData,
@@ -20,6 +21,7 @@ from ..schemas import (AuditEventPage, CaseOut, EventQuery, HistoryOut, HistoryQ
 from ..schemas_work import PersonalDataOut, PersonalDataQuery
 from ..services import services
 from .cases import case_out, scoped_case
+
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit and repairs")
 
@@ -39,8 +41,9 @@ def list_events(query, case_id: int):
         total = session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case_id))
         rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)
                                .offset((page - 1) * size).limit(size)).all()
+        names = display_names(session, {e.actor for e in rows})
         items = [{**{c: getattr(e, c) for c in ("seq", "type", "actor", "at", "prev_hash", "hash")},
-                  "payload": masked(e.payload)} for e in rows]
+                  "actor_name": names.get(e.actor), "payload": masked(e.payload)} for e in rows]
         return {"items": items, "total": total, "page": page, "page_size": size}
 
 

@@ -17,9 +17,9 @@ export function elementNames(xmlList) {
   return names;
 }
 
-function who(actor) {
+function who(actor, name) {
   if (!actor || actor === 'timer') return t('The system');
-  return actor;
+  return name || actor;
 }
 
 function stepOf(payload, names) {
@@ -66,6 +66,6 @@ export function timelineItem(event, names) {
   const [what, detail] = describe(event, names);
   return h('li', { dataset: { seq: event.seq, type: event.type } },
     h('time', { class: 'at', datetime: event.at }, when(event.at)),
-    h('span', { class: 'what' }, h('strong', {}, who(event.actor)), ' ', what),
+    h('span', { class: 'what' }, h('strong', {}, who(event.actor, event.actor_name)), ' ', what),
     detail ? h('span', { class: 'detail' }, detail) : null);
 }

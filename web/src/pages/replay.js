@@ -83,7 +83,7 @@ function renderSteps() {
   ui.list.replaceChildren(...events.map((event) => h('li', {},
     h('button', { type: 'button', dataset: { seq: event.seq }, onclick: () => go(event.seq) },
       h('span', { class: 'seq' }, `${event.seq}.`), eventType(event.type),
-      h('span', { class: 'meta' }, `${event.actor} · ${when(event.at)}`)))));
+      h('span', { class: 'meta' }, `${event.actor_name || event.actor} · ${when(event.at)}`)))));
 }
 
 function renderEvent(event, snapshot, before) {
@@ -92,7 +92,7 @@ function renderEvent(event, snapshot, before) {
   const rows = [
     [t('Step'), t('{seq} of {total}', { seq: event.seq, total: events.length })],
     [t('Event type'), h('span', {}, eventType(event.type), ' ', h('code', { class: 'hint' }, event.type))],
-    [t('Actor'), event.actor],
+    [t('Actor'), event.actor_name ? `${event.actor_name} (${event.actor})` : event.actor],
     [t('Time'), h('time', { datetime: event.at }, when(event.at))],
   ];
   if (focus) rows.push([t('Task'), h('span', { id: 'event-task' }, named ? `${named.name}（${focus}）` : focus)]);
