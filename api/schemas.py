@@ -263,6 +263,10 @@ class TrailOut(Schema):
     active = fields.List(fields.String())
 
 
+class FieldLabelsOut(Schema):
+    labels = fields.Dict(keys=fields.String(), values=fields.String())
+
+
 class TrailWithDiagramOut(TrailOut):
     version = fields.Integer(metadata={"description": "the version of the case's own process"})
     xml = fields.String(metadata={"description": "this process's BPMN XML as deployed with the case's version"})

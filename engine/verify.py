@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
@@ -266,3 +267,22 @@ def process_diagrams(files) -> dict[str, str]:
             for process_id in xmlsafe.process_ids(source.content):
                 diagrams[process_id] = text
     return diagrams
+
+
+def field_labels(files) -> dict[str, str]:
+    """Field name → title from the forms of a version's closure (the first form naming it wins)."""
+    labels: dict[str, str] = {}
+    for source in sorted(files, key=lambda f: f.name):
+        if source.name.endswith(".schema.json"):
+            _collect_titles(json.loads(source.content), labels)
+    return labels
+
+
+def _collect_titles(schema: dict, labels: dict[str, str]) -> None:
+    for name, prop in (schema.get("properties") or {}).items():
+        if isinstance(prop, dict):
+            if prop.get("title"):
+                labels.setdefault(name, prop["title"])
+            _collect_titles(prop, labels)
+            if isinstance(prop.get("items"), dict):
+                _collect_titles(prop["items"], labels)

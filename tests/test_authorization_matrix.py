@@ -170,6 +170,7 @@ POLICIES = {
     "GET /api/v1/org/units": (anyone, False),  # your own subtree only (tests/test_case_list.py)
     "GET /api/v1/tasks/<task_id>": (case_read, True),
     "GET /api/v1/cases/<int:case_id>/trail": (case_read, True),
+    "GET /api/v1/cases/<int:case_id>/labels": (case_read, True),
 }
 # Self-service and people administration are covered route by route in tests/test_people*.py; here
 # only their gate is checked (admin routes refuse everyone else).

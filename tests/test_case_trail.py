@@ -48,3 +48,10 @@ def test_events_name_their_actors_as_people_know_them(svc, library, client, logi
     cid = start(svc)
     events = client.get(f"/api/v1/cases/{cid}/events", headers=login("auditor")).json["items"]
     assert (events[0]["actor"], events[0]["actor_name"]) == ("grid", "网格员 李网格")
+
+
+def test_labels_name_the_case_fields_as_its_forms_do(svc, library, client, login):
+    cid = start(svc)
+    labels = client.get(f"/api/v1/cases/{cid}/labels", headers=login("grid")).json["labels"]
+    assert labels["title"] and labels["address"] and all(isinstance(v, str) for v in labels.values())
+    assert client.get(f"/api/v1/cases/{cid}/labels", headers=login("dept")).status_code == 404

@@ -9,14 +9,14 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from engine.models import CaseEvent, CaseTask, DefinitionVersion
-from engine.verify import case_history, export_bundle, process_diagrams, verify_in_db
+from engine.verify import case_history, export_bundle, field_labels, process_diagrams, verify_in_db
 
 from .. import auth
 from ..guards import case_visible, roles, task_visible
 from ..people import display_names
 from ..pii import UNMASK_ROLES, masked, sealed_fields
 from ..problems import ApiProblem
-from ..schemas import (AuditEventPage, CaseOut, EventQuery, HistoryOut, HistoryQuery, RepairCorrectData,
+from ..schemas import (AuditEventPage, CaseOut, EventQuery, FieldLabelsOut, HistoryOut, HistoryQuery, RepairCorrectData,
                        RepairMigrate, RepairReason, RepairRewind, TrailWithDiagramOut, VerifyOut)
 from ..schemas_work import PersonalDataOut, PersonalDataQuery
 from ..services import services
@@ -75,6 +75,19 @@ def case_trail(case_id: int):
         diagrams = process_diagrams(svc.registry.files(session, version))
     return [{**entry, "version": version.version, "xml": diagrams.get(entry["process_key"], "")}
             for entry in result["trail"]]
+
+
+@blp.get("/cases/<int:case_id>/labels")
+@blp.response(200, FieldLabelsOut)
+def case_labels(case_id: int):
+    """What the case's data fields are called on its forms (``{"address": "纠纷发生地点", …}``), so a
+    screen can show the case data by the names people filled in."""
+    principal = auth.current()
+    svc = services()
+    with svc.db.read() as session:
+        case = scoped_case(session, principal, case_id)
+        files = svc.registry.files(session, session.get(DefinitionVersion, case.definition_id))
+    return {"labels": field_labels(files)}
 
 
 @blp.get("/cases/<int:case_id>/personal-data")

@@ -13,29 +13,33 @@ function scalar(value) {
   return String(value);
 }
 
-function value(node) {
+function value(node, labels) {
   if (Array.isArray(node)) {
     if (!node.length) return h('span', { class: 'kv-empty' }, '—');
     if (node.every(isPlainObject)) {
       const columns = [...new Set(node.flatMap((row) => Object.keys(row)))];
       return h('table', { class: 'kv-table' },
-        h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, node.map((row) => h('tr', {}, columns.map((c) => h('td', {}, value(row[c])))))));
+        h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', title: c }, labels[c] || c)))),
+        h('tbody', {}, node.map((row) => h('tr', {}, columns.map((c) => h('td', {}, value(row[c], labels)))))));
     }
     return h('span', {}, node.map((item) => (isPlainObject(item) || Array.isArray(item) ? JSON.stringify(item) : scalar(item)))
       .join('、'));
   }
-  if (isPlainObject(node)) return renderData(node);
+  if (isPlainObject(node)) return renderData(node, { labels });
   return scalar(node);
 }
 
-/** A <dl> of the object's keys (sorted) and values; `changed` keys are marked. */
-export function renderData(data, { changed = new Set() } = {}) {
+/**
+ * A <dl> of the object's keys (sorted) and values; `changed` keys are marked. `labels` names the
+ * fields as the case's forms do (GET /api/v1/cases/{id}/labels); the field's code stays in the tooltip.
+ */
+export function renderData(data, { changed = new Set(), labels = {} } = {}) {
   const keys = Object.keys(data || {}).sort();
   if (!keys.length) return h('p', { class: 'hint' }, t('No data'));
   return h('dl', { class: 'kv' }, keys.flatMap((key) => [
-    h('dt', { class: changed.has(key) ? 'kv-changed' : null, title: changed.has(key) ? t('Changed by this step') : null }, key),
-    h('dd', { class: changed.has(key) ? 'kv-changed' : null }, value(data[key])),
+    h('dt', { class: changed.has(key) ? 'kv-changed' : null,
+      title: changed.has(key) ? `${key} · ${t('Changed by this step')}` : key }, labels[key] || key),
+    h('dd', { class: changed.has(key) ? 'kv-changed' : null }, value(data[key], labels)),
   ]));
 }
 

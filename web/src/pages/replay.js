@@ -9,6 +9,7 @@ import { renderVerdict, verifyCase } from '../audit/verify.js';
 import '../audit/audit.css';
 
 const caseId = params.case_id;
+let fieldLabels = {};  // field code -> its title on the case's forms
 const $ = (id) => document.getElementById(id);
 const ui = {
   title: $('replay-title'), sub: $('replay-sub'), verdict: $('verify-result'), again: $('verify-again'),
@@ -103,7 +104,7 @@ function renderEvent(event, snapshot, before) {
   rows.push([t('Previous hash'), h('span', { class: 'hash', id: 'event-prev-hash' }, event.prev_hash)]);
   const payload = event.payload && Object.keys(event.payload).length
     ? h('details', { class: 'event-payload' }, h('summary', {}, t('Event content (as recorded, personal data masked)')),
-      renderData(event.payload))
+      renderData(event.payload, { labels: fieldLabels }))
     : null;
   ui.event.replaceChildren(h('dl', { class: 'summary event-summary' },
     rows.flatMap(([label, value]) => [h('dt', {}, label), h('dd', {}, value)])), payload);
@@ -196,7 +197,8 @@ async function show(at) {
     if (at !== current) return; // the auditor has moved on meanwhile
     renderEvent(event, snapshot, before);
     renderTasks(snapshot);
-    ui.data.replaceChildren(renderData(snapshot.data, { changed: before ? changedKeys(before.data, snapshot.data) : new Set() }));
+    ui.data.replaceChildren(renderData(snapshot.data, {
+      changed: before ? changedKeys(before.data, snapshot.data) : new Set(), labels: fieldLabels }));
     await renderDiagram(snapshot, event);
   } finally {
     if (at === current) ui.main.classList.remove('loading');
@@ -258,7 +260,9 @@ async function start() {
   ui.again.addEventListener('click', () => verify());
   $('diagram-fit').addEventListener('click', () => viewer.viewer.get('canvas').zoom('fit-viewport', 'auto'));
   verify();
-  [caseInfo, events] = await Promise.all([api(`cases/${caseId}`), loadEvents()]);
+  let labels;
+  [caseInfo, events, labels] = await Promise.all([api(`cases/${caseId}`), loadEvents(), api(`cases/${caseId}/labels`)]);
+  fieldLabels = labels.labels;
   await definitionsIndex();
   document.title = `${t('Replay')} ${caseInfo.case_no} · ${t('Cunliao')}`;
   ui.title.textContent = t('Replay of case {case_no}', { case_no: caseInfo.case_no });
