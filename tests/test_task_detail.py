@@ -48,8 +48,11 @@ def test_task_detail_has_form_case_and_actions(client, login, case):
     assert client.post(f"/api/v1/tasks/{task_id}/claim", headers=grid).status_code == 200
     assert set(detail(client, grid, task_id).get_json()["actions"]) == {"unclaim", "complete", "delegate", "copy"}
     # A supervisor may reassign, urge, unclaim someone else's task; it is not theirs to complete.
-    city = set(detail(client, login("city"), task_id).get_json()["actions"])
-    assert city == {"unclaim", "reassign", "urge", "copy"}
+    city_view = detail(client, login("city"), task_id).get_json()
+    assert set(city_view["actions"]) == {"unclaim", "reassign", "urge", "copy"}
+    # whom it may go to: the holders of its role over its area, by the name people know them by
+    assert city_view["candidates"] == [{"username": "grid", "display_name": "网格员 李网格"}]
+    assert detail(client, grid, task_id).get_json()["candidates"] == []   # no other grid worker there
     # The mediator sees the case (same village) but the task is not for their role.
     assert set(detail(client, login("mediator"), task_id).get_json()["actions"]) == {"copy"}
     assert detail(client, login("auditor"), task_id).get_json()["actions"] == []

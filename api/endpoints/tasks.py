@@ -22,7 +22,7 @@ from ..schemas import CaseOut, TaskComplete, TaskOut, TaskQuery
 from ..scope import task_offered_to
 from ..services import services
 from .cases import audit_admin_access, case_out, task_out
-from .work import SUPERVISORS, URGERS, offered, returner
+from .work import SUPERVISORS, URGERS, candidates, offered, returner
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks")
 
@@ -57,6 +57,8 @@ class TaskDetail(TaskListItem):
     returnable = fields.List(fields.Nested(ReturnTarget), metadata={
         "description": "earlier steps this task may be returned to (marked returnable, already done)"})
     case = fields.Nested(TaskCaseSummary)
+    candidates = fields.List(fields.Dict(), metadata={
+        "description": "[{username, display_name}] the task may be delegated or reassigned to"})
     actions = fields.List(fields.String(), metadata={"description": (
         "what the caller may do now: claim, unclaim, complete, return, delegate, resolve, recall, reassign, "
         "urge, copy")})
@@ -145,6 +147,7 @@ def get_task(task_id: str):
         version = session.get(DefinitionVersion, case.definition_id)
         loaded = svc.registry.load(session, case.definition_id)
         events, _ = load_events(session, case.id) if task.state == "ready" else ([], None)
+        people = candidates(session, task, principal.username)
     if "admin" in principal.roles:
         audit_admin_access(principal, case)
     out = {**_task(task, case.case_no, now), "case_title": case.title}
@@ -157,6 +160,7 @@ def get_task(task_id: str):
                    "parties": [p for p in data.get("parties") or [] if isinstance(p, dict)],
                    "created_by": case.created_by, "created_at": case.created_at}
     out["actions"] = _actions(principal, task, case, bool(out["returnable"]))
+    out["candidates"] = people if {"delegate", "reassign"} & set(out["actions"]) else []
     return out
 
 

@@ -13,7 +13,7 @@ from engine.models import Case, CaseTask
 
 from .. import auth
 from ..auth import Principal
-from ..models import OrgUnit, User
+from ..models import OrgUnit, User, UserRole
 from ..guards import roles, task_visible, visible_task, writer
 from ..notify import holders, notify
 from ..problems import ApiProblem
@@ -53,6 +53,19 @@ def _holders(task: CaseTask) -> list[str]:
     return holders(services().db, task)
 
 
+def may_hold(user: User, task: CaseTask) -> bool:
+    """Whether a user could be given the task: the task's role, over the task's area."""
+    return user.active and task.role in user.roles and task.jurisdiction.startswith(user.unit.path)
+
+
+def candidates(session, task: CaseTask, besides: str) -> list[dict]:
+    """The people a task could be reassigned or delegated to (the same rule the actions check)."""
+    users = session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
+                            .where(UserRole.role_code == task.role, User.active.is_(True), User.username != besides)
+                            .order_by(User.username))
+    return [{"username": u.username, "display_name": u.display_name} for u in users if may_hold(u, task)]
+
+
 def _user_for(task: CaseTask, username: str) -> str:
     """A reassign/delegate target must exist, be active, hold the task's role over its area."""
     svc = services()
@@ -61,7 +74,7 @@ def _user_for(task: CaseTask, username: str) -> str:
         if user is None or not user.active:
             raise ApiProblem(422, f"user '{username}' does not exist or is inactive", "目标用户不存在或已停用",
                              errors={"to": "unknown user"})
-        if task.role not in user.roles or not task.jurisdiction.startswith(user.unit.path):
+        if not may_hold(user, task):
             raise ApiProblem(422, f"user '{username}' cannot work on this task (role {task.role} over "
                                   f"{task.jurisdiction})", "目标用户没有该任务的角色或辖区", errors={"to": "not eligible"})
     return username

@@ -160,3 +160,16 @@ def test_claim_unclaim_and_a_conflict_shown_as_a_notice(ui):
     expect(ui.locator("#task-notice")).to_contain_text("该任务刚被他人处理")
     expect(ui.locator("#task-head")).to_contain_text("已完成")
     expect(ui.get_by_role("button", name="完成")).to_have_count(0)
+
+
+def test_a_supervisor_reassigns_to_a_person_picked_by_name(ui):
+    case = registered_case(ui.base, "转办选人测试纠纷")
+    task = ready_task(ui.base, api_token(ui.base, "grid"), case["id"], "notice")
+    sign_in(ui, "city", next_path=f"/tasks/{task['id']}")
+    ui.get_by_role("button", name="转办").click()
+    dialog = ui.locator("#action-dialog")
+    dialog.get_by_role("radio", name="网格员 李网格（grid）").check()   # few people: radios, else a list
+    dialog.get_by_label("理由").fill("原办理人请假，转回网格员")
+    dialog.get_by_role("button", name="确定").click()
+    expect(ui.locator("#task-notice")).to_contain_text("转办：已完成")
+    assert ready_task(ui.base, api_token(ui.base, "grid"), case["id"], "notice")["assignee"] == "grid"

@@ -6,6 +6,11 @@ import { renderForm } from '../lib/jsonform.js';
 /** Action name → label, and the schema of what it asks for (none: posted at once). */
 export function actionSpecs(detail) {
   const returnable = detail.returnable || [];
+  // Who may take the task (its role over its area): a list to pick from, or a username to type.
+  const people = detail.candidates || [];
+  const person = (title) => (people.length
+    ? { type: 'string', title, oneOf: people.map((p) => ({ const: p.username, title: `${p.display_name}（${p.username}）` })) }
+    : { type: 'string', title, minLength: 1, maxLength: 100 });
   return {
     claim: { label: t('Claim') },
     unclaim: { label: t('Unclaim') },
@@ -19,7 +24,7 @@ export function actionSpecs(detail) {
     },
     delegate: {
       label: t('Delegate'), schema: { type: 'object', required: ['to'], properties: {
-        to: { type: 'string', title: t('Delegate to (username)'), minLength: 1, maxLength: 100,
+        to: { ...person(t('Delegate to')),
           description: t('Someone with the same role over this area; the task comes back to you to complete.') },
         note: { type: 'string', title: t('Note'), maxLength: 2000 },
       } },
@@ -28,7 +33,7 @@ export function actionSpecs(detail) {
     recall: { label: t('Take back') },
     reassign: {
       label: t('Reassign'), schema: { type: 'object', required: ['to', 'reason'], properties: {
-        to: { type: 'string', title: t('Reassign to (username)'), minLength: 1, maxLength: 100 },
+        to: person(t('Reassign to')),
         reason: { type: 'string', title: t('Reason'), minLength: 1, maxLength: 2000 },
       } },
     },
