@@ -171,6 +171,7 @@ POLICIES = {
     "GET /api/v1/tasks/<task_id>": (case_read, True),
     "GET /api/v1/cases/<int:case_id>/trail": (case_read, True),
     "GET /api/v1/cases/<int:case_id>/labels": (case_read, True),
+    "GET /api/v1/tasks/counts": (anyone, False),
 }
 # Self-service and people administration are covered route by route in tests/test_people*.py; here
 # only their gate is checked (admin routes refuse everyone else).

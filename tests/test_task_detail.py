@@ -83,3 +83,12 @@ def test_task_detail_is_scoped(client, login, case):
     assert detail(client, login("dept"), task_id).status_code == 404   # another unit's area
     assert detail(client, login("grid"), "00000000-0000-0000-0000-000000000000").status_code == 404
     assert client.get(f"/api/v1/tasks/{task_id}").status_code == 401
+
+
+def test_counts_answer_every_inbox_view_at_once(client, login, case):
+    grid = login("grid")
+    counts = client.get("/api/v1/tasks/counts", headers=grid).get_json()
+    for view, count in counts.items():
+        listed = client.get("/api/v1/tasks", headers=grid, query_string={"view": view, "limit": 500}).get_json()
+        assert count == len(listed), view
+    assert counts["todo"] >= 1

@@ -1,9 +1,11 @@
 // Builds one ES-module bundle per page (src/pages/*.js) into static/dist/, sharing chunks between
 // pages, so a grid worker's phone loads the inbox without the BPMN modeler.
 import { build } from 'esbuild';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 
 const pages = readdirSync('src/pages').filter((name) => name.endsWith('.js')).map((name) => `src/pages/${name}`);
+
+rmSync('static/dist', { recursive: true, force: true }); // no stale chunks left behind
 
 await build({
   entryPoints: pages,

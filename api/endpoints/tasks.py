@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.cases import OPEN_STATUSES
 from engine.errors import Conflict, NotFound
@@ -25,6 +25,15 @@ from .cases import audit_admin_access, case_out, task_out
 from .work import SUPERVISORS, URGERS, candidates, offered, returner
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks")
+
+
+class TaskCounts(Schema):
+    todo = fields.Integer()
+    mine = fields.Integer()
+    groups = fields.Integer()
+    overdue = fields.Integer()
+    due_soon = fields.Integer()
+    completed = fields.Integer()
 
 
 class TaskListItem(TaskOut):
@@ -85,6 +94,20 @@ def list_tasks(query):
             select(CaseTask, Case.case_no, Case.title).join(Case, Case.id == CaseTask.case_id).where(*conditions)
             .order_by(*SORTS[query["sort"]]).limit(query["limit"])).all()
         return [{**_task(task, case_no, now), "case_title": title} for task, case_no, title in rows]
+
+
+VIEWS = ("todo", "mine", "groups", "overdue", "due_soon", "completed")
+
+
+@blp.get("/counts")
+@blp.response(200, TaskCounts)
+def count_tasks():
+    """How many tasks each inbox view holds (the numbers on the 待办 tabs), in one round trip."""
+    principal = auth.current()
+    now = services().clock.now()
+    with services().db.read() as session:
+        return {view: session.scalar(select(func.count()).select_from(CaseTask)
+                                     .where(*_view_conditions(principal, view, now))) for view in VIEWS}
 
 
 def _task(task: CaseTask, case_no: str, now=None) -> dict:

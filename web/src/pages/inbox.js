@@ -20,7 +20,7 @@ const sortNode = document.getElementById('inbox-sort');
 const counts = {};
 
 function countText(n) {
-  return n === undefined ? '…' : (n >= LIMIT ? `${LIMIT}+` : String(n));
+  return n === undefined ? '…' : String(n);
 }
 
 function renderTabs() {
@@ -63,17 +63,13 @@ function renderList(tasks) {
 }
 
 async function loadCounts() {
-  await Promise.all(VIEWS.map(async ([key]) => {
-    const tasks = await api('tasks', { query: { view: key, limit: LIMIT } });
-    counts[key] = tasks.length;
-  }));
+  Object.assign(counts, await api('tasks/counts'));
   renderTabs();
 }
 
 async function load() {
   listNode.setAttribute('aria-busy', 'true');
   const tasks = await api('tasks', { query: { view, sort: sortNode.value, limit: LIMIT } });
-  counts[view] = tasks.length;
   renderTabs();
   renderList(tasks);
   listNode.removeAttribute('aria-busy');
