@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, select, t
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.clock import CHINA
-from engine.models import BigId, Base, CaseEvent
+from engine.models import BigId, Base, Case, CaseEvent
 
 from .auth import Principal
 from .census import CensusPerson
@@ -216,6 +216,7 @@ def entry_view(session: Session, entry: ScreeningEntry) -> dict[str, Any]:
     out["id_no"] = masked(entry.personal.get("id_no"))
     out["phone"] = masked(entry.personal.get("phone"))
     out["person"] = person_brief(session.get(CensusPerson, entry.person_id)) if entry.person_id else None
+    out["case_no"] = session.scalar(select(Case.case_no).where(Case.id == entry.case_id)) if entry.case_id else None
     return out
 
 

@@ -114,6 +114,7 @@ class EntryOut(Schema):
     screeners = fields.List(fields.String())
     status = fields.String()
     case_id = fields.Integer(allow_none=True)
+    case_no = fields.String(allow_none=True)
     note = fields.String()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -84,10 +84,10 @@ def test_screening_list_entry_field_error_and_escalation(ui):
     row.get_by_role("button", name="转为案件").click()
     row.get_by_label("案情摘要（可选）").fill("夫妻矛盾激化，有家暴苗头")
     row.get_by_role("button", name="确认转为案件").click()
-    link = row.get_by_role("link", name=re.compile(r"案件 #\d+"))
+    link = row.get_by_role("link", name=re.compile(r"^MC-\d{8}-\d{4}$"))  # the case number people quote
     expect(link).to_be_visible()
     expect(row).to_contain_text("已转为案件")
-    case_id = re.search(r"\d+", link.inner_text()).group(0)
+    case_id = re.search(r"/cases/(\d+)$", link.get_attribute("href")).group(1)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     ui.screenshot(path=str(ARTIFACTS / "prevention_screening_desktop.png"), full_page=True)
     link.click()

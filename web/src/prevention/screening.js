@@ -45,7 +45,7 @@ function escalateForm(entry, cell) {
     attempt(() => submitting(form, async () => {
       const answer = await api(`prevention/screening-entries/${entry.id}/escalate`, { method: 'POST',
         body: { summary: form.elements.summary.value.trim() } });
-      notify(t('Escalated to case {id}', { id: answer.case_id }));
+      notify(t('Escalated to case {id}', { id: answer.case_no || answer.case_id }));
       const row = document.querySelector(`#se-rows tr[data-entry-id="${entry.id}"]`);
       if (row) row.replaceWith(entryRow(answer));
     }));
@@ -67,7 +67,7 @@ function entryRow(entry) {
   const statusCell = h('td', { 'data-label': t('Status') }, h('span', { class: `status status-${entry.status}` }, entryStatusName(entry.status)));
   const actions = h('td', { class: 'row-actions' });
   if (escalated) {
-    actions.append(h('a', { href: `/cases/${entry.case_id}`, class: 'case-link' }, t('Case {id}', { id: entry.case_id })));
+    actions.append(h('a', { href: `/cases/${entry.case_id}`, class: 'case-link' }, entry.case_no || t('Case {id}', { id: entry.case_id })));
   } else {
     const risk = h('select', { 'aria-label': t('Change risk level of {name}', { name: entry.subject }), class: 'auto-width' },
       ...RISK_LEVELS.map((level) => h('option', { value: level, selected: level === entry.risk_level }, riskName(level))));
