@@ -18,7 +18,7 @@ from engine.clock import CHINA
 from engine.models import BigId, Base
 
 from .auth import Principal
-from .models import OrgUnit
+from .models import ChangeRecord, OrgUnit
 from .people import in_scope
 from .pii import Vault, masked
 from .problems import ApiProblem
@@ -65,21 +65,13 @@ class CensusPerson(Base):
     updated_at: Mapped[datetime]
 
 
-class CensusChange(Base):
+class CensusChange(ChangeRecord, Base):
     """One create or update of a census row (or a read of its personal data), values masked."""
 
     __tablename__ = "census_changes"
     __table_args__ = (Index("ix_census_changes_target", "target_type", "target_id"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    target_type: Mapped[str] = mapped_column(String(20))  # person, item
-    target_id: Mapped[int] = mapped_column(BigId)
-    grid_path: Mapped[str] = mapped_column(String(400), index=True)
-    action: Mapped[str] = mapped_column(String(40))
-    actor: Mapped[str] = mapped_column(String(100))
-    at: Mapped[datetime]
-    before: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
-    after: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    grid_path: Mapped[str] = mapped_column(String(400), index=True)  # target_type: person or item
 
 
 class CensusRound(Base):

@@ -20,7 +20,7 @@ from engine.models import BigId, Base, Case, CaseEvent
 
 from .auth import Principal
 from .census import CensusPerson
-from .models import OrgUnit
+from .models import ChangeRecord, OrgUnit
 from .people import in_scope
 from .pii import masked
 from .problems import ApiProblem
@@ -129,21 +129,13 @@ class PatrolLog(Base):
     created_at: Mapped[datetime]
 
 
-class PreventionChange(Base):
+class PreventionChange(ChangeRecord, Base):
     """One create or change of a prevention row, values masked."""
 
     __tablename__ = "prevention_changes"
     __table_args__ = (Index("ix_prevention_changes_target", "target_type", "target_id"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    target_type: Mapped[str] = mapped_column(String(20))  # list, entry, plan, team, log
-    target_id: Mapped[int] = mapped_column(BigId)
-    area_path: Mapped[str] = mapped_column(String(400), index=True)
-    action: Mapped[str] = mapped_column(String(40))
-    actor: Mapped[str] = mapped_column(String(100))
-    at: Mapped[datetime]
-    before: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
-    after: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    area_path: Mapped[str] = mapped_column(String(400), index=True)  # target_type: list, entry, plan, team, log
 
 
 # --- scoping and access ----------------------------------------------------------------------
