@@ -18,6 +18,7 @@ from engine.errors import DefinitionInvalid
 from engine.worker import TimerWorker
 
 from .config import ROOT, Settings
+from .limits import limit_memory
 from .services import build_services
 
 SOURCE_SUFFIXES = (".bpmn", ".dmn", ".schema.json")
@@ -229,6 +230,7 @@ def intake_key_revoke(key_id: int) -> None:
 def worker(poll: float | None) -> None:
     """Fire due timers until stopped (several may run at once)."""
     settings = Settings()
+    limit_memory(settings.process_memory_mb)
     svc = build_services(settings)
     from .notify import worker_jobs
 

@@ -34,6 +34,8 @@ class Settings:
     host: str = field(default_factory=lambda: os.environ.get("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _int("PORT", 8000))
     web_workers: int = field(default_factory=lambda: _int("WEB_WORKERS", 2))
+    # address space of each server and worker process: the hard bound on what a runaway script can take
+    process_memory_mb: int = field(default_factory=lambda: _int("PROCESS_MEMORY_LIMIT_MB", 2048))
     worker_poll_seconds: float = field(default_factory=lambda: float(os.environ.get("WORKER_POLL_SECONDS", "0.2")))
     max_upload_bytes: int = field(default_factory=lambda: _int("MAX_UPLOAD_BYTES", 21 * 1024 * 1024))
     # Demo mode: seeded accounts keep their demo password. Outside it they must change it first.
