@@ -10,7 +10,7 @@ into the plan's history when it is read.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -170,6 +170,14 @@ def scoped_row(session: Session, model, ident: int, principal: Principal, what: 
     if row is None or not in_scope(row.area_path, principal.unit_path):
         raise not_found(what, ident)
     return row
+
+
+def add_recorded(session: Session, row, target_type: str, snapshot: Callable[[Any], dict], actor: str,
+                 now: datetime) -> None:
+    """Insert a prevention row with the 'create' entry of its history (the row's id names it)."""
+    session.add(row)
+    session.flush()
+    record_change(session, now, actor, target_type, row.id, row.area_path, "create", None, snapshot(row))
 
 
 def record_change(session: Session, now: datetime, actor: str, target_type: str, target_id: int, area_path: str,

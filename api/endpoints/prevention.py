@@ -23,10 +23,10 @@ from ..census import CensusItem, CensusPerson
 from ..census_import import PHONE, id_problem
 from ..people import in_scope
 from ..prevention import (FOLLOWUP_PROCESS, MAX_PATROL, PLAN_CLOSED_MESSAGE, FollowupPlan, PatrolLog, PatrolTeam,
-                          PreventionChange, ScreeningEntry, ScreeningList, entry_snapshot, entry_view,
-                          invalid, list_view, local_day, log_view, month_bounds, patrol_hours,
-                          plan_history, plan_snapshot, plan_view, record_change, require_writer, scoped_area,
-                          scoped_person, scoped_row, team_view)
+                          PreventionChange, ScreeningEntry, ScreeningList, add_recorded, entry_snapshot, entry_view,
+                          invalid, list_view, local_day, log_view, month_bounds, patrol_hours, plan_history,
+                          plan_snapshot, plan_view, record_change, require_writer, scoped_area, scoped_person,
+                          scoped_row, team_view)
 from ..problems import ApiProblem
 from ..schemas_prevention import (EntriesQuery, EntryIn, EntryOut, EntryPatch, EscalateIn, PreventionChangeOut,
                                   PreventionChangesQuery,
@@ -93,9 +93,7 @@ def create_list(body):
         row = ScreeningList(area_path=area.path, title=body["title"].strip(), period=body["period"].strip(),
                             screeners=body["screeners"], created_by=principal.username, created_at=now,
                             updated_at=now)
-        session.add(row)
-        session.flush()
-        record_change(session, now, principal.username, "list", row.id, area.path, "create", None, list_view(row))
+        add_recorded(session, row, "list", list_view, principal.username, now)
         return list_view(row)
 
 
@@ -157,10 +155,7 @@ def add_entry(body, list_id: int):
                                screeners=body["screeners"] if body["screeners"] is not None else list(row.screeners),
                                status=body["status"], case_id=None, note=body["note"], created_at=now,
                                updated_at=now)
-        session.add(entry)
-        session.flush()
-        record_change(session, now, principal.username, "entry", entry.id, entry.area_path, "create", None,
-                      entry_snapshot(entry))
+        add_recorded(session, entry, "entry", entry_snapshot, principal.username, now)
         return entry_view(session, entry)
 
 
@@ -298,10 +293,7 @@ def create_plan(body):
                             responsible_user=body["responsible_user"], responsible_unit=body["responsible_unit"],
                             reason=body["reason"], status="active", case_id=view.case.id, case_no=view.case.case_no,
                             created_by=principal.username, created_at=now)
-        session.add(plan)
-        session.flush()
-        record_change(session, now, principal.username, "plan", plan.id, grid_path, "create", None,
-                      plan_snapshot(plan))
+        add_recorded(session, plan, "plan", plan_snapshot, principal.username, now)
         return plan_view(session, plan)
 
 
@@ -380,9 +372,7 @@ def create_team(body):
                    for m in body["members"]]
         team = PatrolTeam(area_path=area.path, name=body["name"].strip(), members=members, active=True,
                           created_by=principal.username, created_at=now)
-        session.add(team)
-        session.flush()
-        record_change(session, now, principal.username, "team", team.id, area.path, "create", None, team_view(team))
+        add_recorded(session, team, "team", team_view, principal.username, now)
         return team_view(team)
 
 
@@ -424,10 +414,7 @@ def record_log(body):
         log = PatrolLog(team_id=team.id, area_path=team.area_path, patrol_date=local_day(started),
                         started_at=started, ended_at=ended, route=body["route"].strip(), findings=body["findings"],
                         issues=issues, created_by=principal.username, created_at=now)
-        session.add(log)
-        session.flush()
-        record_change(session, now, principal.username, "log", log.id, log.area_path, "create", None,
-                      log_view(log))
+        add_recorded(session, log, "log", log_view, principal.username, now)
         return log_view(log)
 
 
