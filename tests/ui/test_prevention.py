@@ -112,7 +112,7 @@ def test_followup_plan_created_listed_and_closed(ui):
     form.get_by_label("跟进原因").fill("曾因土地纠纷多次越级上访")
     form.get_by_role("button", name="创建计划").click()
 
-    row = ui.locator(f'#fp-rows tr[data-plan-id]', has_text=name)
+    row = ui.locator('#fp-rows tr[data-plan-id]', has_text=name)
     expect(row).to_contain_text("每 7 天")
     expect(row).to_contain_text("跟进中")
     expect(row.locator("td").nth(3)).to_contain_text(re.compile(r"\d{4}/\d{2}/\d{2}"))  # the next contact time
