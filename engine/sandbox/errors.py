@@ -7,7 +7,7 @@ import simpleeval
 
 # SpiffWorkflow looks for traceback frames named '<string>' to report the failing script line, so keep that name.
 SCRIPT_FILENAME = '<string>'
-KINDS = ('forbidden', 'timeout', 'too_large', 'error', 'syntax')
+KINDS = ('forbidden', 'timeout', 'too_large', 'out_of_bounds', 'error', 'syntax')
 
 
 class SandboxError(Exception):
