@@ -104,13 +104,13 @@ def _bounded(workflow, act: Callable[[bounds.StepBudget], None]) -> Incident:
         log.exception("the engine failed on a step")
         incident = {"element_id": _failed_element(workflow), "kind": "error",
                     "message": f"the engine could not run this step: {type(exc).__name__}: {exc}"[:500]}
+    if incident is not None:
+        bounds.discard_failed_writes(workflow)
     return _checked_state(workflow) or incident
 
 
 def _checked_state(workflow) -> Incident:
-    """None if the case's data is within its bound once oversized writes of failed tasks are discarded,
-    else the incident that says so."""
-    bounds.discard_failed_writes(workflow)
+    """None if the case's data is within its bound, else the incident that says so."""
     try:
         bounds.check_state(workflow)
     except bounds.BoundExceeded as exc:
