@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
-from api import stats
-from api.stats import RatingRulesInvalid, validate_rules
+from api.stats import service as stats
+from api.stats.service import RatingRulesInvalid, validate_rules
 
 from .test_process_mediation import FORMS, case_of, do, example, library, ready, ready_ids, timers  # noqa: F401
 
