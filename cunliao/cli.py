@@ -99,7 +99,8 @@ def seed_demo_command() -> None:
 @click.option("--by", default="system", help="who imports (recorded in the admin audit)")
 def import_org(files: tuple[Path, ...], dry_run: bool, by: str) -> None:
     """Import units and users from .csv/.xlsx files (columns: docs/api.md), all or nothing."""
-    from api.people.importer import ImportInvalid, run
+    from api.core.tabular import ImportInvalid
+    from api.people.importer import run
 
     svc = build_services(Settings())
     try:
@@ -125,7 +126,7 @@ def import_census(file: Path, dry_run: bool, by: str) -> None:
     """Import the census (people, houses, land, events, things, organisations) from a .csv/.xlsx file
     (one sheet per kind, columns: docs/census.md), all or nothing."""
     from api.census.importer import run
-    from api.people.importer import ImportInvalid
+    from api.core.tabular import ImportInvalid
 
     svc = build_services(Settings())
     bar = None

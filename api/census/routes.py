@@ -24,7 +24,8 @@ from api.core.scope import changes_in_area, in_area
 from api.core.services import services
 from engine.clock import CHINA
 
-from .importer import PHONE, id_problem
+from .export import export_xlsx
+from .ledger import PHONE, id_problem
 from .schemas import (CensusImportOut, CensusImportQuery, ChangeOut, ChangesQuery, ExportQuery, ItemIn, ItemOut,
                       ItemsQuery, PeopleQuery, CensusPersonalDataOut, CensusPersonalDataQuery, PersonIn, PersonOut,
                       PersonPatch, RoundIn, RoundOut, RoundsQuery, VisitHoursOut, VisitHoursQuery, VisitIn, VisitOut)
@@ -367,6 +368,6 @@ def export_census(query):
     principal = auth.current()
     with services().db.read() as session:
         grid = scoped_grid(session, principal, query["grid"])
-        content = census_import.export_xlsx(session, grid)
+        content = export_xlsx(session, grid)
     return Response(content, mimetype=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="census-{grid.code}.xlsx"'})

@@ -1,4 +1,5 @@
-"""Rows of .csv and .xlsx files, sheet by sheet, for the imports (``api.people.importer``, ``api.census.importer``).
+"""Rows of .csv and .xlsx files, sheet by sheet, for the imports (``api.people.importer``, ``api.census.importer``),
+and how an import reports its bad rows.
 
 A workbook is read with openpyxl's read-only (streaming) mode and a CSV through ``csv.reader``, and
 the rows of a sheet are yielded one at a time, so a 50,000-row file is never held as a grid of cells.
@@ -13,6 +14,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterator
+
+from .problems import ApiProblem
+
+MAX_ROWS = 50_000
+# How people separate several values in one cell (roles, flags).
+SEPARATORS = re.compile(r"[;,，；、|\n]+")
 
 
 class Unreadable(Exception):
@@ -134,3 +141,29 @@ def _xlsx_rows(source) -> Iterator[tuple[int, list[str]]]:
         raise
     except Exception:
         raise Unreadable("无法读取该 Excel 文件", "the workbook could not be read") from None
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    sheet: str | None
+    row: int
+    column: str | None
+    message: str  # Chinese, for the person fixing the file
+    detail: str   # English
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "sheet": self.sheet, "row": self.row, "column": self.column,
+                "message": self.message, "detail": self.detail}
+
+    def __str__(self) -> str:
+        where = self.file + (f"[{self.sheet}]" if self.sheet else "") + f" 第{self.row}行/row {self.row}"
+        return f"{where}{f' {self.column}' if self.column else ''}: {self.message} ({self.detail})"
+
+
+class ImportInvalid(ApiProblem):
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(422, f"{len(errors)} bad row(s); nothing was imported",
+                         f"导入文件有 {len(errors)} 处错误，未导入任何数据，请修改后重试",
+                         errors=[e.as_dict() for e in errors])
+        self.errors = errors

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from api.core import auth, org as people
+from api.core import auth, org
 from api.core.auth import Principal
 from api.core.models import AdminAudit, OrgUnit, User, UserRole
 from api.core.problems import ApiProblem
@@ -38,7 +38,7 @@ def _invalid(field: str, detail: str, message: str) -> ApiProblem:
 
 def _scoped_unit(session: Session, principal: Principal, unit_id: int) -> OrgUnit:
     unit = session.get(OrgUnit, unit_id)
-    if unit is None or not people.in_scope(unit.path, principal.unit_path):
+    if unit is None or not org.in_scope(unit.path, principal.unit_path):
         raise _not_found("unit", unit_id)
     return unit
 
@@ -50,21 +50,21 @@ def _unit_ref(session: Session, principal: Principal, body: dict, prefix: str) -
         return None
     unit = session.get(OrgUnit, unit_id) if unit_id is not None else \
         session.scalars(select(OrgUnit).where(OrgUnit.code == code)).first()
-    if unit is None or not people.in_scope(unit.path, principal.unit_path):
+    if unit is None or not org.in_scope(unit.path, principal.unit_path):
         field = f"{prefix}_id" if unit_id is not None else f"{prefix}_code"
         raise _invalid(field, f"{field}: no such unit in your area", "未找到该单位，或不在您的管辖范围内")
     return unit
 
 
 def _kind(value: str) -> str:
-    kind = people.resolve_kind(value)
+    kind = org.resolve_kind(value)
     if kind is None:
-        raise _invalid("kind", f"kind must be one of {', '.join(people.KINDS)}",
+        raise _invalid("kind", f"kind must be one of {', '.join(org.KINDS)}",
                        "单位类型应为：市、乡镇/街道、村/社区、网格、职能部门")
     return kind
 
 
-def _check(problem: people.Problem | None, field: str) -> None:
+def _check(problem: org.Problem | None, field: str) -> None:
     if problem:
         raise _invalid(field, problem[0], problem[1])
 
@@ -77,7 +77,7 @@ def _check(problem: people.Problem | None, field: str) -> None:
 def list_units(query):
     """The units of your subtree, in tree order (by path)."""
     principal = auth.require_role(ADMIN)
-    conditions = [OrgUnit.path.like(people.like_prefix(principal.unit_path), escape="\\")]
+    conditions = [OrgUnit.path.like(org.like_prefix(principal.unit_path), escape="\\")]
     if query.get("kind"):
         conditions.append(OrgUnit.kind == _kind(query["kind"]))
     with services().db.read() as session:
@@ -100,24 +100,24 @@ def create_unit(body):
     village, department under city or town)."""
     principal = auth.require_role(ADMIN)
     kind = _kind(body["kind"])
-    _check(people.code_problem(body["code"]), "code")
+    _check(org.code_problem(body["code"]), "code")
     svc = services()
     with svc.db.write() as session, session.begin():
         parent = _unit_ref(session, principal, body, "parent")
         if parent is None:
             # A new root would lie outside every admin's subtree; roots come from seeding or the CLI import.
             raise _invalid("parent_id", "a parent unit is required", "请选择上级单位")
-        _check(people.placement_problem(kind, parent.kind), "kind")
+        _check(org.placement_problem(kind, parent.kind), "kind")
         if session.scalars(select(OrgUnit.id).where(OrgUnit.code == body["code"])).first() is not None:
             raise ApiProblem(409, f"unit code {body['code']} is already used", "单位编码已存在", field="code")
-        path = people.child_path(parent.path, body["code"])
-        if len(path) > people.MAX_PATH:
+        path = org.child_path(parent.path, body["code"])
+        if len(path) > org.MAX_PATH:
             raise _invalid("code", "the unit's path would be too long", "单位层级路径过长")
         unit = OrgUnit(code=body["code"], name=body["name"].strip(), kind=kind, parent_id=parent.id, path=path)
         session.add(unit)
         session.flush()
-        people.record(session, svc.clock.now(), principal.username, "unit.create", "unit", unit.id, unit.path,
-                      after=people.unit_snapshot(unit))
+        org.record(session, svc.clock.now(), principal.username, "unit.create", "unit", unit.id, unit.path,
+                      after=org.unit_snapshot(unit))
     return unit
 
 
@@ -130,7 +130,7 @@ def update_unit(body, unit_id: int):
     svc = services()
     with svc.db.write() as session, session.begin():
         unit = _scoped_unit(session, principal, unit_id)
-        before = people.unit_snapshot(unit)
+        before = org.unit_snapshot(unit)
         parent = _unit_ref(session, principal, body, "parent")
         moving = parent is not None and parent.id != unit.parent_id
         if (moving or "kind" in body) and unit.path == principal.unit_path:
@@ -140,7 +140,7 @@ def update_unit(body, unit_id: int):
             raise ApiProblem(409, "a unit cannot move under itself or its own descendants",
                              "不能把单位移动到其自身或其下级单位之下")
         new_parent = parent if moving else (session.get(OrgUnit, unit.parent_id) if unit.parent_id else None)
-        _check(people.placement_problem(kind, new_parent.kind if new_parent else None), "kind")
+        _check(org.placement_problem(kind, new_parent.kind if new_parent else None), "kind")
         if kind != unit.kind:
             _check_children_fit(session, unit, kind)
         if "name" in body:
@@ -148,16 +148,16 @@ def update_unit(body, unit_id: int):
         unit.kind = kind
         if moving:
             _move(session, unit, parent)
-        after = people.unit_snapshot(unit)
+        after = org.unit_snapshot(unit)
         if after != before:
-            people.record(session, svc.clock.now(), principal.username,
+            org.record(session, svc.clock.now(), principal.username,
                           "unit.move" if moving else "unit.update", "unit", unit.id, unit.path, before, after)
     return unit
 
 
 def _check_children_fit(session: Session, unit: OrgUnit, kind: str) -> None:
     for child in session.scalars(select(OrgUnit).where(OrgUnit.parent_id == unit.id)):
-        problem = people.placement_problem(child.kind, kind)
+        problem = org.placement_problem(child.kind, kind)
         if problem:
             raise ApiProblem(409, f"unit {child.code} underneath would no longer fit: {problem[0]}",
                              f"下级单位“{child.name}”将不再符合层级规则：{problem[1]}")
@@ -165,12 +165,12 @@ def _check_children_fit(session: Session, unit: OrgUnit, kind: str) -> None:
 
 def _move(session: Session, unit: OrgUnit, parent: OrgUnit) -> None:
     """Re-root the unit's subtree under the new parent, keeping every materialised path consistent."""
-    if people.subtree_has_cases(session, unit.path):
+    if org.subtree_has_cases(session, unit.path):
         raise ApiProblem(409, "cases or tasks lie in this unit's area; their jurisdiction would no longer match, "
                               "so the unit cannot move", "该单位辖区内已有案件或任务，不能移动（否则案件将脱离管辖）")
-    old, new = unit.path, people.child_path(parent.path, unit.code)
-    subtree = list(session.scalars(select(OrgUnit).where(OrgUnit.path.like(people.like_prefix(old), escape="\\"))))
-    if any(len(new + u.path[len(old):]) > people.MAX_PATH for u in subtree):
+    old, new = unit.path, org.child_path(parent.path, unit.code)
+    subtree = list(session.scalars(select(OrgUnit).where(OrgUnit.path.like(org.like_prefix(old), escape="\\"))))
+    if any(len(new + u.path[len(old):]) > org.MAX_PATH for u in subtree):
         raise ApiProblem(409, "the moved paths would be too long", "移动后的单位层级路径过长")
     for member in subtree:
         member.path = new + member.path[len(old):]
@@ -191,10 +191,10 @@ def delete_unit(unit_id: int):
             raise ApiProblem(409, "the unit still has units under it", "该单位下仍有下级单位，不能删除")
         if session.scalars(select(User.id).where(User.unit_id == unit.id)).first() is not None:
             raise ApiProblem(409, "the unit still has users", "该单位仍有用户，请先调出或停用后再删除")
-        if people.subtree_has_cases(session, unit.path):
+        if org.subtree_has_cases(session, unit.path):
             raise ApiProblem(409, "cases or tasks lie in this unit's area", "该单位辖区内已有案件或任务，不能删除")
-        people.record(session, svc.clock.now(), principal.username, "unit.delete", "unit", unit.id, unit.path,
-                      before=people.unit_snapshot(unit))
+        org.record(session, svc.clock.now(), principal.username, "unit.delete", "unit", unit.id, unit.path,
+                      before=org.unit_snapshot(unit))
         session.delete(unit)
 
 
@@ -212,13 +212,13 @@ def user_out(user: User, temporary_password: str | None = None) -> dict:
 
 def _scoped_user(session: Session, principal: Principal, user_id: int) -> User:
     user = session.get(User, user_id)
-    if user is None or not people.in_scope(user.unit.path, principal.unit_path):
+    if user is None or not org.in_scope(user.unit.path, principal.unit_path):
         raise _not_found("user", user_id)
     return user
 
 
 def _roles(names: list[str]) -> list[str]:
-    codes, unknown = people.resolve_roles(services().roles, names)
+    codes, unknown = org.resolve_roles(services().roles, names)
     if unknown:
         raise _invalid("roles", f"unknown roles: {', '.join(unknown)}", f"未知角色：{'、'.join(unknown)}")
     return codes
@@ -239,7 +239,7 @@ def _password(password: str | None, username: str) -> tuple[str, str | None]:
 def list_users(query):
     """Users of your subtree."""
     principal = auth.require_role(ADMIN)
-    conditions = [OrgUnit.path.like(people.like_prefix(principal.unit_path), escape="\\")]
+    conditions = [OrgUnit.path.like(org.like_prefix(principal.unit_path), escape="\\")]
     if query.get("q"):
         pattern = f"%{query['q'].lower()}%"
         conditions.append(or_(func.lower(User.username).like(pattern), User.display_name.like(f"%{query['q']}%")))
@@ -273,7 +273,7 @@ def create_user(body):
     """Create a user in a unit of your subtree. Without ``password`` a temporary one is generated and
     returned once; the user must change it at first login unless ``must_change_password`` is false."""
     principal = auth.require_role(ADMIN)
-    _check(people.username_problem(body["username"]), "username")
+    _check(org.username_problem(body["username"]), "username")
     roles = _roles(body["roles"])
     password, generated = _password(body.get("password"), body["username"])
     svc = services()
@@ -290,8 +290,8 @@ def create_user(body):
         session.add(user)
         session.flush()
         session.refresh(user)
-        people.record(session, svc.clock.now(), principal.username, "user.create", "user", user.id, unit.path,
-                      after=people.user_snapshot(user))
+        org.record(session, svc.clock.now(), principal.username, "user.create", "user", user.id, unit.path,
+                      after=org.user_snapshot(user))
         return user_out(user, generated)
 
 
@@ -304,7 +304,7 @@ def update_user(body, user_id: int):
     svc = services()
     with svc.db.write() as session, session.begin():
         user = _scoped_user(session, principal, user_id)
-        before = people.user_snapshot(user)
+        before = org.user_snapshot(user)
         unit = _unit_ref(session, principal, body, "unit")
         roles = _roles(body["roles"]) if "roles" in body else None
         if user.id == principal.id and (body.get("active") is False or (roles is not None and "admin" not in roles)):
@@ -322,9 +322,9 @@ def update_user(body, user_id: int):
             if not user.active:
                 auth.revoke_tokens(session, user.id, svc.clock.now())
         session.flush()
-        after = people.user_snapshot(user)
+        after = org.user_snapshot(user)
         if after != before:
-            people.record(session, svc.clock.now(), principal.username, "user.update", "user", user.id,
+            org.record(session, svc.clock.now(), principal.username, "user.update", "user", user.id,
                           user.unit.path, before, after)
         return user_out(user)
 
@@ -339,11 +339,11 @@ def delete_user(user_id: int):
         user = _scoped_user(session, principal, user_id)
         if user.id == principal.id:
             raise ApiProblem(409, "you cannot deactivate yourself", "不能停用自己的账号")
-        before = people.user_snapshot(user)
+        before = org.user_snapshot(user)
         user.active = False
         auth.revoke_tokens(session, user.id, svc.clock.now())
-        people.record(session, svc.clock.now(), principal.username, "user.deactivate", "user", user.id,
-                      user.unit.path, before, people.user_snapshot(user))
+        org.record(session, svc.clock.now(), principal.username, "user.deactivate", "user", user.id,
+                      user.unit.path, before, org.user_snapshot(user))
 
 
 @blp.post("/users/<int:user_id>/password")
@@ -360,7 +360,7 @@ def reset_password(body, user_id: int):
         user.password_hash = auth.hash_password(password)
         user.must_change_password = True
         auth.revoke_tokens(session, user.id, svc.clock.now())
-        people.record(session, svc.clock.now(), principal.username, "user.reset_password", "user", user.id,
+        org.record(session, svc.clock.now(), principal.username, "user.reset_password", "user", user.id,
                       user.unit.path, after={"must_change_password": True, "generated": generated is not None})
     return {"temporary_password": generated} if generated else {}
 
@@ -403,7 +403,7 @@ def list_roles():
 def list_audit(query):
     """Changes to units, users, passwords and tokens in your subtree, newest first."""
     principal = auth.require_role(ADMIN)
-    conditions = [AdminAudit.target_path.like(people.like_prefix(principal.unit_path), escape="\\")]
+    conditions = [AdminAudit.target_path.like(org.like_prefix(principal.unit_path), escape="\\")]
     for field in ("action", "target_type"):
         if query.get(field):
             conditions.append(getattr(AdminAudit, field) == query[field])

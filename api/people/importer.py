@@ -12,7 +12,6 @@ type, and never changes an existing user's password.
 """
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,12 +20,10 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.core import auth, org as people, tabular
+from api.core import auth, org, tabular
 from api.core.models import OrgUnit, User, UserRole
-from api.core.problems import ApiProblem
 from api.core.services import RoleCatalogue, Services
-
-MAX_ROWS = 50_000
+from api.core.tabular import MAX_ROWS, ImportInvalid, RowError
 
 # field -> accepted header spellings (compared without spaces, case-insensitively; a trailing
 # note in brackets and a '*' marking a required column are ignored: "角色（多个用;分隔）*").
@@ -50,33 +47,6 @@ COLUMN_ZH = {"code": "单位编码", "name": "单位名称", "kind": "类型", "
              "display_name": "姓名", "unit": "单位编码", "roles": "角色", "active": "启用", "password": "初始密码"}
 TRUE = {"", "1", "true", "yes", "y", "是", "启用", "正常", "有效"}
 FALSE = {"0", "false", "no", "n", "否", "停用", "禁用", "无效"}
-ROLE_SEPARATORS = re.compile(r"[;,，；、|\n]+")
-
-
-@dataclass(frozen=True)
-class RowError:
-    file: str
-    sheet: str | None
-    row: int
-    column: str | None
-    message: str  # Chinese, for the person fixing the file
-    detail: str   # English
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "sheet": self.sheet, "row": self.row, "column": self.column,
-                "message": self.message, "detail": self.detail}
-
-    def __str__(self) -> str:
-        where = self.file + (f"[{self.sheet}]" if self.sheet else "") + f" 第{self.row}行/row {self.row}"
-        return f"{where}{f' {self.column}' if self.column else ''}: {self.message} ({self.detail})"
-
-
-class ImportInvalid(ApiProblem):
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(422, f"{len(errors)} bad row(s); nothing was imported",
-                         f"导入文件有 {len(errors)} 处错误，未导入任何数据，请修改后重试",
-                         errors=[e.as_dict() for e in errors])
-        self.errors = errors
 
 
 @dataclass
@@ -216,15 +186,15 @@ def _check_units(session: Session, rows: list[Row], scope_path: str, errors: lis
     for row in rows:
         v = row.values
         bad = len(errors)
-        problem = people.code_problem(v["code"])
+        problem = org.code_problem(v["code"])
         if problem:
             errors.append(row.error("code", problem[1], problem[0]))
         if not v["name"] or len(v["name"]) > 200:
             errors.append(row.error("name", "单位名称不能为空且不超过 200 字", "a name of 1-200 characters is needed"))
-        kind = people.resolve_kind(v["kind"])
+        kind = org.resolve_kind(v["kind"])
         if kind is None:
             errors.append(row.error("kind", "类型应为：市、乡镇/街道、村/社区、网格、职能部门",
-                                    f"kind must be one of {', '.join(people.KINDS)}"))
+                                    f"kind must be one of {', '.join(org.KINDS)}"))
         if v["code"] in plans:
             errors.append(row.error("code", f"单位编码与第 {plans[v['code']].row.number} 行重复",
                                     f"duplicate code, also on row {plans[v['code']].row.number}"))
@@ -241,20 +211,20 @@ def _check_units(session: Session, rows: list[Row], scope_path: str, errors: lis
         row = plan.row
         if plan.existing is not None:
             unit = plan.existing
-            if not people.in_scope(unit.path, scope_path):
+            if not org.in_scope(unit.path, scope_path):
                 errors.append(row.error("code", "单位编码已被占用", "the code is taken by a unit outside your area"))
             elif unit.kind != plan.kind or plan.path != unit.path:
                 errors.append(row.error("parent" if plan.path != unit.path else "kind",
                                         "导入不会移动单位或更改其类型，请在单位管理中操作",
                                         "an import does not move units or change their kind; use the admin API"))
             continue
-        if not people.in_scope(plan.path, scope_path):
+        if not org.in_scope(plan.path, scope_path):
             errors.append(row.error("parent", "上级单位不在您的管辖范围内", "the parent unit is outside your area"))
             continue
-        if len(plan.path) > people.MAX_PATH:
+        if len(plan.path) > org.MAX_PATH:
             errors.append(row.error("code", "单位层级路径过长", "the unit's path is too long"))
         parent_kind = _parent_kind(plan, plans, existing)
-        problem = people.placement_problem(plan.kind, parent_kind)
+        problem = org.placement_problem(plan.kind, parent_kind)
         if problem:
             errors.append(row.error("kind", problem[1], problem[0]))
     return plans
@@ -269,7 +239,7 @@ def _unit_path(plan: UnitPlan, plans: dict[str, UnitPlan], existing: dict[str, O
         errors.append(plan.row.error("parent", "上级编码形成了循环", "the parent codes form a cycle"))
         return None
     if plan.parent is None:
-        plan.path = people.child_path(None, plan.code)
+        plan.path = org.child_path(None, plan.code)
         return plan.path
     visiting.add(plan.code)
     try:
@@ -282,7 +252,7 @@ def _unit_path(plan: UnitPlan, plans: dict[str, UnitPlan], existing: dict[str, O
             return None
     finally:
         visiting.discard(plan.code)
-    plan.path = people.child_path(parent_path, plan.code) if parent_path else None
+    plan.path = org.child_path(parent_path, plan.code) if parent_path else None
     return plan.path
 
 
@@ -304,7 +274,7 @@ def _check_users(session: Session, rows: list[Row], units: dict[str, UnitPlan], 
     for row in rows:
         v = row.values
         bad = len(errors)
-        problem = people.username_problem(v["username"])
+        problem = org.username_problem(v["username"])
         if problem:
             errors.append(row.error("username", problem[1], problem[0]))
         elif v["username"] in seen:
@@ -316,10 +286,10 @@ def _check_users(session: Session, rows: list[Row], units: dict[str, UnitPlan], 
         unit_path = units[v["unit"]].path if v["unit"] in units else db_units.get(v["unit"])
         if not v["unit"] or (unit_path is None and v["unit"] not in units):
             errors.append(row.error("unit", f"单位编码“{v['unit']}”不存在", f"unknown unit code {v['unit']!r}"))
-        elif unit_path is not None and not people.in_scope(unit_path, scope_path):
+        elif unit_path is not None and not org.in_scope(unit_path, scope_path):
             errors.append(row.error("unit", "该单位不在您的管辖范围内", "the unit is outside your area"))
-        names = [n.strip() for n in ROLE_SEPARATORS.split(v["roles"]) if n.strip()]
-        roles, unknown = people.resolve_roles(catalogue, names)
+        names = [n.strip() for n in tabular.SEPARATORS.split(v["roles"]) if n.strip()]
+        roles, unknown = org.resolve_roles(catalogue, names)
         if unknown:
             errors.append(row.error("roles", f"未知角色：{'、'.join(unknown)}", f"unknown roles: {', '.join(unknown)}"))
         elif not roles:
@@ -330,7 +300,7 @@ def _check_users(session: Session, rows: list[Row], units: dict[str, UnitPlan], 
             errors.append(row.error("active", "启用列应填“是”或“否”", "active must be yes or no"))
         user = existing.get(v["username"])
         password = v.get("password") or None
-        if user is not None and not people.in_scope(user.unit.path, scope_path):
+        if user is not None and not org.in_scope(user.unit.path, scope_path):
             errors.append(row.error("username", "用户名已被占用", "the username is taken by a user outside your area"))
         elif user is None and password:
             problem = auth.password_problem(password, v["username"])
@@ -359,14 +329,14 @@ def apply(session: Session, plan: Plan, hashes: dict[str, str], actor: str, now:
             session.add(unit)
             session.flush()
             by_code[unit.code] = unit
-            people.record(session, now, actor, "unit.create", "unit", unit.id, unit.path,
-                          after=people.unit_snapshot(unit))
+            org.record(session, now, actor, "unit.create", "unit", unit.id, unit.path,
+                          after=org.unit_snapshot(unit))
             result.units.created += 1
         elif unit.name != unit_plan.name:
-            before = people.unit_snapshot(unit)
+            before = org.unit_snapshot(unit)
             unit.name = unit_plan.name
-            people.record(session, now, actor, "unit.update", "unit", unit.id, unit.path, before,
-                          people.unit_snapshot(unit))
+            org.record(session, now, actor, "unit.update", "unit", unit.id, unit.path, before,
+                          org.unit_snapshot(unit))
             result.units.updated += 1
         else:
             result.units.unchanged += 1
@@ -381,11 +351,11 @@ def apply(session: Session, plan: Plan, hashes: dict[str, str], actor: str, now:
             user.role_links = [UserRole(role_code=code) for code in user_plan.roles]
             session.add(user)
             session.flush()
-            people.record(session, now, actor, "user.create", "user", user.id, unit.path,
-                          after=people.user_snapshot(user))
+            org.record(session, now, actor, "user.create", "user", user.id, unit.path,
+                          after=org.user_snapshot(user))
             result.users.created += 1
             continue
-        before = people.user_snapshot(user)
+        before = org.user_snapshot(user)
         user.display_name = user_plan.display_name
         user.unit_id, user.unit = unit.id, unit
         if user_plan.active is not None:
@@ -396,9 +366,9 @@ def apply(session: Session, plan: Plan, hashes: dict[str, str], actor: str, now:
         user.role_links = kept + [UserRole(role_code=c) for c in user_plan.roles
                                   if c not in {k.role_code for k in kept}]
         session.flush()
-        after = people.user_snapshot(user)
+        after = org.user_snapshot(user)
         if after != before:
-            people.record(session, now, actor, "user.update", "user", user.id, unit.path, before, after)
+            org.record(session, now, actor, "user.update", "user", user.id, unit.path, before, after)
             result.users.updated += 1
         else:
             result.users.unchanged += 1
@@ -434,7 +404,7 @@ def run(svc: Services, sources: list[tuple[str, bytes]], actor: str, scope_path:
             if user_plan.existing is None and user_plan.username not in hashes:
                 hashes[user_plan.username] = auth.hash_password(user_plan.password or auth.generate_password())
         apply(session, plan, hashes, actor, now, result)
-        people.record(session, now, actor, "import", "import", None, scope_path,
+        org.record(session, now, actor, "import", "import", None, scope_path,
                       after={"files": [name for name, _ in sources], **result.as_dict(), "passwords": None})
     return result
 

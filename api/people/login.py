@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from werkzeug.http import dump_cookie
 from sqlalchemy import select
 
-from api.core import auth, org as people, ratelimit
+from api.core import auth, org, ratelimit
 from api.core.models import ApiToken, User
 from api.core.problems import ApiProblem
 from api.core.services import services
@@ -95,9 +95,9 @@ def revoke_token(token_id: int):
         if row is None or owner is None:
             raise _token_not_found(token_id)
         if owner.id != principal.id:
-            if not principal.has_role("admin") or not people.in_scope(owner.unit.path, principal.unit_path):
+            if not principal.has_role("admin") or not org.in_scope(owner.unit.path, principal.unit_path):
                 raise _token_not_found(token_id)
-            people.record(session, now, principal.username, "token.revoke", "token", row.id, owner.unit.path,
+            org.record(session, now, principal.username, "token.revoke", "token", row.id, owner.unit.path,
                           after={"user_id": owner.id, "username": owner.username, "kind": row.kind})
         if row.revoked_at is None:
             row.revoked_at = now
@@ -132,7 +132,7 @@ def change_password(body):
         was_forced = user.must_change_password
         user.password_hash, user.must_change_password = new_hash, False
         auth.revoke_tokens(session, user.id, now, keep=principal.token_id)
-        people.record(session, now, principal.username, "user.change_password", "user", user.id, user.unit.path,
+        org.record(session, now, principal.username, "user.change_password", "user", user.id, user.unit.path,
                       after={"forced": was_forced})
     return Response(status=204)
 
@@ -152,7 +152,7 @@ def _token_owner(session, principal: auth.Principal, user_id: int | None) -> int
     if user_id is None or user_id == principal.id:
         return principal.id
     owner = session.get(User, user_id)
-    if not principal.has_role("admin") or owner is None or not people.in_scope(owner.unit.path, principal.unit_path):
+    if not principal.has_role("admin") or owner is None or not org.in_scope(owner.unit.path, principal.unit_path):
         raise ApiProblem(404, f"user {user_id} does not exist or is outside your area", "未找到该用户，或不在您的管辖范围内")
     return owner.id
 

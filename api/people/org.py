@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy import select
 
-from api.core import auth, org as people
+from api.core import auth, org
 from api.core.models import OrgUnit
 from api.core.services import services
 
@@ -39,7 +39,7 @@ class OrgUnitOut(Schema):
 def my_units(query):
     """Your own unit and the units below it, in tree order (by path); nothing outside your area."""
     principal = auth.current()
-    conditions = [OrgUnit.path.like(people.like_prefix(principal.unit_path), escape="\\")]
+    conditions = [OrgUnit.path.like(org.like_prefix(principal.unit_path), escape="\\")]
     if query.get("kind"):
         conditions.append(OrgUnit.kind == query["kind"])
     with services().db.read() as session:

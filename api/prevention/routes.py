@@ -15,7 +15,7 @@ from functools import wraps
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from api.census.importer import PHONE, id_problem
+from api.census.ledger import PHONE, id_problem
 from api.census.service import CensusItem, CensusPerson
 from api.core import auth
 from api.core.org import in_scope

@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from api.census import importer as census_import  # noqa: E402
+from api.census import ledger  # noqa: E402
 from api.core.config import Settings  # noqa: E402
 from api.core.services import build_services  # noqa: E402
 
@@ -68,7 +69,7 @@ def log(message: str) -> None:
 def id_number(rng: random.Random, serial: int) -> str:
     born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 65))
     body = f"{rng.choice(REGIONS)}{born:%Y%m%d}{serial % 1000:03d}"
-    return body + census_import._CHECK[sum(int(d) * w for d, w in zip(body, census_import._WEIGHTS)) % 11]
+    return body + ledger._CHECK[sum(int(d) * w for d, w in zip(body, ledger._WEIGHTS)) % 11]
 
 
 def name(rng: random.Random) -> str:
