@@ -1,4 +1,4 @@
-"""Statistics and safety ratings (api/stats.py, /api/v1/stats): cases driven through the real
+"""Statistics and safety ratings (api/stats/service.py, /api/v1/stats): cases driven through the real
 process library on the fake clock, then counted. Every expected figure follows from the seeding
 below (see docs/statistics.md for the definitions)."""
 from __future__ import annotations

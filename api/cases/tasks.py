@@ -230,7 +230,7 @@ def _passes(guard, **kwargs) -> bool:
 
 
 def _actions(principal, task: CaseTask, case: Case, can_return: bool) -> list[str]:
-    """What the caller may do on the task now: the guards of the action routes (api/endpoints/work.py
+    """What the caller may do on the task now: the guards of the action routes (api/cases/work.py
     and complete_task above) and the task-state preconditions of the engine (engine/task_actions.py)."""
 
 

@@ -1,6 +1,6 @@
 """The organisation as every signed-in user may read it: the units of their own area (for the area
 pickers of the case list and the dashboard). Changing units is the administrators' business
-(api/endpoints/admin.py)."""
+(api/people/admin.py)."""
 from __future__ import annotations
 
 from flask_smorest import Blueprint
