@@ -11,18 +11,17 @@ from sqlalchemy import func, select
 from api.cases.routes import case_out
 from api.cases.schemas import CaseOut
 from api.core import auth
-from api.core.guards import case_visible, roles, task_visible
+from api.core.guards import case_visible, roles, scoped_case, task_visible
 from api.core.org import display_names
 from api.core.pii import UNMASK_ROLES, masked, sealed_fields
 from api.core.problems import ApiProblem
-from api.core.scope import scoped_case
 from api.core.services import services
 from engine.models import CaseEvent, CaseTask, DefinitionVersion
 from engine.verify import case_history, export_bundle, field_labels, process_diagrams, verify_in_db
 
 from .schemas import (AuditEventPage, EventQuery, FieldLabelsOut, HistoryOut, HistoryQuery, PersonalDataOut,
-                      PersonalDataQuery, RepairCorrectData, RepairMigrate, RepairReason, RepairRewind, TrailWithDiagramOut,
-                      VerifyOut)
+                      PersonalDataQuery, RepairCorrectData, RepairMigrate, RepairReason, RepairRewind,
+                      TrailWithDiagramOut, VerifyOut)
 
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit and repairs")

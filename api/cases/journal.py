@@ -10,10 +10,9 @@ from flask_smorest import Blueprint
 from sqlalchemy import insert, select, update
 
 from api.core import auth
-from api.core.guards import case_visible, writer
+from api.core.guards import case_visible, scoped_case, writer
 from api.core.notify import Notification
 from api.core.problems import ApiProblem
-from api.core.scope import scoped_case
 from api.core.services import services
 from engine.errors import NotFound
 from engine.models import Attachment, CaseEvent

@@ -6,11 +6,11 @@ from marshmallow import Schema, fields
 from sqlalchemy import exists, func, select
 
 from api.core import auth
-from api.core.guards import case_visible, roles, writer
+from api.core.guards import case_visible, roles, scoped_case, writer
 from api.core.models import OrgUnit
 from api.core.pii import UNMASK_ROLES, masked
 from api.core.problems import ApiProblem
-from api.core.scope import case_in_scope, scoped_case
+from api.core.scope import case_in_scope
 from api.core.services import services
 from engine.cases import CaseView
 from engine.models import Case, CaseField, CaseTask, DefinitionVersion

@@ -9,10 +9,10 @@ from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
 from api.core import auth
-from api.core.guards import roles, visible_task, writer
+from api.core.guards import audit_admin_access, roles, visible_task, writer
 from api.core.pii import masked
 from api.core.problems import ApiProblem
-from api.core.scope import audit_admin_access, task_offered_to
+from api.core.scope import task_offered_to
 from api.core.services import services
 from engine.cases import OPEN_STATUSES
 from engine.errors import Conflict, NotFound

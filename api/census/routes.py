@@ -15,7 +15,6 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.census import importer as census_import
 from api.core import auth
 from api.core.org import in_scope
 from api.core.pii import UNMASK_ROLES
@@ -24,6 +23,7 @@ from api.core.scope import changes_in_area, in_area
 from api.core.services import services
 from engine.clock import CHINA
 
+from . import importer as census_import
 from .export import export_xlsx
 from .ledger import PHONE, id_problem
 from .schemas import (CensusImportOut, CensusImportQuery, ChangeOut, ChangesQuery, ExportQuery, ItemIn, ItemOut,

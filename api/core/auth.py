@@ -24,8 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import g, request
 from sqlalchemy import bindparam, select, update
 
-from api.core import ratelimit
-
+from . import ratelimit
 from .models import ApiToken, OrgUnit, User, UserRole
 from .problems import ApiProblem
 from .services import services

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from functools import wraps
 
-from api.core import auth
+from flask import g, request
+from sqlalchemy import select
+
 from engine.errors import NotFound
 from engine.models import Case, CaseTask
 
+from . import auth
+from .org import record
 from .problems import ApiProblem
-from .scope import scoped_case
+from .scope import case_in_scope
 from .services import services
 
 READ_ONLY = frozenset({"auditor", "designer"})
@@ -38,6 +42,28 @@ def writer(view):
             raise ApiProblem(403, "auditors and designers change nothing on cases", "审计员和流程设计员不能修改案件")
         return view(*args, **kwargs)
     return guarded
+
+
+def scoped_case(session, principal, case_id: int) -> Case:
+    case = session.scalars(select(Case).where(Case.id == case_id, case_in_scope(principal))).first()
+    if case is None:
+        raise NotFound(f"case {case_id} does not exist or is outside your jurisdiction")
+    if "admin" in principal.roles:
+        audit_admin_access(principal, case)
+    return case
+
+
+def audit_admin_access(principal, case: Case) -> None:
+    """Administrators manage people, not cases: when one opens a case, it is on the record (once
+    per request)."""
+    seen = g.setdefault("audited_cases", set())
+    if case.id in seen:
+        return
+    seen.add(case.id)
+    svc = services()
+    with svc.db.write() as session, session.begin():
+        record(session, svc.clock.now(), principal.username, "case_access", "case", case.id, case.jurisdiction,
+               after={"case_no": case.case_no, "path": request.path, "method": request.method})
 
 
 def case_visible(view):

@@ -1,15 +1,12 @@
 """Jurisdiction: what part of the organisation tree a caller may see."""
 from __future__ import annotations
 
-from flask import g, request
 from sqlalchemy import ColumnElement, exists, select
 
-from engine.errors import NotFound
 from engine.models import Case, CaseTask
 
 from .auth import Principal
-from .org import like_prefix, record
-from .services import services
+from .org import like_prefix
 
 
 def _prefix(principal: Principal) -> str:
@@ -45,25 +42,3 @@ def changes_in_area(model, area_column, principal: Principal, query: dict):
     if query.get("target_id") is not None:
         statement = statement.where(model.target_id == query["target_id"])
     return statement.order_by(model.id.desc()).limit(query["limit"])
-
-
-def scoped_case(session, principal, case_id: int) -> Case:
-    case = session.scalars(select(Case).where(Case.id == case_id, case_in_scope(principal))).first()
-    if case is None:
-        raise NotFound(f"case {case_id} does not exist or is outside your jurisdiction")
-    if "admin" in principal.roles:
-        audit_admin_access(principal, case)
-    return case
-
-
-def audit_admin_access(principal, case: Case) -> None:
-    """Administrators manage people, not cases: when one opens a case, it is on the record (once
-    per request)."""
-    seen = g.setdefault("audited_cases", set())
-    if case.id in seen:
-        return
-    seen.add(case.id)
-    svc = services()
-    with svc.db.write() as session, session.begin():
-        record(session, svc.clock.now(), principal.username, "case_access", "case", case.id, case.jurisdiction,
-               after={"case_no": case.case_no, "path": request.path, "method": request.method})

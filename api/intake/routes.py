@@ -9,8 +9,8 @@ from flask_smorest import Blueprint
 
 from api.core.problems import ApiProblem
 from api.core.services import services
-from api.intake import service as intake
 
+from . import service as intake
 from .schemas import CHANNELS, IntakeStatus, validate
 
 PREFIX = "/api/v1/intake/"

@@ -17,8 +17,8 @@ from api.core.auth import Principal
 from api.core.models import AdminAudit, OrgUnit, User, UserRole
 from api.core.problems import ApiProblem
 from api.core.services import services
-from api.people import importer
 
+from . import importer
 from .schemas import (AdminAuditPage, AdminAuditQuery, ImportOut, ImportQuery, PasswordReset, PasswordResetOut, RoleOut,
                       UnitIn, UnitOut, UnitPatch, UnitQuery, UserIn, UserOut, UserPage, UserPatch, UserQuery)
 

@@ -11,8 +11,8 @@ from flask_smorest import Blueprint
 from api.core import auth
 from api.core.problems import ApiProblem
 from api.core.services import services
-from api.stats import service as stats
 
+from . import service as stats
 from .schemas import KpiQuery, KpiResult, RatingQuery, RatingResult
 
 log = logging.getLogger(__name__)
