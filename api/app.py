@@ -20,7 +20,7 @@ from .core.config import Settings
 from .core.services import build_services
 from .definitions import routes as definitions
 from .intake import routes as intake
-from .people import admin, login, org
+from .people import admin, login, units
 from .prevention import routes as prevention
 from .stats import routes as stats
 
@@ -49,7 +49,7 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in (login.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
-                      journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, org.blp):
+                      journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, units.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     problems.register(app)
