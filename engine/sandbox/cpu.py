@@ -13,7 +13,6 @@ import simpleeval
 from .guards import SCRIPT_FILENAME, SandboxError, SandboxLimits, Timeout
 
 
-# --- CPU limit ----------------------------------------------------------------------------------------------------
 _POLL_SECONDS = 0.002
 
 

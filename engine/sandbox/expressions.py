@@ -11,7 +11,6 @@ import simpleeval
 from .guards import FORBIDDEN_CALLS, SCALARS, Guards, attribute_problem, too_large
 
 
-# --- expressions ------------------------------------------------------------------------------------------------
 _EXPRESSION_NODES = (
     ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Store, ast.UnaryOp, ast.BinOp, ast.BoolOp, ast.Compare,
     ast.IfExp, ast.Call, ast.keyword, ast.Subscript, ast.Attribute, ast.Slice, ast.JoinedStr, ast.FormattedValue,

@@ -15,7 +15,6 @@ from .functions import SAFE_FUNCTIONS
 from .guards import FORBIDDEN_CALLS, GUARDED_BINOPS, SCRIPT_FILENAME, attribute_problem
 
 
-# --- scripts ----------------------------------------------------------------------------------------------------
 def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
     node = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
     copy_locations(node, like)
