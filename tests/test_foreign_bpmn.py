@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from api.config import Settings
-from api.services import RoleCatalogue
+from api.core.config import Settings
+from api.core.services import RoleCatalogue
 from engine.definitions import SourceFile, build_parser, compile_bundle
 from engine.errors import DefinitionInvalid
 

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = """
-from api.limits import limit_memory
+from api.core.limits import limit_memory
 limit_memory(600)
 from engine.sandbox import SandboxEnvironment, SandboxError, SandboxLimits
 env = SandboxEnvironment(clock=lambda: None, limits=SandboxLimits(cpu_seconds=60))
@@ -29,7 +29,7 @@ def test_a_memory_hungry_script_stops_with_too_large_and_the_process_lives_on():
 
 
 ENGINE_CHILD = """
-from api.limits import limit_memory
+from api.core.limits import limit_memory
 limit_memory(700)
 from engine import runtime, steps
 from engine.definitions import SourceFile, build_parser

@@ -1,17 +1,17 @@
-"""The CPU-time limit: ``sys.settrace`` + ``time.thread_time()``, polled every few milliseconds.
-
-Unlike SIGALRM it works in any thread. Call events are watched in every frame, line events only in sandboxed
-code (a script's ``while True: pass`` has no calls), which keeps the overhead low for library code run under a
-budget (SpiffWorkflow's own steps, see ``engine/steps.py``).
-"""
+"""The per-call CPU-time limit (``sys.settrace`` + ``time.thread_time()``), and how a failure inside the
+sandbox becomes a SandboxError."""
 from __future__ import annotations
 
+import _strptime  # noqa: F401  - imported eagerly so datetime.strptime never imports under the CPU tracer
 import sys
 import time
 import types
 from typing import Any, Callable
 
-from .errors import SCRIPT_FILENAME, Timeout
+import simpleeval
+
+from .guards import SCRIPT_FILENAME, SandboxError, SandboxLimits, Timeout
+
 
 _POLL_SECONDS = 0.002
 
@@ -63,3 +63,17 @@ class CpuBudget:
         finally:
             sys.settrace(previous)
             self.active = False
+
+
+def as_sandbox_error(err: BaseException, what: str, limits: SandboxLimits) -> SandboxError:
+    if isinstance(err, SandboxError):
+        return err
+    if isinstance(err, Timeout):
+        return SandboxError(f'{what} exceeded the CPU time limit of {limits.cpu_seconds:g} s', 'timeout')
+    if isinstance(err, MemoryError):
+        return SandboxError(f'{what} ran out of memory', 'too_large')
+    if isinstance(err, (simpleeval.NumberTooHigh, simpleeval.IterableTooLong)):
+        return SandboxError(str(err), 'too_large')
+    if isinstance(err, simpleeval.FeatureNotAvailable):
+        return SandboxError(str(err), 'forbidden')
+    return SandboxError(f'{type(err).__name__}: {err}', 'error')

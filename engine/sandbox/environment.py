@@ -1,4 +1,4 @@
-"""``SandboxEnvironment``: the SpiffWorkflow script environment that runs every script and expression."""
+"""The SpiffWorkflow script environment: every script and expression of a process runs here."""
 from __future__ import annotations
 
 import operator
@@ -12,15 +12,11 @@ import simpleeval
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment
 
-from .cpu import CpuBudget
-from .errors import SandboxError, SandboxLimits, Timeout, as_sandbox_error, forbidden
+from .cpu import CpuBudget, as_sandbox_error
 from .expressions import ExpressionEvaluator, parse_expression
-from .functions import SCRIPT_BUILTINS, build_functions
-from .dates import utc_now
-from .guards import GUARDED_BINOPS, SCALARS, Guards, json_size
+from .functions import SCRIPT_BUILTINS, build_functions, utc_now
+from .guards import GUARDED_BINOPS, MISSING, SCALARS, Guards, SandboxError, SandboxLimits, Timeout, forbidden, json_size
 from .scripts import compile_script
-
-_MISSING = object()
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
@@ -134,7 +130,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     def _strip(context: dict[str, Any], injected: dict[str, Any]) -> list[str]:
         """Remove helpers/guards and non-data values (functions, modules, generators) from the task data."""
         clobbered = sorted(name for name, value in injected.items()
-                           if name != '__builtins__' and context.get(name, _MISSING) is not value)
+                           if name != '__builtins__' and context.get(name, MISSING) is not value)
         for name in list(context):
             value = context[name]
             if name in injected or callable(value) or isinstance(value, (types.ModuleType, types.GeneratorType)):

@@ -1,5 +1,4 @@
-"""Expressions (conditions, timers, payloads, correlations, cardinalities, DMN cells): simpleeval with the
-shared attribute policy and size checks. An expression reads data; it never changes it."""
+"""Expressions: parsing against a node whitelist, and the simpleeval evaluator with the same guards."""
 from __future__ import annotations
 
 import ast
@@ -9,8 +8,8 @@ from typing import Any
 
 import simpleeval
 
-from .errors import forbidden, too_large
-from .guards import FORBIDDEN_CALLS, SCALARS, Guards, attribute_problem
+from .guards import FORBIDDEN_CALLS, SCALARS, Guards, attribute_problem, forbidden, too_large
+
 
 _EXPRESSION_NODES = (
     ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Store, ast.UnaryOp, ast.BinOp, ast.BoolOp, ast.Compare,
@@ -103,5 +102,3 @@ class ExpressionEvaluator(simpleeval.EvalWithCompoundTypes):
     def _eval_formattedvalue(self, node: ast.FormattedValue) -> str:
         spec = self._eval(node.format_spec) if node.format_spec else ''
         return self.guards.format_value(self._eval(node.value), node.conversion, spec)
-
-

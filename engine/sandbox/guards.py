@@ -1,9 +1,5 @@
-"""Size checks and the attribute policy that scripts and expressions share.
-
-One-step allocations are refused before they happen: a sequence longer than ``max_sequence_length``, an
-integer beyond ~4,500 digits, a string method whose projected result is too long. ``json_size`` bounds a
-value's rough JSON size without ever building it.
-"""
+"""Errors, limits and the guards every sandboxed evaluation runs under: the attribute policy, and
+size and magnitude checks on operators and size-prone methods before they allocate."""
 from __future__ import annotations
 
 import ast
@@ -12,14 +8,62 @@ import operator
 import re
 import sys
 import types
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
-from .errors import SandboxLimits, forbidden, too_large
 
+# SpiffWorkflow looks for traceback frames named '<string>' to report the failing script line, so keep that name.
+SCRIPT_FILENAME = '<string>'
+KINDS = ('forbidden', 'timeout', 'too_large', 'out_of_bounds', 'error', 'syntax')
+
+
+class SandboxError(Exception):
+    """Any refusal or failure inside the sandbox; ``kind`` is one of :data:`KINDS`."""
+
+    def __init__(self, message: str, kind: str = 'error') -> None:
+        super().__init__(message, kind)  # both in args so that pickling keeps the kind
+        self.message = message
+        self.kind = kind
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def find_sandbox_error(exc: BaseException | None) -> SandboxError | None:
+    """Return the SandboxError in ``exc``'s cause/context chain (e.g. under a WorkflowTaskException)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, SandboxError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    cpu_seconds: float = 1.0
+    max_result_bytes: int = 1_000_000
+    max_sequence_length: int = 100_000
+
+
+class Timeout(BaseException):
+    """Raised from the tracer. A BaseException so that ``except Exception:`` in a script cannot swallow it."""
+
+
+def forbidden(message: str) -> SandboxError:
+    return SandboxError(message, 'forbidden')
+
+
+def too_large(what: str, limit: int) -> SandboxError:
+    return SandboxError(f'{what} would exceed the sandbox size limit ({limit})', 'too_large')
+
+
+# --- attribute policy (shared by scripts and expressions) -------------------------------------------------------
 # format/format_map: the '{0.__class__}'.format(x) gadget; mro/frame/code attributes lead back to real globals;
 # translate/maketrans can blow a string up in one C call.
 _FORBIDDEN_ATTRS = frozenset({'format', 'format_map', 'mro', 'translate', 'maketrans'}) | INSPECT_ATTRIBUTES
@@ -41,6 +85,7 @@ def attribute_problem(name: str) -> str | None:
     return None
 
 
+MISSING = object()
 # Integers are capped at ~4,500 digits (Python's own int<->str limit is 4,300): beyond that, division and
 # Decimal(int) are quadratic in CPython, i.e. a single uninterruptible C call could take seconds.
 _MAX_INT_BITS = 15_000
@@ -265,5 +310,3 @@ def _check_int(value: Any, what: str) -> Any:
         for item in value:
             _check_int(item, what)
     return value
-
-

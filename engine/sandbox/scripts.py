@@ -1,9 +1,5 @@
-"""Scripts: RestrictedPython with our own rules, compiled once per text.
-
-No imports, classes, generators or ``with``; no names or attributes starting with ``_``; no ``format``/frame/
-code attributes; ``+ * ** << %``, f-string fields and size-prone methods go through the size checks; every
-loop, handler and ``finally`` block checks the CPU deadline.
-"""
+"""Scripts: RestrictedPython compilation with our own transformer (no imports, classes, generators or
+``with``; a CPU deadline check in every loop), compiled once per text."""
 from __future__ import annotations
 
 import ast
@@ -15,9 +11,8 @@ from typing import Iterator
 from RestrictedPython import compile_restricted_exec
 from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
 
-from .errors import SCRIPT_FILENAME
 from .functions import SAFE_FUNCTIONS
-from .guards import FORBIDDEN_CALLS, GUARDED_BINOPS, attribute_problem
+from .guards import FORBIDDEN_CALLS, GUARDED_BINOPS, SCRIPT_FILENAME, attribute_problem
 
 
 def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
@@ -178,5 +173,3 @@ def check_script(script: str) -> str | None:
     if not isinstance(script, str):
         return 'script must be a string'
     return compile_script(script)[2] or None
-
-

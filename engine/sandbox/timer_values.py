@@ -22,7 +22,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from .errors import SandboxError
+from .guards import SandboxError
 
 
 @dataclass(frozen=True)
