@@ -1,7 +1,7 @@
 // The case page: summary, open tasks, parties (masked; unmasked on request with a reason), comments,
 // attachments, the diagram with the path taken and the current steps, and the timeline of events.
 import { api, ApiError, attempt, dueClass, h, notify, params, t, user, when } from '../lib/page.js';
-import { createViewer, definitionXml } from '../lib/diagram.js';
+import { caseTrail, createViewer, processName, workingEntry } from '../lib/diagram.js';
 import {
   READ_ONLY, SUPERVISORS, UNMASK_ROLES, areaText, channelName, hasRole, riskBadge, statusBadge,
 } from '../cases/labels.js';
@@ -130,28 +130,8 @@ async function reveal() {
   await attempt(loadTimeline);
 }
 
-function processName(xml, fallback) {
-  if (!xml) return fallback;
-  const doc = new DOMParser().parseFromString(xml, 'application/xml');
-  const processes = [...doc.getElementsByTagNameNS('*', 'process')];
-  const own = processes.find((node) => node.getAttribute('id') === fallback) || processes[0];
-  return (own && own.getAttribute('name')) || fallback;
-}
-
-async function loadTrail() {
-  try {
-    trail = await api(`cases/${caseId}/trail`);
-  } catch (problem) {
-    if (!(problem instanceof ApiError) || problem.status === 403) throw problem;
-    // an older server without the trail: the case's own process and its active tasks
-    trail = [{ process_key: current.process_key, version: current.definition_version, done: [],
-      active: current.tasks.map((task) => task.element_id) }];
-  }
-  for (const entry of trail) {
-    if (!entry.xml) {
-      entry.xml = await definitionXml(entry.process_key, entry.version || current.definition_version).catch(() => '');
-    }
-  }
+async function loadTrail(fresh = false) {
+  trail = await caseTrail(caseId, { fresh });
   names = elementNames(trail.map((entry) => entry.xml));
   for (const task of current.tasks) if (!names.has(task.element_id)) names.set(task.element_id, task.name);
 }
@@ -159,11 +139,11 @@ async function loadTrail() {
 async function showDiagram(index) {
   const entry = trail[index];
   for (const tab of $('diagram-tabs').children) tab.setAttribute('aria-selected', String(Number(tab.dataset.index) === index));
-  if (!entry || !entry.xml) {
-    $('case-diagram').replaceChildren(h('p', { class: 'hint' }, t('The diagram is not available.')));
-    return;
-  }
+  $('diagram-missing').hidden = Boolean(entry && entry.xml);
+  $('case-diagram').hidden = !(entry && entry.xml);
+  if (!entry || !entry.xml) return;
   if (!viewer) viewer = createViewer($('case-diagram'));
+  $('case-diagram').dataset.process = entry.process_key;
   await viewer.show(entry.xml, { done: entry.done || [], active: entry.active || [] });
 }
 
@@ -171,11 +151,11 @@ async function renderDiagram() {
   const tabs = $('diagram-tabs');
   tabs.hidden = trail.length < 2;
   tabs.replaceChildren(...trail.map((entry, index) => h('button', {
-    type: 'button', role: 'tab', dataset: { index }, 'aria-selected': 'false',
+    type: 'button', role: 'tab', dataset: { index, process: entry.process_key }, 'aria-selected': 'false',
     onclick: () => attempt(() => showDiagram(index)),
-  }, processName(entry.xml, entry.process_key), entry.active && entry.active.length ? ' ●' : '')));
-  const first = Math.max(0, trail.findIndex((entry) => entry.active && entry.active.length));
-  await showDiagram(first);
+  }, processName(entry.xml, entry.process_key),
+  entry.active && entry.active.length ? h('span', { class: 'tab-open', title: t('Open steps here') }, ' ●') : '')));
+  await showDiagram(Math.max(0, trail.indexOf(workingEntry(trail))));
 }
 
 async function loadTimeline() {
@@ -294,7 +274,7 @@ async function refresh() {
   renderTasks(current);
   renderParties(current);
   renderActions(current);
-  await loadTrail();
+  await loadTrail(true);
   await renderDiagram();
   await loadTimeline();
 }

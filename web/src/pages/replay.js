@@ -2,7 +2,7 @@
 // its hashes, the diagram with the path so far and the open tasks, and the case data; the chain
 // verification at the top; the audit bundle for offline checking. The step is kept in the URL (?at=N).
 import { api, attempt, h, notify, params, t, when } from '../lib/page.js';
-import { caseTrail, createViewer, definitionXml } from '../lib/diagram.js';
+import { caseTrail, createViewer, definitionXml, processName } from '../lib/diagram.js';
 import { changedKeys, renderData } from '../audit/dataview.js';
 import { eventType, shortHash, statusName } from '../audit/labels.js';
 import { renderVerdict, verifyCase } from '../audit/verify.js';
@@ -129,47 +129,24 @@ function renderTasks(snapshot) {
 async function renderDiagram(snapshot, event) {
   const trail = snapshot.trail && snapshot.trail.length ? snapshot.trail
     : [{ process_key: caseInfo.process_key, done: snapshot.path || [], active: (snapshot.open_tasks || []).map((x) => x.element_id) }];
-  await definitionsIndex();
+  // the XML deployed with the case's own version (a called process may have newer versions since)
+  const deployed = await caseTrail(caseId);
+  const xmlOf = (key) => (deployed.find((e) => e.process_key === key) || {}).xml;
   const shown = (chosenProcess && trail.find((e) => e.process_key === chosenProcess))
     || trail.find((e) => e.process_key === defaultProcess(trail, event)) || trail[0];
   ui.tabs.replaceChildren(...trail.map((entry) => h('button', {
-    type: 'button', role: 'tab', 'aria-selected': entry === shown ? 'true' : 'false',
+    type: 'button', role: 'tab', 'aria-selected': entry === shown ? 'true' : 'false', dataset: { process: entry.process_key },
     onclick: () => { chosenProcess = entry.process_key; attempt(() => show(current)); },
-  }, processNames[entry.process_key] || entry.process_key)));
+  }, processNames[entry.process_key] || processName(xmlOf(entry.process_key), entry.process_key))));
   ui.diagram.dataset.process = shown.process_key;
-  // the XML deployed with the case's own version (a called process may have newer versions since)
-  const deployed = (await caseTrail(caseId)).find((e) => e.process_key === shown.process_key);
-  const xml = deployed ? deployed.xml : await definitionXml(shown.process_key, await versionOf(shown));
+  const xml = xmlOf(shown.process_key) || await definitionXml(shown.process_key, await versionOf(shown));
   const focus = focusOf(event);
   await viewer.show(xml, { done: shown.done || [], active: shown.active || [], focus });
-  const registry = viewer.viewer.get('elementRegistry');
-  frame([focus, ...(shown.active || [])].map((id) => id && registry.get(id)).filter(Boolean));
-  const element = focus && registry.get(focus);
+  const element = focus && viewer.viewer.get('elementRegistry').get(focus);
   const taskNode = document.getElementById('event-task');
   if (taskNode && taskNode.textContent === focus && element && element.businessObject && element.businessObject.name) {
     taskNode.textContent = `${element.businessObject.name}（${focus}）`;
   }
-}
-
-/** Bring this step's elements into view at a readable scale (the whole diagram is one click away). */
-function frame(elements) {
-  const canvas = viewer.viewer.get('canvas');
-  if (!elements.length) {
-    canvas.zoom('fit-viewport', 'auto');
-    return;
-  }
-  const box = { x1: Infinity, y1: Infinity, x2: -Infinity, y2: -Infinity };
-  for (const el of elements) {
-    box.x1 = Math.min(box.x1, el.x); box.y1 = Math.min(box.y1, el.y);
-    box.x2 = Math.max(box.x2, el.x + el.width); box.y2 = Math.max(box.y2, el.y + el.height);
-  }
-  const pad = 120;
-  const size = canvas.getSize();
-  const width = Math.max(box.x2 - box.x1 + 2 * pad, size.width);
-  const height = Math.max(box.y2 - box.y1 + 2 * pad, size.height);
-  const cx = (box.x1 + box.x2) / 2;
-  const cy = (box.y1 + box.y2) / 2;
-  canvas.viewbox({ x: cx - width / 2, y: cy - height / 2, width, height });
 }
 
 function renderControls() {
@@ -258,7 +235,6 @@ async function verify() {
 async function start() {
   bindControls();
   ui.again.addEventListener('click', () => verify());
-  $('diagram-fit').addEventListener('click', () => viewer.viewer.get('canvas').zoom('fit-viewport', 'auto'));
   verify();
   let labels;
   [caseInfo, events, labels] = await Promise.all([api(`cases/${caseId}`), loadEvents(), api(`cases/${caseId}/labels`)]);

@@ -2,7 +2,7 @@
 // highlighted, and the actions the caller may take (GET /api/v1/tasks/{id} says which).
 import { api, ApiError, attempt, dueClass, h, notify, params, t, user, when } from '../lib/page.js';
 import { renderForm } from '../lib/jsonform.js';
-import { createViewer, showTrail } from '../lib/diagram.js';
+import { caseTrail, createViewer, processName, showTrail, workingEntry } from '../lib/diagram.js';
 import '../tasks/tasks.css';
 import { actionSpecs, askAndSend, post } from '../tasks/actions.js';
 import { dueLabel, isMine, prefill } from '../tasks/common.js';
@@ -64,33 +64,18 @@ function renderSummary(detail) {
     h('dl', { class: 'summary' }, rows.flatMap(([label, value]) => [h('dt', {}, label), h('dd', {}, value)])));
 }
 
+/** The process this step is in, on its own diagram, opened on the step (the case's trail: anyone who
+ * may open the task may read it). */
 async function renderDiagram(detail) {
+  const trail = await caseTrail(detail.case.id, { fresh: true });
+  const holds = (list) => (list || []).includes(detail.element_id);
+  const entry = trail.find((e) => holds(e.active)) || trail.find((e) => holds(e.done)) || workingEntry(trail);
   const container = document.getElementById('task-diagram');
-  let trail;
-  try {
-    trail = await api(`cases/${detail.case.id}/trail`);
-  } catch (error) {
-    trail = [{ process_key: detail.case.process_key, version: detail.case.definition_version, done: [],
-      active: [detail.element_id] }];
-  }
-  const entry = trail.find((e) => (e.active || []).includes(detail.element_id))
-    || trail.find((e) => (e.done || []).includes(detail.element_id)) || trail[0];
   if (!entry) return;
+  container.dataset.process = entry.process_key;
+  document.getElementById('diagram-title').textContent = t('Process diagram: {name}', { name: processName(entry.xml, entry.process_key) });
   if (!viewer) viewer = createViewer(container);
   await showTrail(viewer, entry, detail.element_id);
-  centre(viewer.viewer, detail.element_id);
-}
-
-/** A large process fitted into the side panel is too small to read: centre on this step instead. */
-function centre(bpmn, elementId) {
-  const element = bpmn.get('elementRegistry').get(elementId);
-  const canvas = bpmn.get('canvas');
-  const box = canvas.viewbox();
-  if (!element || box.scale >= 0.75) return;
-  const scale = 0.85;
-  const width = box.outer.width / scale;
-  const height = box.outer.height / scale;
-  canvas.viewbox({ x: element.x + element.width / 2 - width / 2, y: element.y + element.height / 2 - height / 2, width, height });
 }
 
 function renderActions(detail) {
