@@ -58,3 +58,10 @@ def test_versioned_bundles_are_cached_for_long(client):
     cached = client.get("/ui/static/dist/login.js?v=1")
     assert cached.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert "max-age=31536000" not in client.get("/ui/static/dist/login.js").headers.get("Cache-Control", "")
+
+
+def test_the_favicon_is_served(client):
+    for path in ("/favicon.ico", "/ui/static/favicon.svg"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.mimetype == "image/svg+xml", path
+        assert b"<svg" in answer.data

@@ -7,7 +7,7 @@ import hashlib
 from functools import wraps
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 
 from api import auth
@@ -107,6 +107,12 @@ def cache_bundles(response):
 @bp.get("/")
 def home():
     return redirect(url_for("web.inbox"))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it whatever the page says; the same SVG the pages link to."""
+    return send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml", max_age=7 * 24 * 3600)
 
 
 @bp.get("/login")
