@@ -6,13 +6,12 @@ import {
   READ_ONLY, SUPERVISORS, UNMASK_ROLES, areaText, channelName, hasRole, riskBadge, statusBadge,
 } from '../cases/labels.js';
 import { askReason } from '../cases/reason.js';
+import { fileProblem, size, uploadAttachment } from '../lib/files.js';
 import { elementNames, timelineItem } from '../cases/timeline.js';
 import '../cases/cases.css';
 
 const caseId = params.case_id;
 const $ = (id) => document.getElementById(id);
-const MAX_BYTES = 20 * 1024 * 1024;
-const TYPES = ['.jpg', '.jpeg', '.png', '.pdf', '.mp3', '.m4a', '.wav', '.amr'];
 // Keys that carry personal data wherever they are in case data (api/pii.py FIELDS).
 const PERSONAL = {
   id_no: t('ID number'), id_number: t('ID number'), idcard: t('ID number'), phone: t('Phone'), mobile: t('Phone'),
@@ -175,12 +174,6 @@ async function loadComments() {
     : [h('li', { class: 'muted' }, t('No comment yet.'))]));
 }
 
-function size(bytes) {
-  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${bytes} B`;
-}
-
 async function loadAttachments() {
   const files = await api(`cases/${caseId}/attachments`);
   $('case-attachments').replaceChildren(...(files.length ? files.map((f) => h('li', {},
@@ -229,16 +222,11 @@ async function upload(event) {
     input.setAttribute('aria-invalid', 'true');
   };
   if (!file) return fail(t('Choose a file first.'));
-  const dot = file.name.lastIndexOf('.');
-  if (dot < 0 || !TYPES.includes(file.name.slice(dot).toLowerCase())) {
-    return fail(t('This type of file is not accepted: use jpg, png, pdf, mp3, m4a, wav or amr.'));
-  }
-  if (file.size > MAX_BYTES) return fail(t('The file is {size}; attachments are limited to 20 MB.', { size: size(file.size) }));
+  const wrong = fileProblem(file);
+  if (wrong) return fail(wrong);
   showError('upload-error', '');
-  const form = new FormData();
-  form.append('file', file, file.name);
   try {
-    await api(`cases/${caseId}/attachments`, { method: 'POST', form });
+    await uploadAttachment(caseId, file);
   } catch (problem) {
     if (!(problem instanceof ApiError)) throw problem;
     return fail(problem.status === 413 ? t('The file is too large for the server.') : problem.message);

@@ -5,7 +5,8 @@ import { renderForm } from '../lib/jsonform.js';
 import { caseTrail, createViewer, processName, showTrail, workingEntry } from '../lib/diagram.js';
 import '../tasks/tasks.css';
 import { actionSpecs, askAndSend, post } from '../tasks/actions.js';
-import { dueLabel, isMine, prefill } from '../tasks/common.js';
+import { dueLabel, goOnWith, isMine, prefill } from '../tasks/common.js';
+import { uploadAttachment } from '../lib/files.js';
 
 const taskId = params.task_id;
 const notice = document.getElementById('task-notice');
@@ -43,7 +44,7 @@ function renderHead(task) {
       task.state === 'ready' && task.due_at ? h('span', { class: `task-due ${due}` }, t('Due {when}', { when: when(task.due_at) }),
         dueLabel(task.due_at) ? ` · ${dueLabel(task.due_at)}` : '') : null, ' ',
       task.state === 'ready' ? h('span', { class: 'task-holder' }, task.assignee
-        ? t('Claimed by {who}', { who: task.assignee }) : t('Not claimed')) : null));
+        ? t('Claimed by {who}', { who: task.assignee_name || task.assignee }) : t('Not claimed')) : null));
   document.title = `${task.name} · ${document.title.split(' · ').pop()}`;
 }
 
@@ -57,7 +58,7 @@ function renderSummary(detail) {
     [t('Risk level'), info.risk_level ? h('span', { class: `risk risk-${info.risk_level}` }, RISK[info.risk_level] || info.risk_level) : null],
     [t('Parties'), parties.length ? h('ul', { class: 'parties' }, parties.map((p) => h('li', {}, p))) : null],
     [t('Status'), CASE_STATES[info.status] || info.status],
-    [t('Registered'), `${when(info.created_at)} ${info.created_by}`],
+    [t('Registered'), `${when(info.created_at)} ${info.created_by_name || info.created_by}`],
   ].filter(([, value]) => value);
   document.getElementById('case-summary').replaceChildren(
     h('h2', {}, t('Case summary')),
@@ -69,13 +70,15 @@ function renderSummary(detail) {
 async function renderDiagram(detail) {
   const trail = await caseTrail(detail.case.id, { fresh: true });
   const holds = (list) => (list || []).includes(detail.element_id);
-  const entry = trail.find((e) => holds(e.active)) || trail.find((e) => holds(e.done)) || workingEntry(trail);
+  // a task still open: its own process; a finished one: where the case is now
+  const entry = trail.find((e) => holds(e.active)) || (detail.state === 'ready' && trail.find((e) => holds(e.done)))
+    || workingEntry(trail);
   const container = document.getElementById('task-diagram');
   if (!entry) return;
   container.dataset.process = entry.process_key;
   document.getElementById('diagram-title').textContent = t('Process diagram: {name}', { name: processName(entry.xml, entry.process_key) });
   if (!viewer) viewer = createViewer(container);
-  await showTrail(viewer, entry, detail.element_id);
+  await showTrail(viewer, entry, detail.state === 'ready' ? detail.element_id : null);
 }
 
 function renderActions(detail) {
@@ -103,7 +106,8 @@ function showForm(detail, start) {
     form = null;
     return;
   }
-  form = renderForm(formNode, detail.form, start, { readOnly: !editable, showTitle: detail.form.title !== detail.name });
+  form = renderForm(formNode, detail.form, start, { readOnly: !editable, showTitle: detail.form.title !== detail.name,
+    upload: editable ? (file) => uploadAttachment(detail.case.id, file) : null });
 }
 
 /** (Re)load the task; the form keeps what the user typed, else starts from the draft or the case data. */
@@ -129,6 +133,10 @@ async function load() {
 async function complete() {
   showNotice('');
   if (!form) return;
+  if (form.busy()) {
+    showNotice(t('Wait until the files are uploaded.'));
+    return;
+  }
   if (!form.validate()) {
     showNotice(t('Please correct the marked fields.'));
     return;
@@ -140,10 +148,15 @@ async function complete() {
     const next = (done.tasks || []).find((task) => isMine(task, user));
     if (next) {
       notify(t('Done. The next step is yours.'), 'ok');
-      window.location.assign(`/tasks/${encodeURIComponent(next.id)}`);
+      await goOnWith(next);
       return;
     }
     finished(done);
+    await attempt(async () => {
+      const now = await api(`tasks/${encodeURIComponent(taskId)}`);
+      renderHead(now);
+      await renderDiagram(now);
+    });
   } catch (error) {
     button.disabled = false;
     if (error instanceof ApiError && error.status === 422 && Object.keys(error.errors).length) {
