@@ -65,7 +65,7 @@ def test_designer_edits_validates_deploys_and_compares(ui):
     ui.get_by_role("button", name="校验").click()
     issue = ui.locator('#issue-list li[data-element-id="init"]')
     expect(issue).to_contain_text("初始化调解变量")
-    expect(issue).to_contain_text("script")
+    expect(issue).to_contain_text("脚本：第 5 行语法错误")   # the server's check, in Chinese
     expect(shape(ui, "init")).to_have_class(re.compile(r"\bhas-issue\b"))
     expect(ui.locator('.issue-badge[data-element-id="init"]')).to_be_visible()
     expect(ui.locator("#status")).to_contain_text("问题")
@@ -167,6 +167,7 @@ def test_form_editor_previews_validates_and_deploys(ui):
     row = ui.locator('#forms tr[data-form="quick_revisit"]')
     row.get_by_role("link", name="编辑表单").click()
     expect(ui.locator("body")).to_have_attribute("data-ready", "true")
+    ui.get_by_role("tab", name="高级：JSON").click()
     text = ui.locator("#schema-text")
     preview = ui.locator("#preview")
     expect(preview.locator("input, select, textarea").first).to_be_attached()
