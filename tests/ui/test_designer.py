@@ -83,22 +83,31 @@ def test_designer_edits_validates_deploys_and_compares(ui):
     expect(ui.locator("#issues")).to_be_hidden()
     expect(shape(ui, "init")).not_to_have_class(re.compile(r"\bhas-issue\b"))
 
+    # and two of its properties: its time limit, and it may no longer be returned to
+    shape(ui, "investigate").click()
+    open_group(ui, "cunliao-task")
+    ui.locator("#bio-properties-panel-cunliao-sla").select_option("mediation_limit")
+    ui.locator("#bio-properties-panel-cunliao-returnable").uncheck()
+
     # 部署: a new version
     ui.get_by_role("button", name="部署").click()
     expect(ui.locator("#status")).to_have_text(f"已部署为第 {before + 1} 版")
     expect(ui.locator("#designer-meta")).to_contain_text(f"第 {before + 1} 版")
     assert latest_version(ui.base, KEY) == before + 1
 
-    # compare the two versions: the renamed task is marked as changed in both diagrams and listed
+    # compare the two versions: the renamed task is a rename, the properties are named in Chinese
     ui.locator("#compare-link").click()
     expect(ui).to_have_url(re.compile(rf"/designer/{KEY}/compare\?left={before}&right={before + 1}"))
     expect(ui.locator("body")).to_have_attribute("data-ready", "true")
-    row = ui.locator('#diff-list tr[data-element-id="investigate"][data-kind="changed"]')
-    expect(row).to_contain_text("调查核实（现场）")
-    expect(row).to_contain_text("调查核实 → 调查核实（现场）")
-    # nothing else changed (bpmn-js may also report the renamed task's label bounds as a layout change)
-    expect(ui.locator('#diff-list tbody tr[data-kind="changed"]')).to_have_count(1)
-    expect(ui.locator('#diff-list tbody tr[data-kind="added"], #diff-list tbody tr[data-kind="removed"]')).to_have_count(0)
+    row = ui.locator('#diff-list tr[data-element-id="investigate"][data-kind="renamed"]')
+    expect(row).to_contain_text("重命名")
+    expect(row).to_contain_text("名称：调查核实 → 调查核实（现场）")
+    expect(row).to_contain_text("办理时限：")
+    expect(row).to_contain_text("（mediation_limit）")
+    expect(row).to_contain_text("可退回：是 → 否")
+    expect(row).to_contain_text("用户任务")
+    # nothing else changed, and nothing "moved" (a longer name pushes only its label about)
+    expect(ui.locator('#diff-list tbody tr')).to_have_count(1)
     for pane in ("#left-diagram", "#right-diagram"):
         expect(ui.locator(f'{pane} [data-element-id="investigate"]')).to_have_class(re.compile(r"\bdiff-changed\b"))
     row.click()
