@@ -302,6 +302,36 @@ def field_labels(files) -> dict[str, str]:
     return labels
 
 
+def field_options(files) -> dict[str, dict[str, str]]:
+    """Field name → {value: title} for the fields whose forms name their choices (oneOf/anyOf of
+    consts with titles, also as the items of a multiple choice); values as strings."""
+    options: dict[str, dict[str, str]] = {}
+    for source in sorted(files, key=lambda f: f.name):
+        if source.name.endswith(".schema.json"):
+            _collect_options(json.loads(source.content), options)
+    return options
+
+
+def _collect_options(schema: dict, options: dict[str, dict[str, str]]) -> None:
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        for choices in (prop.get("oneOf"), prop.get("anyOf"), items.get("oneOf"), items.get("anyOf")):
+            if isinstance(choices, list) and all(isinstance(c, dict) and "const" in c for c in choices):
+                named = options.setdefault(name, {})
+                for choice in choices:
+                    if choice.get("title"):
+                        named.setdefault(_text(choice["const"]), choice["title"])
+        _collect_options(prop, options)
+        if items:
+            _collect_options(items, options)
+
+
+def _text(value) -> str:
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+
+
 def _collect_titles(schema: dict, labels: dict[str, str]) -> None:
     for name, prop in (schema.get("properties") or {}).items():
         if isinstance(prop, dict):

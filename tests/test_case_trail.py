@@ -70,4 +70,7 @@ def test_labels_name_the_case_fields_as_its_forms_do(svc, library, client, login
     cid = start(svc)
     labels = client.get(f"/api/v1/cases/{cid}/labels", headers=login("grid")).json["labels"]
     assert labels["title"] and labels["address"] and all(isinstance(v, str) for v in labels.values())
+    assert labels["owner_level"] == "承办层级"  # computed by a script: workflows/data_labels.json names it
+    options = client.get(f"/api/v1/cases/{cid}/labels", headers=login("grid")).json["options"]
+    assert options["channel"]["grid_patrol"] == "网格排查" and options["owner_level"]["village"] == "村（社区）"
     assert client.get(f"/api/v1/cases/{cid}/labels", headers=login("dept")).status_code == 404
