@@ -119,6 +119,13 @@ def test_designer_edits_validates_deploys_and_compares(ui):
 def test_custom_properties_edit_and_survive_save(ui):
     open_modeler_from_list(ui)
     shape(ui, "appoint").click()
+    # the panel in Chinese: the element's type, its groups, its own validation
+    expect(ui.locator(".bio-properties-panel-header-type")).to_have_text("用户任务")
+    expect(ui.locator('#properties [data-group-id="group-general"] .bio-properties-panel-group-header')).to_contain_text("常规")
+    open_group(ui, "general")
+    ui.locator("#bio-properties-panel-id").fill("appoint again")
+    expect(ui.locator('#properties [data-entry-id="id"] .bio-properties-panel-error')).to_have_text("编号不能包含空格。")
+    ui.locator("#bio-properties-panel-id").fill("appoint")
     open_group(ui, "cunliao-task")
     form = ui.locator("#bio-properties-panel-cunliao-form")
     sla = ui.locator("#bio-properties-panel-cunliao-sla")
@@ -157,6 +164,7 @@ def test_custom_properties_edit_and_survive_save(ui):
     lane = shape(ui, "lane_justice")
     lane.click(position={"x": 4, "y": 60})
     expect(ui.locator(".bio-properties-panel-header-label")).to_have_text("司法所专员")
+    expect(ui.locator(".bio-properties-panel-header-type")).to_have_text("泳道")
     open_group(ui, "cunliao-lane")
     role = ui.locator("#bio-properties-panel-cunliao-role")
     expect(role).to_have_value("司法所专员")
