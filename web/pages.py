@@ -105,8 +105,14 @@ def cache_bundles(response):
 
 
 @bp.get("/")
+@page()
 def home():
-    return redirect(url_for("web.inbox"))
+    """The first screen of the navigation the user may open (the inbox for staff, the designer for
+    designers): the brand link and "back to the start page" never lead to a page the user may not open."""
+    for endpoint, _label, who in NAV:
+        if g.principal.has_role(*who):
+            return redirect(url_for(endpoint))
+    return render_page("error.html", "error", _("Not allowed"), message=_("Your role may not open this page.")), 403
 
 
 @bp.get("/favicon.ico")
@@ -124,7 +130,7 @@ def login():
 def safe_next(target: str | None) -> str:
     """Only a path on this site: never an open redirect to another host."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("web.inbox")
+        return url_for("web.home")
     return target
 
 
