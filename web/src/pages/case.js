@@ -232,6 +232,7 @@ async function upload(event) {
     return fail(problem.status === 413 ? t('The file is too large for the server.') : problem.message);
   }
   input.value = '';
+  $('upload-name').textContent = t('No file chosen');
   notify(t('Attachment uploaded.'));
   await Promise.all([loadAttachments(), loadTimeline()]);
   return undefined;
@@ -286,6 +287,10 @@ async function start() {
   $('upload-form').hidden = !canWrite;
   $('comment-form').addEventListener('submit', (event) => attempt(() => postComment(event)));
   $('upload-form').addEventListener('submit', (event) => attempt(() => upload(event)));
+  $('upload-file').addEventListener('change', () => {
+    const file = $('upload-file').files[0];
+    $('upload-name').textContent = file ? `${file.name}（${size(file.size)}）` : t('No file chosen');
+  });
   $('reveal').addEventListener('click', () => attempt(reveal));
   $('action-suspend').addEventListener('click', () => attempt(() => statusAction('suspend', t('Suspend the case'),
     t('Its tasks cannot be completed and its deadlines wait until it is resumed.'))));
