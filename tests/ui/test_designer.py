@@ -121,7 +121,8 @@ def test_custom_properties_edit_and_survive_save(ui):
     shape(ui, "appoint").click()
     # the panel in Chinese: the element's type, its groups, its own validation
     expect(ui.locator(".bio-properties-panel-header-type")).to_have_text("用户任务")
-    expect(ui.locator('#properties [data-group-id="group-general"] .bio-properties-panel-group-header')).to_contain_text("常规")
+    general = ui.locator('#properties [data-group-id="group-general"] .bio-properties-panel-group-header')
+    expect(general).to_contain_text("常规")
     open_group(ui, "general")
     ui.locator("#bio-properties-panel-id").fill("appoint again")
     expect(ui.locator('#properties [data-entry-id="id"] .bio-properties-panel-error')).to_have_text("编号不能包含空格。")

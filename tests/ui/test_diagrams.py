@@ -12,8 +12,8 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from api.config import Settings
-from api.services import build_services
+from api.core.config import Settings
+from api.core.services import build_services
 from engine.clock import SystemClock
 
 from ..test_process_mediation import FORMS, do, ready

@@ -15,7 +15,8 @@ from playwright.sync_api import expect
 from .conftest import ARTIFACTS, api_token, sign_in
 
 FORMS = Path(__file__).resolve().parents[2] / "workflows" / "forms"
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmM"
+                       "IQAAAABJRU5ErkJggg==")  # 1×1 pixel
 
 
 def example(form_key: str, **override) -> dict:
@@ -73,7 +74,8 @@ def test_grid_registers_and_the_mediator_signs_for_it(ui):
     # a photo, chosen before the case exists: uploaded to the case's attachments on 登记
     photos = ui.locator('[data-path="attachments"]')
     expect(photos.locator('input[capture]').first).to_have_attribute("accept", "image/*")   # the camera on phones
-    photos.locator('input[id$="-files"]').set_input_files(files=[{"name": "现场.png", "mimeType": "image/png", "buffer": PNG}])
+    photos.locator('input[id$="-files"]').set_input_files(
+        files=[{"name": "现场.png", "mimeType": "image/png", "buffer": PNG}])
     expect(photos).to_contain_text("现场.png")
     expect(photos).to_contain_text("提交时上传")
     ui.get_by_role("button", name="添加当事人").click()

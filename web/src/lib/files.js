@@ -1,4 +1,4 @@
-// Case attachments as the server takes them (api/endpoints/journal.py ALLOWED): the kinds, the size
+// Case attachments as the server takes them (api/cases/journal.py ALLOWED): the kinds, the size
 // limit, the checks a browser can make before sending, and the upload itself.
 import { api, t } from './page.js';
 

@@ -12,7 +12,7 @@ import '../cases/cases.css';
 
 const caseId = params.case_id;
 const $ = (id) => document.getElementById(id);
-// Keys that carry personal data wherever they are in case data (api/pii.py FIELDS).
+// Keys that carry personal data wherever they are in case data (api/core/pii.py FIELDS).
 const PERSONAL = {
   id_no: t('ID number'), id_number: t('ID number'), idcard: t('ID number'), phone: t('Phone'), mobile: t('Phone'),
   contact_phone: t('Phone'), caller_phone: t("Caller's phone"),
