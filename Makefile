@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 run: install web
 	$(BIN)/cunliao init-db
-	$(BIN)/cunliao deploy workflows/bpmn workflows/forms
+	$(BIN)/cunliao deploy workflows/bpmn workflows/forms workflows/documents
 	$(BIN)/cunliao seed-demo
 	$(BIN)/cunliao serve
 

@@ -13,6 +13,7 @@ from web import pages as web_pages
 
 from . import auth, problems, ratelimit
 from .config import Settings
+from .documents import routes as documents
 from .endpoints import auth as auth_endpoints
 from .endpoints import (admin, audit, cases, census, definitions, health, intake, journal, messages, prevention, stats,
                         tasks, work)
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in (auth_endpoints.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
-                      journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, org_endpoints.blp):
+                      journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, org_endpoints.blp,
+                      documents.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     web_i18n.init_app(app)
@@ -59,7 +61,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @app.before_request
     def _authenticate():
         if (request.path.startswith("/api/v1/") and not auth.is_public(request.method, request.path)
-                and not request.path.startswith(intake.PREFIX)):  # intake: per-channel API keys
+                and not request.path.startswith(intake.PREFIX)  # intake: per-channel API keys
+                and not request.path.startswith(documents.PUBLIC_PREFIX)):  # document verification: public
             auth.authenticate()
 
     return app

@@ -5,6 +5,7 @@ import api.models  # noqa: F401  (registers the people tables on the shared meta
 import api.intake  # noqa: F401
 import api.notify  # noqa: F401
 import api.census  # noqa: F401
+import api.documents.models  # noqa: F401
 from engine.db import default_url, make_engine
 from engine.models import Base, UtcDateTime
 

@@ -15,6 +15,7 @@ from engine.task_actions import returnable_step
 from engine.verify import load_events
 
 from .. import auth
+from ..documents.service import require_documents
 from ..guards import roles, visible_task, writer
 from ..pii import masked
 from ..problems import ApiProblem
@@ -145,8 +146,10 @@ def complete_task(body, task_id: str):
     403 if the task is not the caller's."""
     principal = auth.current()
     svc = services()
-    return case_out(svc.cases.complete_task(task_id, body["data"], principal.username,
-                                            authorize=lambda task, case: _may_complete(principal, task, case)))
+    def authorize(task, case):
+        _may_complete(principal, task, case)
+        require_documents(svc, task, case)  # the step's documentsRequired (issued, signed)
+    return case_out(svc.cases.complete_task(task_id, body["data"], principal.username, authorize=authorize))
 
 
 def _may_complete(principal, task: CaseTask, case: Case) -> None:
