@@ -8,6 +8,7 @@ import {
 import { askReason } from '../cases/reason.js';
 import { elementNames, timelineItem } from '../cases/timeline.js';
 import '../cases/cases.css';
+import { mountDocuments } from '../documents/panel.js';
 
 const caseId = params.case_id;
 const $ = (id) => document.getElementById(id);
@@ -328,6 +329,8 @@ async function start() {
   await Promise.all([
     attempt(loadComments),
     attempt(loadAttachments),
+    mountDocuments($('case-documents'), { caseId, canWrite,
+      onChange: () => Promise.all([loadAttachments(), loadTimeline()]) }),
     attempt(async () => {
       await loadTrail();
       await Promise.all([renderDiagram(), loadTimeline()]);

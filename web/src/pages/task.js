@@ -6,6 +6,7 @@ import { createViewer, showTrail } from '../lib/diagram.js';
 import '../tasks/tasks.css';
 import { actionSpecs, askAndSend, post } from '../tasks/actions.js';
 import { dueLabel, isMine, prefill } from '../tasks/common.js';
+import { mountDocuments } from '../documents/panel.js';
 
 const taskId = params.task_id;
 const notice = document.getElementById('task-notice');
@@ -14,6 +15,7 @@ const submitNode = document.getElementById('task-submit');
 const formNode = document.getElementById('task-form');
 let form = null;
 let viewer = null;
+let documentsShown = false;
 
 const STATES = { ready: t('To do'), completed: t('Done'), cancelled: t('Cancelled') };
 const CASE_STATES = { active: t('In progress'), waiting: t('Waiting'), incident: t('Incident'),
@@ -138,6 +140,11 @@ async function load() {
   showForm(detail, start || {});
   renderActions(detail);
   attempt(() => renderDiagram(detail));
+  if (!documentsShown) {
+    documentsShown = true;
+    mountDocuments(document.getElementById('task-documents'), { caseId: detail.case.id, taskId,
+      canWrite: detail.state === 'ready' && detail.actions.length > 0 });
+  }
   return detail;
 }
 
