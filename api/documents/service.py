@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from engine import store
@@ -90,10 +90,7 @@ def _plan(svc, case_id: int, kind: str, principal, task_id: str | None, document
             raise ApiProblem(409, f"{kind} can be issued only when the case is {', '.join(meta['case_status'])}",
                              f"案件{wanted}后才能制作{meta['title']}")
         version_row = session.get(DefinitionVersion, case.definition_id)
-        # The case's own forms first, then every deployed one: data often comes from the process that
-        # started the case (the parties from 登记纠纷), whose forms are not in this version.
-        labels, options = casedata.vocabulary(svc.registry.files(session, version_row)
-                                              + svc.registry.deployed_files(session))
+        labels, options = _vocabulary(session, svc, version_row)
         _require(case.data or {}, meta.get("required") or [], labels, meta["title"])
         earlier = _earlier(session, case.id, kind, meta, document_id)
         year = now.astimezone(casedata.CHINA).year
@@ -111,6 +108,22 @@ def _plan(svc, case_id: int, kind: str, principal, task_id: str | None, document
     plan = _Plan(case, template_row, template, body, assets, unit.id, year, seq, version,
                  numbering.number_prefix(unit), heading, earlier is None, task_id)
     return plan.numbered(seq)
+
+
+_VOCABULARIES: dict[tuple[int, int], tuple[dict, dict]] = {}
+
+
+def _vocabulary(session, svc, version_row: DefinitionVersion) -> tuple[dict, dict]:
+    """The case's own forms first, then every deployed one: data often comes from the process that
+    started the case (the parties from 登记纠纷), whose forms are not in its version. Kept per case
+    version and deployment state (versions never change; a deployment makes a new newest id)."""
+    key = (version_row.id, session.scalar(select(func.max(DefinitionVersion.id))))
+    if key not in _VOCABULARIES:
+        if len(_VOCABULARIES) > 64:
+            _VOCABULARIES.clear()
+        _VOCABULARIES[key] = casedata.vocabulary(svc.registry.files(session, version_row)
+                                                 + svc.registry.deployed_files(session))
+    return _VOCABULARIES[key]
 
 
 def _require(data: dict[str, Any], required: list[str], labels: dict[str, str], title: str) -> None:
