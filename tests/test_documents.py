@@ -123,6 +123,13 @@ def test_the_verification_page_answers_without_login_or_personal_data(client, lo
     assert client.get("/api/v1/verify/NOSUCHCODE").status_code == 404
     page = client.get(f"/verify/{first['code']}")
     assert page.status_code == 200 and first["number"] in page.get_data(as_text=True)
+    pdf = client.get(f"/api/v1/documents/{first['id']}/pdf", headers=mediator).data
+    same = client.post(f"/verify/{first['code']}", data={"file": (io.BytesIO(pdf), "a.pdf")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    other = client.post(f"/verify/{first['code']}", data={"file": (io.BytesIO(pdf + b" "), "a.pdf")},
+                        content_type="multipart/form-data").get_data(as_text=True)
+    assert "文件与出具的文书完全一致" in same and "文件与出具的文书不一致" in other
+    assert client.get("/verify/NOSUCHCODE").status_code == 404
 
 
 def test_missing_data_is_refused_naming_the_fields(client, login, svc, library):

@@ -2,6 +2,8 @@
 public verification answer (no login: it says only what the document's paper already shows)."""
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import send_file
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -95,6 +97,16 @@ def _visible_document(document_id: int) -> Document:
         return document
 
 
+def document_visible(view):
+    """The route's ``document_id`` must belong to a case in the caller's jurisdiction (404 otherwise),
+    checked before the body is read."""
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        _visible_document(kwargs["document_id"])
+        return view(*args, **kwargs)
+    return guarded
+
+
 @blp.get("/documents/<int:document_id>")
 @blp.response(200, DocumentOut)
 def get_document(document_id: int):
@@ -116,11 +128,11 @@ def download(document_id: int):
 
 @blp.post("/documents/<int:document_id>/signed")
 @writer
+@document_visible
 @blp.arguments(DocumentSign)
 @blp.response(200, DocumentOut)
 def attach_signed(body, document_id: int):
     """Record the signed scan of a document (uploaded first as a case attachment): an audit event."""
-    _visible_document(document_id)
     return document_out(service.sign(services(), document_id, body["attachment_id"], auth.current().username))
 
 
