@@ -19,9 +19,10 @@ import json
 import re
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .errors import ValidationIssue
 
@@ -113,7 +114,7 @@ class Typesetter:
         sources = {name: content for name, content in template.files.items() if name.endswith(TEMPLATE_SUFFIX)}
         sources["main"] = sources.pop(template.main)
         inputs = {INPUT_KEY: json.dumps(data, ensure_ascii=False)}
-        with self._lock, _root(self._empty, assets) as root:
+        with self._lock, _readable_root(self._empty, assets) as root:
             if self._compiler is None:
                 self._compiler = typst.Compiler(font_paths=font_dirs(), ignore_system_fonts=True, root=self._empty)
             try:
@@ -134,23 +135,16 @@ def shared_typesetter() -> Typesetter:
     return _shared
 
 
-class _root:
+@contextmanager
+def _readable_root(empty: str, assets: dict[str, bytes] | None) -> Iterator[str]:
     """The folder a compilation may read: the shared empty one, or a fresh one holding ``assets``."""
-
-    def __init__(self, empty: str, assets: dict[str, bytes] | None) -> None:
-        self.empty, self.assets, self.temporary = empty, assets, None
-
-    def __enter__(self) -> str:
-        if not self.assets:
-            return self.empty
-        self.temporary = tempfile.TemporaryDirectory(prefix="cunliao-assets-")
-        for name, content in self.assets.items():
-            (Path(self.temporary.name) / PurePath(name).name).write_bytes(content)
-        return self.temporary.name
-
-    def __exit__(self, *_) -> None:
-        if self.temporary is not None:
-            self.temporary.cleanup()
+    if not assets:
+        yield empty
+        return
+    with tempfile.TemporaryDirectory(prefix="cunliao-assets-") as folder:
+        for name, content in assets.items():
+            (Path(folder) / PurePath(name).name).write_bytes(content)
+        yield folder
 
 
 def _error(exc, main: str) -> TypesetError:
