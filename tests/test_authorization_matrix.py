@@ -213,7 +213,8 @@ def world(client, login):
     """A case (with a task and an attachment) in the grid user's grid, and one in another town."""
     designer = login("designer")
     files = [(io.BytesIO((FIXTURES / n).read_bytes()), n) for n in ("t_simple.bpmn", "t_register.schema.json")]
-    files += [(io.BytesIO((DOCUMENTS / n).read_bytes()), n) for n in ("common.typ", "notice.typ", "notice.document.json")]
+    files += [(io.BytesIO((DOCUMENTS / n).read_bytes()), n)
+              for n in ("common.typ", "notice.typ", "notice.document.json")]
     assert client.post("/api/v1/definitions", headers=designer, data={"files": files},
                        content_type="multipart/form-data").status_code == 201
     made = {}

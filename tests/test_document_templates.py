@@ -44,7 +44,8 @@ def embedded_fonts(pdf: bytes) -> dict[str, str]:
             font = font.get_object()
             descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
             descriptor = descendant["/FontDescriptor"].get_object()
-            fonts[str(font["/BaseFont"])] = next(k for k in ("/FontFile", "/FontFile2", "/FontFile3") if k in descriptor)
+            fonts[str(font["/BaseFont"])] = next(k for k in ("/FontFile", "/FontFile2", "/FontFile3")
+                                                 if k in descriptor)
     return fonts
 
 

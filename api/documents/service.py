@@ -2,10 +2,12 @@
 
 Issuing works the way every command here does: work it out without locks, write it briefly. The
 document is typeset with the number it would get (the counter read without a lock); the write then
-takes the number for real (``numbering.take_seq``) and, only when someone else took that one
-meanwhile, typesets again inside the transaction. The PDF goes to the file store, the attachment
-and document rows and the ``document_issued`` event (with the PDF's sha256) go in together, under
-the case's version check: a document is issued whole or not at all, and its number is never lost.
+takes the number for real (``numbering.take_seq``). When someone else took that one meanwhile, the
+write rolls back (the counter with it) and the document is typeset again with the next number; only
+on the last try is it typeset inside the transaction, so it always ends with a number. The PDF goes
+to the file store; the attachment and document rows and the ``document_issued`` event (with the
+PDF's sha256) go in together, under the case's version check: a document is issued whole or not at
+all, and its number is never lost.
 
 Every document shows personal data masked: a PDF is handed to parties, departments and courts and
 kept as a file, so the real ID numbers and phones never leave the sealed case data through it.
@@ -33,7 +35,7 @@ from . import casedata, casefile, numbering
 from .models import Document
 from .rendering import Heading, new_code, render, verify_url
 
-ATTEMPTS = 3
+ATTEMPTS = 4
 CASE_FILE = "case_file"  # the template whose input also carries the documents and the timeline
 STATUS_WORDS = {"active": "办理中", "waiting": "办理中", "incident": "故障待处理", "suspended": "已中止",
                 "completed": "已办结", "cancelled": "已撤销"}
@@ -70,11 +72,17 @@ def issue(svc, case_id: int, kind: str, principal, task_id: str | None = None,
         plan = _plan(svc, case_id, kind, principal, task_id, document_id)
         pdf, pages = render(svc.registry.templates.typesetter, plan.template, plan.heading, plan.body, plan.assets)
         try:
-            return _write(svc, plan, pdf, pages, principal.username)
+            return _write(svc, plan, pdf, pages, principal.username, last_try=attempt == ATTEMPTS - 1)
+        except _NumberTaken:  # another issuer took the expected number: typeset again, outside the lock
+            continue
         except (Conflict, IntegrityError):  # the case moved, or another version landed first: read again
             if attempt == ATTEMPTS - 1:
                 raise Conflict("the case changed while the document was being issued; try again") from None
-    raise AssertionError("unreachable")
+    raise AssertionError("unreachable: the last try typesets inside the transaction")
+
+
+class _NumberTaken(Exception):
+    """Rolls the write back (the counter too), so the issue can typeset with the next number."""
 
 
 def _plan(svc, case_id: int, kind: str, principal, task_id: str | None, document_id: int | None) -> _Plan:
@@ -192,18 +200,21 @@ def _case_file(session, svc, case: Case, body: dict[str, Any]) -> dict[str, byte
     return assets
 
 
-def _write(svc, plan: _Plan, pdf: bytes, pages: int, actor: str) -> Document:
+def _write(svc, plan: _Plan, pdf: bytes, pages: int, actor: str, last_try: bool) -> Document:
     files = FileStore(svc.settings.attachments_dir)
     now = plan.heading.issued_at
+    digest = files.put(pdf)  # named by its content: a file whose write rolls back harms nothing
     with svc.db.write_engine.begin() as conn:
         if plan.new_number:
             seq = numbering.take_seq(conn, plan.unit_id, plan.template.key, plan.year)
-            if seq != plan.seq:  # someone took the expected number meanwhile: typeset with ours
+            if seq != plan.seq and not last_try:
+                raise _NumberTaken()
+            if seq != plan.seq:  # contended every time: typeset with our number inside the transaction
                 plan = plan.numbered(seq)
                 pdf, pages = render(svc.registry.templates.typesetter, plan.template, plan.heading, plan.body,
                                     plan.assets)
+                digest = files.put(pdf)
         heading = plan.heading
-        digest = files.put(pdf)
         filename = f"{heading.title}-{heading.number}-第{heading.version}版.pdf"
         attachment_id = conn.execute(insert(Attachment.__table__).values(
             case_id=plan.case.id, filename=filename, content_type="application/pdf", size=len(pdf), sha256=digest,
