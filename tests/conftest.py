@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from api.app import create_app
-from api.cli import migrate
-from api.config import Settings
-from api.seed import seed_demo, sync_reference_data
-from api.services import build_services
+from api.core.config import Settings
+from api.core.services import build_services
+from api.people.seed import seed_demo, sync_reference_data
+from cunliao.app import create_app
+from cunliao.cli import migrate
 from engine.clock import FakeClock
-from engine.definitions import SourceFile
 from engine.db import make_engine
+from engine.definitions import SourceFile
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEMO_PASSWORD = "test-password"
@@ -124,7 +124,7 @@ def client(app):
 @pytest.fixture
 def library(svc):
     """The whole bundled process library (workflows/bpmn + workflows/forms), deployed."""
-    from api.cli import SOURCE_SUFFIXES
+    from cunliao.cli import SOURCE_SUFFIXES
 
     root = FIXTURES.parent.parent / "workflows"
     files = [SourceFile(p.name, p.read_bytes()) for d in ("bpmn", "forms", "documents")

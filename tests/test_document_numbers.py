@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import select
 
-from api.auth import Principal
+from api.core.auth import Principal
 from api.documents import service
 from api.documents.models import Document, DocumentCounter
 

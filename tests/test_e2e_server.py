@@ -44,7 +44,7 @@ def server(db_url):
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "DEMO_PASSWORD": DEMO_PASSWORD, "HOST": "127.0.0.1",
            "PORT": str(port), "SECRET_KEY": "e2e", "WORKER_POLL_SECONDS": "0.1"}
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], cwd=ROOT, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "cunliao.cli", "serve"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -11,10 +11,9 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
+from api.core.pii import masked
 from engine.definitions import SourceFile
 from engine.verify import field_labels
-
-from ..pii import masked
 
 CHINA = timezone(timedelta(hours=8))  # documents show Beijing time
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -11,7 +11,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..models import OrgUnit
+from api.core.models import OrgUnit
+
 from .models import DocumentCounter
 
 # Unit kinds whose name goes into the issuer's full name, top down (the city is implied by the prefix).

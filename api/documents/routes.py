@@ -8,16 +8,15 @@ from flask import send_file
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from api.core import auth
+from api.core.guards import case_visible, scoped_case, visible_task, writer
+from api.core.problems import ApiProblem
+from api.core.services import services
 from engine.definitions import offered_documents
 from engine.errors import NotFound
 from engine.files import FileStore
 from engine.models import Case
 
-from .. import auth
-from ..endpoints.cases import scoped_case
-from ..guards import case_visible, visible_task, writer
-from ..problems import ApiProblem
-from ..services import services
 from . import service
 from .models import Document
 from .rendering import verify_url

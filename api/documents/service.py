@@ -20,6 +20,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from api.core.models import OrgUnit
+from api.core.org import display_names
+from api.core.problems import ApiProblem
 from engine import store
 from engine.errors import Conflict, NotFound
 from engine.files import FileStore
@@ -28,9 +31,6 @@ from engine.store import NewEvent
 from engine.templates import CompiledTemplate
 from engine.verify import load_events
 
-from ..models import OrgUnit
-from ..people import display_names
-from ..problems import ApiProblem
 from . import casedata, casefile, numbering
 from .models import Document
 from .rendering import Heading, new_code, render, verify_url
