@@ -8,9 +8,11 @@ import io
 import re
 
 import pytest
+from click.testing import CliRunner
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from cunliao.cli import main
 from engine.files import FileStore
 from engine.models import Case, CaseEvent
 from engine.verify import verify_in_db
@@ -177,17 +179,22 @@ def test_the_case_file_of_a_closed_case_holds_every_document_and_the_timeline(cl
     assert client.get(f"/api/v1/documents/{case_file['id']}/pdf", headers=town).status_code == 200
 
 
-def test_audit_verify_catches_an_altered_document(client, login, svc, library):
+def test_audit_verify_catches_an_altered_document(client, login, svc, library, db_url, monkeypatch):
     mediator = login("mediator")
     case_id = at_signing(svc)
     document = client.post(f"/api/v1/cases/{case_id}/documents", headers=mediator,
                            json={"kind": "agreement"}).get_json()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("ATTACHMENTS_DIR", str(svc.settings.attachments_dir))
+    assert CliRunner().invoke(main, ["audit", "verify", "--all"], catch_exceptions=False).exit_code == 0
     files = FileStore(svc.settings.attachments_dir)
     path = files.path(document["sha256"])
     path.write_bytes(path.read_bytes().replace(b"%PDF", b"%PDX", 1))
     with svc.db.read() as session:
         verdict = verify_in_db(session, svc.registry, svc.cases.script_engine, session.get(Case, case_id), files)
     assert not verdict.ok and document["number"] in verdict.reason
+    cli = CliRunner().invoke(main, ["audit", "verify", "--all"], catch_exceptions=False)
+    assert cli.exit_code == 1 and f"the stored file of {document['number']} is missing" in cli.output
     answer = client.post(f"/api/v1/cases/{case_id}/verify", headers=mediator).get_json()
     assert answer["ok"] is False
     assert client.get(f"/api/v1/documents/{document['id']}/pdf", headers=mediator).status_code == 409
