@@ -2,9 +2,10 @@
 // download it, open its verification page, upload its signed scan. On a task page the step's own
 // documents come first, with what the step requires before it can be completed.
 import { api, ApiError, attempt, h, notify, t, when } from '../lib/page.js';
+import { KINDS, fileProblem, uploadAttachment } from '../lib/files.js';
 import './documents.css';
 
-const SCAN_TYPES = '.pdf,.jpg,.jpeg,.png';
+const SCAN_TYPES = [...KINDS.pdf, ...KINDS.image];
 
 /** The latest version of each number, newest first. */
 function latestVersions(documents) {
@@ -58,10 +59,13 @@ export function mountDocuments(container, { caseId, taskId = null, canWrite = tr
       showError(t('Choose the scan of the signed document first.'));
       return;
     }
-    const form = new FormData();
-    form.append('file', file, file.name);
+    const problem = fileProblem(file, SCAN_TYPES);
+    if (problem) {
+      showError(problem);
+      return;
+    }
     try {
-      const attachment = await api(`cases/${caseId}/attachments`, { method: 'POST', form });
+      const attachment = await uploadAttachment(caseId, file);
       await api(`documents/${doc.id}/signed`, { method: 'POST', body: { attachment_id: attachment.id } });
     } catch (problem) {
       if (!(problem instanceof ApiError)) throw problem;
@@ -74,7 +78,7 @@ export function mountDocuments(container, { caseId, taskId = null, canWrite = tr
   }
 
   function row(doc) {
-    const scan = h('input', { type: 'file', accept: SCAN_TYPES, 'aria-label': t('Signed scan of {number}',
+    const scan = h('input', { type: 'file', accept: SCAN_TYPES.join(','), 'aria-label': t('Signed scan of {number}',
       { number: doc.number }) });
     const signedPart = doc.signed
       ? h('span', { class: 'doc-signed' }, t('Signed scan on file'))
