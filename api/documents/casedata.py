@@ -6,45 +6,45 @@ The input's shape is documented in docs/documents.md; each template's example fo
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Iterable
 
 from api.core.pii import masked
 from engine.definitions import SourceFile
-from engine.verify import field_labels
+from engine.verify import field_labels, field_options
 
 CHINA = timezone(timedelta(hours=8))  # documents show Beijing time
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
-def vocabulary(files: Iterable[SourceFile]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """(field → title, field → {option code → option title}) from forms, the first naming a field winning."""
+def vocabulary(files: Iterable[SourceFile], workflows_dir: Path) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """(field → title, field → {option code → option title}): from the forms in ``files``, the first
+    naming a field winning, then workflows/data_labels.json for the fields scripts compute."""
     labels: dict[str, str] = {}
     options: dict[str, dict[str, str]] = {}
     for source in files:
         if source.kind == "form":
             for name, title in field_labels([source]).items():
                 labels.setdefault(name, title)
-            _collect_options(json.loads(source.content), options)
+            for name, named in field_options([source]).items():
+                options[name] = {**named, **options.get(name, {})}
+    for name, entry in _computed(workflows_dir).items():
+        if entry.get("title"):
+            labels.setdefault(name, entry["title"])
+        if entry.get("options"):
+            options[name] = {**entry["options"], **options.get(name, {})}
     return labels, options
 
 
-def _collect_options(schema: dict, options: dict[str, dict[str, str]]) -> None:
-    for name, prop in (schema.get("properties") or {}).items():
-        if not isinstance(prop, dict):
-            continue
-        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
-        choices = prop.get("oneOf") or items.get("oneOf") or []
-        mapping = {str(c["const"]): c.get("title", str(c["const"])) for c in choices
-                   if isinstance(c, dict) and "const" in c}
-        if mapping:
-            options.setdefault(name, mapping)
-        _collect_options(prop, options)
-        if items:
-            _collect_options(items, options)
+@functools.cache
+def _computed(workflows_dir: Path) -> dict[str, dict]:
+    path = workflows_dir / "data_labels.json"
+    return json.loads(path.read_text(encoding="utf-8"))["fields"] if path.exists() else {}
 
 
 def display(value: Any, options: dict[str, dict[str, str]], name: str | None = None) -> Any:

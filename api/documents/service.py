@@ -129,8 +129,8 @@ def _vocabulary(session, svc, version_row: DefinitionVersion) -> tuple[dict, dic
     if key not in _VOCABULARIES:
         if len(_VOCABULARIES) > 64:
             _VOCABULARIES.clear()
-        _VOCABULARIES[key] = casedata.vocabulary(svc.registry.files(session, version_row)
-                                                 + svc.registry.deployed_files(session))
+        files = svc.registry.files(session, version_row) + svc.registry.deployed_files(session)
+        _VOCABULARIES[key] = casedata.vocabulary(files, svc.settings.workflows_dir)
     return _VOCABULARIES[key]
 
 
