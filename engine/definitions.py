@@ -16,8 +16,11 @@ element id and line, so a designer can fix a diagram in one pass. What it checks
 
 User tasks carry Cunliao's extension properties as ``spiffworkflow:property`` entries:
 ``formKey`` (a JSON Schema form in the bundle), ``slaKey`` (a row of the SLA table), ``dueIn`` (an
-ISO-8601 duration, when no SLA key fits) and ``returnable`` ("true" marks a step work may be
-returned to).
+ISO-8601 duration, when no SLA key fits), ``returnable`` ("true" marks a step work may be
+returned to), ``documents`` (the document templates the step offers to issue, comma-separated keys)
+and ``documentsRequired`` (the documents that must be issued before the step completes: ``key``, or
+``key:signed`` when the signed scan must be uploaded too). Template keys must be deployed or in the
+bundle (engine/templates.py).
 
 A file from another modelling tool deploys when it uses what the engine runs (vendor extensions,
 diagrams, annotations, groups, lanes within lanes and data objects are ignored or read as usual);
@@ -41,6 +44,7 @@ from . import bounds, xmlsafe
 from . import definition_checks as checks
 from .sandbox import timer_values
 from .errors import DefinitionInvalid, ValidationIssue
+from .templates import is_template_file
 
 from .definition_checks import BPMN_NS, SPIFF_NS
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
@@ -61,6 +65,8 @@ class SourceFile:
     @property
     def kind(self) -> str:
         name = self.name.lower()
+        if is_template_file(name):
+            return "template"
         if name.endswith(".bpmn"):
             return "bpmn"
         if name.endswith(".dmn"):
@@ -100,6 +106,7 @@ class _Bundle:
     forms: dict[str, dict] = field(default_factory=dict)
     issues: list[ValidationIssue] = field(default_factory=list)
     sla_keys: set[str] | None = None
+    template_keys: set[str] | None = None
 
     def unknown_sla(self, key: str) -> bool:
         return self.sla_keys is not None and key not in self.sla_keys
@@ -114,16 +121,18 @@ class _Bundle:
 
 
 def compile_bundle(new_files: Iterable[SourceFile], deployed_files: Iterable[SourceFile],
-                   resolve_role: RoleResolver, sla_keys: set[str] | None = None) -> list[CompiledProcess]:
+                   resolve_role: RoleResolver, sla_keys: set[str] | None = None,
+                   template_keys: set[str] | None = None) -> list[CompiledProcess]:
     """Validate ``new_files`` against the deployed library and return the processes they define.
 
-    ``sla_keys``, when given, are the SLA table's keys that ``slaKey`` and ``sla_due('…')`` may name.
+    ``sla_keys``, when given, are the SLA table's keys that ``slaKey`` and ``sla_due('…')`` may name;
+    ``template_keys`` the document templates ``documents`` and ``documentsRequired`` may name.
     Raises DefinitionInvalid with every issue found.
     """
     new_files = list(new_files)
     if not new_files:
         raise DefinitionInvalid([ValidationIssue("", None, None, "no files were given")])
-    bundle = _Bundle(sla_keys=sla_keys)
+    bundle = _Bundle(sla_keys=sla_keys, template_keys=template_keys)
     for source in new_files:
         _load_source(bundle, source, validate=True)
     new_names = {f.name for f in new_files}
@@ -189,6 +198,21 @@ def task_properties(task_spec) -> dict[str, str]:
     return dict(getattr(task_spec, "extensions", {}).get("properties", {}))
 
 
+def offered_documents(props: dict[str, str]) -> list[str]:
+    """The template keys of a step's ``documents`` property."""
+    return [key.strip() for key in (props.get("documents") or "").split(",") if key.strip()]
+
+
+def required_documents(props: dict[str, str]) -> list[tuple[str, bool]]:
+    """(template key, signed scan required) for each entry of ``documentsRequired``."""
+    entries = []
+    for entry in (props.get("documentsRequired") or "").split(","):
+        key, _, condition = entry.strip().partition(":")
+        if key.strip():
+            entries.append((key.strip(), condition.strip()))
+    return [(key, condition == "signed") for key, condition in entries]
+
+
 # -- loading -------------------------------------------------------------------------------------
 
 def _load_source(bundle: _Bundle, source: SourceFile, validate: bool) -> None:
@@ -197,7 +221,7 @@ def _load_source(bundle: _Bundle, source: SourceFile, validate: bool) -> None:
         _load_form(bundle, source)
         return
     if source.kind == "other":
-        bundle.issue(source.name, "unsupported file type: use .bpmn, .dmn or .schema.json")
+        bundle.issue(source.name, "unsupported file type: use .bpmn, .dmn, .schema.json, .typ or .document.json")
         return
     try:
         root = xmlsafe.parse(source.content)
@@ -353,7 +377,20 @@ def _check_user_task(bundle: _Bundle, file: str, task_spec, resolve_role: RoleRe
     form_key = props.get("formKey")
     if form_key and form_key not in bundle.forms:
         bundle.issue(file, f"form '{form_key}' is not in the bundle nor deployed", element_id, line)
+    _check_documents(bundle, file, props, element_id, line)
     return form_key
+
+
+def _check_documents(bundle: _Bundle, file: str, props: dict[str, str], element_id: str, line: int | None) -> None:
+    for entry in (props.get("documentsRequired") or "").split(","):
+        _, _, condition = entry.strip().partition(":")
+        if condition.strip() not in ("", "signed"):
+            bundle.issue(file, f"documentsRequired '{entry.strip()}': write a template key, or key:signed when "
+                               "the signed scan must be uploaded too", element_id, line)
+    keys = offered_documents(props) + [key for key, _ in required_documents(props)]
+    for key in keys:
+        if bundle.template_keys is not None and key not in bundle.template_keys:
+            bundle.issue(file, f"document template '{key}' is not in the bundle nor deployed", element_id, line)
 
 
 def _line_of(root: etree._Element | None, element_id: str | None) -> int | None:

@@ -23,6 +23,7 @@ from . import runtime, xmlsafe
 from .audit import GENESIS, canonical, event_hash, jsonable
 from .deadlines import Deadlines, Rule
 from .definitions import SourceFile, build_parser, load_forms
+from .files import FileStore
 from .models import Case, CaseEvent, CalendarDay, DefinitionVersion, SlaRule
 from .registry import DefinitionRegistry, LoadedSpec
 from .replay import EventRecord, ReplayError, differences, replay, summarize
@@ -110,9 +111,33 @@ def load_events(session: Session, case_id: int, until: int | None = None) -> tup
             [(r.prev_hash, r.hash) for r in rows])
 
 
-def verify_in_db(session: Session, registry: DefinitionRegistry, engine, case: Case) -> Verdict:
+def verify_in_db(session: Session, registry: DefinitionRegistry, engine, case: Case,
+                 files: FileStore | None = None) -> Verdict:
+    """Chain and replay; with ``files``, also that every sealed document is stored unchanged."""
     events, hashes = load_events(session, case.id)
-    return verify_case(case, events, hashes, lambda i: registry.load(session, i), engine)
+    verdict = verify_case(case, events, hashes, lambda i: registry.load(session, i), engine)
+    if verdict.ok and files is not None:
+        verify_sealed_files(verdict, events, files)
+    return verdict
+
+
+# Events that seal a stored file by its sha256: where the sha256 sits in their payload.
+SEALED_FILES = {"document_issued": lambda p: (p.get("document") or {}).get("sha256"),
+                "document_signed": lambda p: p.get("sha256")}
+
+
+def verify_sealed_files(verdict: Verdict, events: list[EventRecord], files: FileStore) -> None:
+    """The first document (or signed scan) whose stored file is missing or no longer has the sha256
+    its event sealed."""
+    for event in events:
+        digest = SEALED_FILES[event.type](event.payload) if event.type in SEALED_FILES else None
+        if digest and files.read(digest) is None:
+            what = (event.payload.get("document") or {}).get("number") or event.payload.get("number") or "a document"
+            verdict.ok, verdict.first_bad_event = False, event.seq
+            verdict.reason = (f"the stored file of {what} is missing or does not match the sha256 sealed in "
+                              f"event {event.seq}")
+            verdict.diff = {"file": {"sealed_sha256": digest}}
+            return
 
 
 # -- anchors -------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from flask_babel import gettext as _
 from api.core import auth
 from api.core.problems import ApiProblem
 from api.core.services import services
+from api.documents.casedata import chinese_datetime
+from api.documents.service import verification
 
 from . import i18n
 
@@ -236,3 +238,19 @@ def census():
 @page(*CENSUS)
 def prevention():
     return render_page("prevention.html", "prevention", _("Prevention"), tab=request.args.get("tab", "screening"))
+
+
+@bp.route("/verify/<code>", methods=["GET", "POST"])
+def verify(code: str):
+    """Public, no login: the QR code on every document opens this page. A PDF sent with POST is
+    hashed here and compared with the issued document (it is not kept)."""
+    svc = services()
+    sha256 = None
+    if request.method == "POST" and request.files.get("file"):
+        sha256 = hashlib.sha256(request.files["file"].read()).hexdigest()
+    found = verification(svc, code[:40], sha256)
+    params = {"code": code[:40], "verification": found, "matches": found.get("matches") if found else None,
+              "issued_at": chinese_datetime(found["issued_at"]) if found else ""}
+    if found:
+        params["verification"] = {k: v for k, v in found.items() if k != "issued_at"}
+    return render_page("verify.html", "verify", _("Verify a document"), **params), 200 if found else 404

@@ -18,6 +18,7 @@ from api.core.org import display_names
 from api.core.pii import UNMASK_ROLES, masked, sealed_fields
 from api.core.problems import ApiProblem
 from api.core.services import services
+from engine.files import FileStore
 from engine.models import CaseEvent, CaseTask, DefinitionVersion
 from engine.verify import case_history, export_bundle, field_labels, field_options, process_diagrams, verify_in_db
 
@@ -138,12 +139,13 @@ def _at(data, path: str):
 @blp.post("/cases/<int:case_id>/verify")
 @blp.response(200, VerifyOut)
 def verify(case_id: int):
-    """Check the hash chain and replay the case: {ok, events, head, first_bad_event?, diff?}."""
+    """Check the hash chain, replay the case, check its stored documents: {ok, events, head, first_bad_event?}."""
     principal = auth.current()
     svc = services()
     with svc.db.read() as session:
         case = scoped_case(session, principal, case_id)
-        return verify_in_db(session, svc.registry, svc.cases.script_engine, case).as_dict()
+        files = FileStore(svc.settings.attachments_dir)
+        return verify_in_db(session, svc.registry, svc.cases.script_engine, case, files).as_dict()
 
 
 @blp.get("/cases/<int:case_id>/audit-bundle")

@@ -15,6 +15,7 @@ from api.core.pii import masked
 from api.core.problems import ApiProblem
 from api.core.scope import task_offered_to
 from api.core.services import services
+from api.documents.service import require_documents
 from engine.cases import OPEN_STATUSES
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.models import Case, CaseTask, DefinitionVersion
@@ -162,6 +163,7 @@ def complete_task(body, task_id: str):
             problems = attachment_problems(session, case.id, schema, body["data"] or {})
         if problems:
             raise InvalidData("the form points at attachments that are not this case's", problems)
+        require_documents(svc, task, case)  # the step's documentsRequired (issued, signed)
     return case_out(svc.cases.complete_task(task_id, body["data"], principal.username, authorize=authorize))
 
 

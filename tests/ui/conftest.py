@@ -102,7 +102,7 @@ def live_server(tmp_path_factory, ui_database_url):
            "HOST": "127.0.0.1", "PORT": str(port), "SECRET_KEY": "ui-tests", "WORKER_POLL_SECONDS": "0.2",
            "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments"))}
     _cunliao(env, "init-db")
-    _cunliao(env, "deploy", "workflows/bpmn", "workflows/forms")
+    _cunliao(env, "deploy", "workflows/bpmn", "workflows/forms", "workflows/documents")
     _cunliao(env, "seed-demo")
     log = (tmp_path_factory.mktemp("serve") / "serve.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "cunliao.cli", "serve"], cwd=ROOT, env=env, stdout=log,

@@ -1,6 +1,7 @@
 // Our properties in bpmn-js's properties panel (docs/modelling-guide.md §2–§5):
 //   user task → formKey (deployed forms, or any key typed), slaKey (the SLA table), dueIn, returnable,
-//               all written as <spiffworkflow:property name=… value=…/>;
+//               documents and documentsRequired (docs/documents.md), all written as
+//               <spiffworkflow:property name=… value=…/>;
 //   lane      → its role (the lane's name must name a role of workflows/roles.json);
 //   script task → its Python script; a gateway's outgoing flow → its condition.
 import {
@@ -131,6 +132,23 @@ function ReturnableCheck({ element, id }) {
   </div>;
 }
 
+function DocumentsText({ element, id, name, label, description }) {
+  const { getValue, setValue } = usePropertyAccess(element, name);
+  const debounce = useService('debounceInput');
+  return <TextFieldEntry id={id} element={element} label={label} getValue={getValue} setValue={setValue}
+    debounce={debounce} description={description} />;
+}
+
+function DocumentsOffered(props) {
+  return <DocumentsText {...props} name="documents" label={t('Documents this step issues')}
+    description={t('Template keys, comma-separated, e.g. agreement')} />;
+}
+
+function DocumentsRequired(props) {
+  return <DocumentsText {...props} name="documentsRequired" label={t('Documents required to complete')}
+    description={t('key, or key:signed when the signed scan must be uploaded, e.g. agreement:signed')} />;
+}
+
 // -- lane, script, condition ---------------------------------------------------------------------
 
 function LaneRole({ element, id }) {
@@ -208,6 +226,8 @@ CunliaoPropertiesProvider.prototype.getGroups = function getGroups(element) {
           { id: 'cunliao-sla', element, component: SlaSelect, isEdited: isSelectEntryEdited },
           { id: 'cunliao-due-in', element, component: DueInText, isEdited: isTextFieldEntryEdited },
           { id: 'cunliao-returnable', element, component: ReturnableCheck, isEdited: isCheckboxEntryEdited },
+          { id: 'cunliao-documents', element, component: DocumentsOffered, isEdited: isTextFieldEntryEdited },
+          { id: 'cunliao-documents-required', element, component: DocumentsRequired, isEdited: isTextFieldEntryEdited },
         ],
       });
     }

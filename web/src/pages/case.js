@@ -9,6 +9,7 @@ import { askReason } from '../cases/reason.js';
 import { fileProblem, size, uploadAttachment } from '../lib/files.js';
 import { elementNames, timelineItem } from '../cases/timeline.js';
 import '../cases/cases.css';
+import { mountDocuments } from '../documents/panel.js';
 
 const caseId = params.case_id;
 const $ = (id) => document.getElementById(id);
@@ -301,6 +302,8 @@ async function start() {
   await Promise.all([
     attempt(loadComments),
     attempt(loadAttachments),
+    mountDocuments($('case-documents'), { caseId, canWrite,
+      onChange: () => Promise.all([loadAttachments(), loadTimeline()]) }),
     attempt(async () => {
       await loadTrail();
       await Promise.all([renderDiagram(), loadTimeline()]);

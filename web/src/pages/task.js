@@ -7,6 +7,7 @@ import '../tasks/tasks.css';
 import { actionSpecs, askAndSend, post } from '../tasks/actions.js';
 import { dueLabel, goOnWith, isMine, prefill } from '../tasks/common.js';
 import { uploadAttachment } from '../lib/files.js';
+import { mountDocuments } from '../documents/panel.js';
 
 const taskId = params.task_id;
 const notice = document.getElementById('task-notice');
@@ -15,6 +16,7 @@ const submitNode = document.getElementById('task-submit');
 const formNode = document.getElementById('task-form');
 let form = null;
 let viewer = null;
+let documentsShown = false;
 
 const STATES = { ready: t('To do'), completed: t('Done'), cancelled: t('Cancelled') };
 const CASE_STATES = { active: t('In progress'), waiting: t('Waiting'), incident: t('Incident'),
@@ -127,6 +129,11 @@ async function load() {
   showForm(detail, start || {});
   renderActions(detail);
   attempt(() => renderDiagram(detail));
+  if (!documentsShown) {
+    documentsShown = true;
+    mountDocuments(document.getElementById('task-documents'), { caseId: detail.case.id, taskId,
+      canWrite: detail.state === 'ready' && detail.actions.length > 0 });
+  }
   return detail;
 }
 
