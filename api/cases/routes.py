@@ -6,7 +6,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import exists, func, select
 
 from api.core import auth
-from api.core.guards import case_visible, roles, scoped_case, writer
+from api.core.guards import area_in_scope, case_visible, roles, scoped_case, writer
 from api.core.models import OrgUnit
 from api.core.pii import UNMASK_ROLES, masked
 from api.core.problems import ApiProblem
@@ -78,11 +78,9 @@ def task_out(task: CaseTask, case_no: str, now=None) -> dict:
 def start_case(body):
     """Start a case on the latest version of a process."""
     principal = auth.current()
-    jurisdiction = body.get("jurisdiction") or principal.unit_path
-    if not principal.covers(jurisdiction):
-        raise ApiProblem(403, f"jurisdiction {jurisdiction} is outside your area {principal.unit_path}",
-                         "不能在本人管辖范围以外登记案件")
     svc = services()
+    with svc.db.read() as session:
+        jurisdiction = area_in_scope(session, principal, body.get("jurisdiction") or principal.unit_path)
     return case_out(svc.cases.start(body["process_key"], body["data"], principal.username, jurisdiction,
                                     body["title"]))
 
