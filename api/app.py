@@ -14,7 +14,7 @@ from engine.clock import Clock
 from .audit import routes as audit
 from .cases import journal, messages, routes as cases, tasks, work
 from .census import routes as census
-from .core import auth, headers, health, inputs, problems, ratelimit
+from .core import answers, auth, headers, health, inputs, problems, ratelimit
 from .core.config import Settings
 from .core.services import build_services
 from .definitions import routes as definitions
@@ -39,7 +39,7 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",  # served below: no CDN
     )
-    app.json.ensure_ascii = False
+    app.json = answers.MaskedJSONProvider(app)
     app.url_map.converters["int"] = inputs.BoundedIntConverter  # before any route is added
     app.extensions["cunliao"] = build_services(settings, clock)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

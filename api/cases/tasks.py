@@ -93,7 +93,7 @@ def list_tasks(query):
         rows = session.execute(
             select(CaseTask, Case.case_no, Case.title).join(Case, Case.id == CaseTask.case_id).where(*conditions)
             .order_by(*SORTS[query["sort"]]).limit(query["limit"])).all()
-        return [{**_task(task, case_no, now), "case_title": title} for task, case_no, title in rows]
+        return [{**task_out(task, case_no, now), "case_title": title} for task, case_no, title in rows]
 
 
 VIEWS = ("todo", "mine", "groups", "overdue", "due_soon", "completed")
@@ -108,12 +108,6 @@ def count_tasks():
     with services().db.read() as session:
         return {view: session.scalar(select(func.count()).select_from(CaseTask)
                                      .where(*_view_conditions(principal, view, now))) for view in VIEWS}
-
-
-def _task(task: CaseTask, case_no: str, now=None) -> dict:
-    out = task_out(task, case_no, now)
-    out["draft"] = masked(out["draft"]) if out["draft"] else out["draft"]
-    return out
 
 
 SORTS = {
@@ -173,7 +167,7 @@ def get_task(task_id: str):
         people = candidates(session, task, principal.username)
     if "admin" in principal.roles:
         audit_admin_access(principal, case)
-    out = {**_task(task, case.case_no, now), "case_title": case.title}
+    out = {**task_out(task, case.case_no, now), "case_title": case.title}
     out["form"] = with_order(loaded.forms.get(task.form_key)) if task.form_key else None
     out["returnable"] = _return_targets(loaded, events)
     data = masked(case.data or {})
