@@ -9,7 +9,7 @@ from functools import wraps
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 
 from api.core import auth
@@ -107,8 +107,20 @@ def cache_bundles(response):
 
 
 @bp.get("/")
+@page()
 def home():
-    return redirect(url_for("web.inbox"))
+    """The first screen of the navigation the user may open (the inbox for staff, the designer for
+    designers): the brand link and "back to the start page" never lead to a page the user may not open."""
+    for endpoint, _label, who in NAV:
+        if g.principal.has_role(*who):
+            return redirect(url_for(endpoint))
+    return render_page("error.html", "error", _("Not allowed"), message=_("Your role may not open this page.")), 403
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it whatever the page says; the same SVG the pages link to."""
+    return send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml", max_age=7 * 24 * 3600)
 
 
 @bp.get("/login")
@@ -121,7 +133,7 @@ def safe_next(target: str | None) -> str:
     """Only a path on this site: never an open redirect to another host. Browsers drop tabs and
     newlines from a URL and read a backslash as a slash, so ``/\t/evil.example`` and ``/\\evil.example``
     lead off-site; each layer of percent-decoding is checked too (``/%2F/evil.example``)."""
-    return target if target and _same_site_path(target) else url_for("web.inbox")
+    return target if target and _same_site_path(target) else url_for("web.home")
 
 
 def _same_site_path(target: str) -> bool:

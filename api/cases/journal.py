@@ -116,6 +116,35 @@ def download(attachment_id: int):
     return send_file(path, mimetype=attachment.content_type, as_attachment=True, download_name=attachment.filename)
 
 
+def attachment_problems(session, case_id: int, schema: dict | None, data: dict) -> dict[str, str]:
+    """Field path → problem, for each reference in ``data`` to an attachment (the items of an array
+    whose items say ``"format": "attachment"``) that is not a file of this case with that sha256: a
+    form may only point at the case's own evidence, as it was uploaded."""
+    refs: dict[str, dict] = {}
+    _collect_refs(schema or {}, data, "", refs)
+    if not refs:
+        return {}
+    ids = {ref.get("id") for ref in refs.values() if isinstance(ref.get("id"), int)}
+    stored = dict(session.execute(select(Attachment.id, Attachment.sha256)
+                                  .where(Attachment.case_id == case_id, Attachment.id.in_(ids))).all()) if ids else {}
+    return {path: "附件不存在、不属于本案件或内容已改变，请重新上传" for path, ref in refs.items()
+            if not isinstance(ref.get("id"), int) or stored.get(ref["id"]) != ref.get("sha256")}
+
+
+def _collect_refs(schema: dict, value, path: str, out: dict[str, dict]) -> None:
+    if isinstance(value, dict):
+        for key, prop in (schema.get("properties") or {}).items():
+            if isinstance(prop, dict) and key in value:
+                _collect_refs(prop, value[key], f"{path}.{key}" if path else key, out)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        items = schema["items"]
+        for index, item in enumerate(value):
+            if items.get("format") == "attachment":
+                out[f"{path}.{index}"] = item if isinstance(item, dict) else {}
+            else:
+                _collect_refs(items, item, f"{path}.{index}", out)
+
+
 @blp.get("/notifications")
 @blp.arguments(NotificationQuery, location="query")
 @blp.response(200, NotificationOut(many=True))

@@ -4,7 +4,7 @@
 //   lane      → its role (the lane's name must name a role of workflows/roles.json);
 //   script task → its Python script; a gateway's outgoing flow → its condition.
 import {
-  CheckboxEntry, SelectEntry, TextAreaEntry, TextFieldEntry,
+  SelectEntry, TextAreaEntry, TextFieldEntry,
   isCheckboxEntryEdited, isSelectEntryEdited, isTextAreaEntryEdited, isTextFieldEntryEdited,
 } from '@bpmn-io/properties-panel';
 import { useService } from 'bpmn-js-properties-panel';
@@ -112,12 +112,23 @@ function DueInText({ element, id }) {
     setValue={setValue} debounce={debounce} validate={validate} />;
 }
 
+/** A checkbox entry that shows the box as the browser toggled it. The panel's own CheckboxEntry
+ * (@bpmn-io/properties-panel 3.55) stores `event.target.value` ("on") as its local state after a
+ * change, so an unticked box is drawn ticked again until an effect corrects it a frame later: a
+ * quick second look (a person's, or a test's) sees the old state. */
 function ReturnableCheck({ element, id }) {
   const bpmnFactory = useService('bpmnFactory');
   const commandStack = useService('commandStack');
-  return <CheckboxEntry id={id} element={element} label={t('Returnable: work may be sent back to this step')}
-    getValue={() => getProperty(element, 'returnable') === 'true'}
-    setValue={(checked) => setProperty(element, 'returnable', checked ? 'true' : '', bpmnFactory, commandStack)} />;
+  const inputId = `bio-properties-panel-${id}`;
+  const onChange = (event) => setProperty(element, 'returnable', event.target.checked ? 'true' : '',
+    bpmnFactory, commandStack);
+  return <div class="bio-properties-panel-entry bio-properties-panel-checkbox-entry" data-entry-id={id}>
+    <div class="bio-properties-panel-checkbox">
+      <input id={inputId} name={id} type="checkbox" class="bio-properties-panel-input"
+        checked={getProperty(element, 'returnable') === 'true'} onChange={onChange} />
+      <label for={inputId} class="bio-properties-panel-label">{t('Returnable: work may be sent back to this step')}</label>
+    </div>
+  </div>;
 }
 
 // -- lane, script, condition ---------------------------------------------------------------------
