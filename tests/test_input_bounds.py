@@ -55,6 +55,10 @@ def test_text_that_is_not_unicode_is_refused(client, login):
     paired = '{"text": "\\ud83d\\ude00 fine"}'.encode()  # a surrogate pair is one real character
     assert client.post(f"/api/v1/cases/{case['id']}/comments", headers=grid, data=paired,
                        content_type="application/json").status_code == 201
+    nul = '{"text": "a\\u0000b"}'.encode()  # PostgreSQL keeps no NUL in text
+    refused(client.post(f"/api/v1/cases/{case['id']}/comments", headers=grid, data=nul,
+                        content_type="application/json"), 400)
+    refused(client.get("/api/v1/cases?q=a%00b", headers=grid), 400)
     not_utf8 = b'{"text": "\xff\xfe"}'
     refused(client.post(f"/api/v1/cases/{case['id']}/comments", headers=grid, data=not_utf8,
                         content_type="application/json"), 400)

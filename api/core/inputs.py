@@ -2,9 +2,9 @@
 
 A JSON body is bounded in size and nesting depth *before* it is parsed (a body nested 100,000 deep
 would otherwise exhaust the parser's recursion) and refused when it holds text that is not Unicode
-(a lone surrogate such as ``"\\ud800"`` parses in Python but cannot be stored). Numbers and dates
-are bounded to what the database and the calendar of this service hold: ids and counts fit a
-PostgreSQL ``INTEGER``, days fall in 2000–2099. Schemas use the fields below, so the OpenAPI
+(a lone surrogate such as ``"\\ud800"`` parses in Python but cannot be stored, nor can NUL on
+PostgreSQL). Numbers and dates are bounded to what the database and the calendar of this service
+hold: ids and counts fit a PostgreSQL ``INTEGER``, days fall in 2000–2099. Schemas use the fields below, so the OpenAPI
 documents the same bounds the code checks.
 """
 from __future__ import annotations
@@ -31,8 +31,10 @@ MONTH = rf"{YEAR}-(0[1-9]|1[0-2])"
 # A string literal, or an unterminated one up to the end: always matches from a quote, so stripping
 # strings stays linear whatever the body (no rescanning from every quote of a broken string).
 _STRING = re.compile(r'"(?:[^"\\]++|\\.)*+\\?(?:"|\Z)', re.S)
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# Escapes that may stand for what is not storable text: a UTF-16 surrogate, or NUL (PostgreSQL
+# keeps no NUL in text).
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F][0-9a-fA-F]{2}|0000)")
+_NOT_TEXT = re.compile("[\ud800-\udfff\x00]")
 
 
 def Id(**kwargs) -> fields.Integer:  # noqa: N802 - a field factory reads like a field class
@@ -79,6 +81,8 @@ def register(app: Flask) -> None:
 
     @app.before_request
     def _bounded_json():
+        if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+            raise ApiProblem(400, "the URL holds a NUL character, which is not text", "网址中含有无效字符")
         if request.method in ("GET", "HEAD", "OPTIONS", "DELETE") or not request.is_json:
             return
         if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
@@ -99,13 +103,13 @@ def check_json_text(raw: bytes) -> None:
     if _depth(text) > MAX_JSON_DEPTH:
         raise ApiProblem(400, f"the JSON nests deeper than {MAX_JSON_DEPTH} levels",
                          f"数据嵌套超过 {MAX_JSON_DEPTH} 层，请简化后重试")
-    if _SURROGATE_ESCAPE.search(text):
+    if "\x00" in text or _SUSPECT_ESCAPE.search(text):
         try:
             parsed = json.loads(text)
         except ValueError:
             return
-        if _has_lone_surrogate(parsed):
-            raise ApiProblem(400, "the JSON holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text",
+        if _holds_non_text(parsed):
+            raise ApiProblem(400, "the JSON holds a lone UTF-16 surrogate (\\ud800-\\udfff) or a NUL, which is not text",
                              "数据中含有无效字符，请删除后重试")
 
 
@@ -118,12 +122,12 @@ def _depth(text: str) -> int:
     return deepest
 
 
-def _has_lone_surrogate(value: Any) -> bool:
+def _holds_non_text(value: Any) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if _SURROGATE.search(item):
+            if _NOT_TEXT.search(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
