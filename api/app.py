@@ -8,14 +8,13 @@ import logging
 
 import swagger_ui_bundle
 from flask import Flask, request, send_from_directory
-from flask_smorest import Api
 
 from engine.clock import Clock
 
 from .audit import routes as audit
 from .cases import journal, messages, routes as cases, tasks, work
 from .census import routes as census
-from .core import auth, health, problems, ratelimit
+from .core import answers, auth, headers, health, inputs, problems, ratelimit
 from .core.config import Settings
 from .core.services import build_services
 from .definitions import routes as definitions
@@ -41,12 +40,15 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",  # served below: no CDN
     )
-    app.json.ensure_ascii = False
+    app.json = answers.MaskedJSONProvider(app)
+    app.url_map.converters["int"] = inputs.BoundedIntConverter  # before any route is added
     app.extensions["cunliao"] = build_services(settings, clock)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every task state change at INFO
 
-    api = Api(app, spec_kwargs={"info": {"description": "Grassroots dispute resolution on BPMN (民事村了)."}})
+    api = problems.ProblemApi(app, spec_kwargs={
+        "info": {"description": "Grassroots dispute resolution on BPMN (民事村了)."}})
+    api.register_converter(inputs.BoundedIntConverter, inputs.path_int_schema)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in (login.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
@@ -56,6 +58,8 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.register_blueprint(health.blp)
     problems.register(app)
     ratelimit.register(app)  # 429 with Retry-After
+    headers.register(app)
+    inputs.register(app)
 
     @app.get("/api/docs/assets/<path:filename>")
     def swagger_assets(filename: str):

@@ -2,6 +2,11 @@
 
 Each event is hashed over the previous event's hash and the canonical JSON of its own fields, so
 changing, dropping or reordering any event breaks every hash after it. The case row keeps the head.
+
+A sealed value (``{"$pii": kind, "enc": …, "hash": …}``, written by the app's ``seal``) enters the
+hash by its *commitment*: its kind, its keyed hash and the SHA-256 of the whole sealed value. So an
+audit bundle can carry the commitment instead of the ciphertext and still verify, and the
+ciphertext in the database is as bound to its event as any other field.
 """
 from __future__ import annotations
 
@@ -39,10 +44,27 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and "$pii" in value and "enc" in value
+
+
+def committed(value: Any) -> Any:
+    """``value`` with every sealed value replaced by its commitment; idempotent."""
+    if is_sealed(value):
+        return {"$pii": value["$pii"], "hash": value.get("hash"), "seal": hashlib.sha256(canonical(value)).hexdigest()}
+    if isinstance(value, dict):
+        return {k: committed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [committed(v) for v in value]
+    return value
+
+
 def event_hash(prev_hash: str, case_id: int, seq: int, type_: str, actor: str, at: datetime,
-               payload: dict[str, Any]) -> str:
+               payload: dict[str, Any], *, legacy: bool = False) -> str:
+    """The event's hash; ``legacy``: as events written before sealed values were committed were
+    hashed (over the sealed values themselves), which verification still accepts for them."""
     body = {"case_id": case_id, "seq": seq, "type": type_, "actor": actor, "at": at.isoformat(),
-            "payload": payload}
+            "payload": payload if legacy else committed(payload)}
     return hashlib.sha256(prev_hash.encode() + canonical(body)).hexdigest()
 
 

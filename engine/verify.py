@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import runtime, xmlsafe
-from .audit import GENESIS, canonical, event_hash, jsonable
+from .audit import GENESIS, canonical, committed, event_hash, jsonable
 from .deadlines import Deadlines, Rule
 from .definitions import SourceFile, build_parser, load_forms
 from .files import FileStore
@@ -57,7 +57,8 @@ def check_chain(case_id: int, events: list[EventRecord], hashes: list[tuple[str,
             return position, f"event {position} is missing (found seq {event.seq} in its place)"
         if prev_hash != previous:
             return event.seq, "its link to the previous event is broken"
-        if event_hash(previous, case_id, event.seq, event.type, event.actor, event.at, event.payload) != digest:
+        fields = (previous, case_id, event.seq, event.type, event.actor, event.at, event.payload)
+        if digest not in (event_hash(*fields), event_hash(*fields, legacy=True)):
             return event.seq, "its content does not match its hash (changed after it was written)"
         previous = digest
     if len(events) != event_seq or previous != (head or GENESIS):
@@ -169,6 +170,9 @@ def verify_anchor(session: Session, anchored: dict[str, Any]) -> list[str]:
 # -- bundles: one file that verifies offline ------------------------------------------------------
 
 def export_bundle(session: Session, registry: DefinitionRegistry, case: Case, at: datetime) -> dict[str, Any]:
+    """Everything needed to verify the case offline. Sealed values leave as their commitments
+    (kind, keyed hash, digest: see ``audit.committed``), never as ciphertext: the chain and the
+    replay verify on those alike, and the keyed hash still finds the same person across bundles."""
     events, hashes = load_events(session, case.id)
     used = {case.definition_id} | {e.payload.get("definition_id") for e in events if e.type == "case_started"} \
         | {e.payload.get("to_definition_id") for e in events if e.type == "case_migrated"}
@@ -182,16 +186,20 @@ def export_bundle(session: Session, registry: DefinitionRegistry, case: Case, at
     return {
         "format": BUNDLE_FORMAT, "exported_at": at.isoformat(),
         "case": {"id": case.id, "case_no": case.case_no, "process_key": case.process_key,
-                 "definition_id": case.definition_id, "status": case.status, "data": case.data,
-                 "incident": case.incident, "state": case.state, "event_seq": case.event_seq,
-                 "chain_head": case.chain_head},
-        "events": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": e.at.isoformat(), "payload": e.payload,
-                    "prev_hash": p, "hash": h} for e, (p, h) in zip(events, hashes)],
+                 "definition_id": case.definition_id, "status": case.status, "data": committed(case.data),
+                 "incident": case.incident, "state": _committed_state(case.state),
+                 "event_seq": case.event_seq, "chain_head": case.chain_head},
+        "events": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": e.at.isoformat(),
+                    "payload": committed(e.payload), "prev_hash": p, "hash": h} for e, (p, h) in zip(events, hashes)],
         "definitions": definitions,
         "sla_rules": [{"key": r.key, "duration": r.duration, "calendar": r.calendar,
                        "effective_from": r.effective_from.isoformat()} for r in session.scalars(select(SlaRule))],
         "calendar": {d.day.isoformat(): d.kind for d in session.scalars(select(CalendarDay))},
     }
+
+
+def _committed_state(state: str) -> str:
+    return json.dumps(committed(json.loads(state)), ensure_ascii=False) if state else state
 
 
 def verify_bundle(bundle: dict[str, Any]) -> Verdict:

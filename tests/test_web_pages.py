@@ -1,6 +1,8 @@
 """The page routes without a browser: sign-in redirects, no open redirect, roles, caching, language."""
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -20,10 +22,31 @@ def test_pages_send_strangers_to_the_login_page(client):
     assert answer.status_code == 302 and answer.headers["Location"].startswith("/login?next=")
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "/\t/evil.example",
+                                    "/%2F/evil.example", "/%5Cevil.example", "/%09/evil.example", " //evil.example",
+                                    "/\n/evil.example", "javascript:alert(1)", "/%252F/evil.example"])
 def test_no_open_redirect_after_sign_in_or_language_switch(client, target):
     answer = client.get("/lang/en", query_string={"next": target})
     assert answer.status_code == 302 and answer.headers["Location"] == "/"
+    page = client.get("/login", query_string={"next": target}).get_data(as_text=True)
+    page_data = json.loads(re.search(r'<script id="page-data" type="application/json">(.*?)</script>', page, re.S)[1])
+    assert page_data["params"]["next"] == "/"  # where the sign-in form goes afterwards
+
+
+def test_a_same_site_next_survives_the_language_switch(client):
+    answer = client.get("/lang/en", query_string={"next": "/cases?q=%E5%BC%A0&page=2"})
+    assert answer.headers["Location"] == "/cases?q=%E5%BC%A0&page=2"
+
+
+def test_every_page_and_answer_carries_the_security_headers(client):
+    for path in ("/login", "/api/v1/cases", "/healthz", "/api/openapi.json"):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+        assert directives["default-src"] == directives["script-src"] == directives["style-src-elem"] == "'self'"
+        assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'", path
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "same-origin", path
+        assert headers["X-Frame-Options"] == "DENY", path
 
 
 def test_roles_decide_the_pages_and_the_navigation(client):

@@ -4,8 +4,10 @@ business rules and no data the API would not give the same user."""
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from functools import wraps
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
@@ -130,10 +132,26 @@ def login():
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect to another host."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("web.home")
-    return target
+    """Only a path on this site: never an open redirect to another host. Browsers drop tabs and
+    newlines from a URL and read a backslash as a slash, so ``/\t/evil.example`` and ``/\\evil.example``
+    lead off-site; each layer of percent-decoding is checked too (``/%2F/evil.example``)."""
+    return target if target and _same_site_path(target) else url_for("web.home")
+
+
+def _same_site_path(target: str) -> bool:
+    layer = target
+    for _ in range(3):
+        if (not layer.startswith("/") or layer.startswith("//") or "\\" in layer
+                or any(unicodedata.category(c) in ("Cc", "Cf") for c in layer)):
+            return False
+        parts = urlsplit(layer)
+        if parts.scheme or parts.netloc:
+            return False
+        decoded = unquote(layer)
+        if decoded == layer:
+            return True
+        layer = decoded
+    return False  # encoded more than three times over: nobody's real link
 
 
 @bp.get("/lang/<code>")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from api.cases.routes import case_out
 from api.cases.schemas import CaseOut
 from api.core import auth
+from api.core.answers import reveal_personal_data
 from api.core.guards import case_visible, roles, scoped_case, task_visible
 from api.core.org import display_names
 from api.core.pii import UNMASK_ROLES, masked, sealed_fields
@@ -30,6 +31,7 @@ from .schemas import (AuditEventPage, EventQuery, FieldLabelsOut, HistoryOut, Hi
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit and repairs")
 
 REPAIRERS = ("admin",)
+BUNDLE_READERS = ("auditor", "admin")
 
 
 @blp.get("/cases/<int:case_id>/events")
@@ -127,6 +129,7 @@ def personal_data(query, case_id: int):
     revealed = {path: _at(values, path) for path in fields}
     svc.cases.annotate(case_id, principal.username, "personal_data_viewed",
                        {"fields": fields, "reason": query["reason"]})
+    reveal_personal_data()
     return {"case_no": case.case_no, "values": revealed}
 
 
@@ -149,12 +152,16 @@ def verify(case_id: int):
 
 
 @blp.get("/cases/<int:case_id>/audit-bundle")
+@roles(*BUNDLE_READERS)
+@case_visible
 @blp.response(200, {"type": "object"}, content_type="application/json")
 def bundle(case_id: int):
-    """One file with the events, every definition version used and the chain head; verify it
-    offline with `cunliao audit verify --bundle FILE`."""
+    """One file with the events, every definition version used and the chain head, personal data
+    as keyed hashes; verify it offline with `cunliao audit verify --bundle FILE`. Auditors and
+    admins only; each download is an event of the case (and is in the bundle it produced)."""
     principal = auth.current()
     svc = services()
+    svc.cases.annotate(case_id, principal.username, "audit_bundle_downloaded", {})
     with svc.db.read() as session:
         case = scoped_case(session, principal, case_id)
         content = export_bundle(session, svc.registry, case, svc.clock.now())

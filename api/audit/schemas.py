@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from api.core.inputs import Count, Page
+
 
 class _In(Schema):
     class Meta:
@@ -10,7 +12,7 @@ class _In(Schema):
 
 
 class EventQuery(_In):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = Page()
     page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -33,7 +35,7 @@ class AuditEventPage(Schema):
 
 
 class HistoryQuery(_In):
-    at = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "event number"})
+    at = Count(1, required=True, metadata={"description": "event number"})
 
 
 class OpenTaskOut(Schema):
@@ -101,11 +103,11 @@ class RepairCorrectData(RepairReason):
 
 
 class RepairRewind(RepairReason):
-    to_seq = fields.Integer(required=True, validate=validate.Range(min=2))
+    to_seq = Count(2, required=True)
 
 
 class RepairMigrate(RepairReason):
-    to_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    to_version = Count(1, required=True)
 
 
 class PersonalDataQuery(_In):

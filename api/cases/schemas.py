@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from api.core.inputs import Moment, Page
+
 
 class _In(Schema):
     class Meta:
@@ -77,11 +79,17 @@ class CaseQuery(_In):
     owner_level = fields.String()
     channel = fields.String(metadata={"description": "the data's channel, or a lead's source (hotline_12345 …)"})
     overdue = fields.Boolean(metadata={"description": "only cases with a ready task past its due time"})
-    id_no = fields.String(metadata={"description": "a party's ID number (matched by its keyed hash; audited roles only)"})
-    created_from = fields.DateTime()
-    created_to = fields.DateTime()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    created_from = Moment()
+    created_to = Moment()
+    page = Page()
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class CaseSearch(CaseQuery):
+    """The list's filters in a body, where a party's ID number may go (never in a URL: URLs are logged)."""
+
+    id_no = fields.String(validate=validate.Length(min=1, max=40), metadata={
+        "description": "a party's ID number (matched by its keyed hash; roles that may see personal data only)"})
 
 
 class CasePage(Schema):

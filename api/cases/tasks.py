@@ -119,7 +119,6 @@ def count_tasks():
 
 def _task(task: CaseTask, case_no: str, now=None, names: dict[str, str] | None = None) -> dict:
     out = task_out(task, case_no, now)
-    out["draft"] = masked(out["draft"]) if out["draft"] else out["draft"]
     names = names or {}
     out["assignee_name"] = names.get(task.assignee) if task.assignee else None
     out["owner_name"] = names.get(task.owner) if task.owner else None

@@ -15,7 +15,8 @@ from .service import CensusItem, CensusPerson
 
 
 def export_xlsx(session: Session, grid: OrgUnit) -> bytes:
-    """The grid's census in the import layout, one sheet per kind, personal data masked."""
+    """The grid's census in the import layout, one sheet per kind, personal data masked (also where
+    it was typed into an address or a note)."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -26,9 +27,9 @@ def export_xlsx(session: Session, grid: OrgUnit) -> bytes:
     for person in session.scalars(select(CensusPerson).where(CensusPerson.grid_path == grid.path)
                                   .order_by(CensusPerson.id)):
         household = households.get(person.household_id)
-        sheet.append([person.name, masked(person.id_no), masked(person.phone) if person.phone else "",
-                      household.attributes.get("head", "") if household else "", person.address, grid.code,
-                      ";".join(person.flags)])
+        sheet.append(masked([person.name, person.id_no, person.phone or "",
+                             household.attributes.get("head", "") if household else "", person.address, grid.code,
+                             ";".join(person.flags)]))
     for kind in ITEM_KINDS.values():
         sheet = workbook.create_sheet(kind.sheet)
         sheet.append([c.zh for c in kind.columns])

@@ -237,8 +237,9 @@ def check(session: Session, rows: list[Row], scope_path: str,
         for id_hash, grid_path in session.execute(select(CensusPerson.id_hash, CensusPerson.grid_path).where(
                 CensusPerson.id_hash.in_(keys[start:start + 500]))):
             if not in_scope(grid_path, scope_path):
-                errors.append(by_hash[id_hash].row.error("id_no", "此人已登记在您管辖范围以外的网格",
-                                                         "this person is registered in a grid outside your area"))
+                errors.append(by_hash[id_hash].row.error("id_no", "该身份证号已有登记，请联系上级核实",
+                                                         "this ID number cannot be registered here; ask the "
+                                                         "level above to verify"))
     errors.sort(key=lambda e: (e.file, e.sheet or "", e.row))
     return people, items, errors
 

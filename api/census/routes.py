@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.core import auth
+from api.core.answers import reveal_personal_data
 from api.core.org import in_scope
 from api.core.pii import UNMASK_ROLES
 from api.core.problems import ApiProblem
@@ -68,6 +69,13 @@ def _scoped(session: Session, model, ident: int, principal, what: str):
     return row
 
 
+def _registered_already() -> ApiProblem:
+    """The same answer wherever the person is registered (in the caller's area or another town), so
+    the census cannot be probed for where someone lives; the superior sees both and can sort it out."""
+    return ApiProblem(409, "this ID number cannot be registered here; ask the level above to verify",
+                      "该身份证号已有登记，请联系上级核实", field="id_no")
+
+
 def _check_person_values(session: Session, body: dict, grid_path: str) -> dict:
     values = {k: v for k, v in body.items() if k != "grid"}
     if "id_no" in values:
@@ -115,7 +123,8 @@ def list_people(query):
 @blp.arguments(PersonIn)
 @blp.response(201, PersonOut)
 def create_person(body):
-    """Register a person in a grid of your area; 409 when the ID number is already registered."""
+    """Register a person in a grid of your area; 409 when the ID number is already registered,
+    anywhere, with the same answer wherever that is."""
     principal = auth.current()
     svc = services()
     with svc.db.write() as session, session.begin():
@@ -123,8 +132,7 @@ def create_person(body):
         values = _check_person_values(session, body, grid.path)
         if session.scalars(select(CensusPerson.id).where(
                 CensusPerson.id_hash == svc.vault.identity_hash(values["id_no"]))).first() is not None:
-            raise ApiProblem(409, "a person with this ID number is already registered", "该身份证号已登记",
-                             field="id_no")
+            raise _registered_already()
         person, _ = save_person(session, svc.vault, svc.clock.now(), principal.username, None,
                                 {**values, "grid_path": grid.path})
         return person_snapshot(person)
@@ -153,7 +161,7 @@ def update_person(body, person_id: int):
             other = session.scalars(select(CensusPerson.id).where(
                 CensusPerson.id_hash == svc.vault.identity_hash(values["id_no"]), CensusPerson.id != person.id)).first()
             if other is not None:
-                raise ApiProblem(409, "another person has this ID number", "该身份证号已登记", field="id_no")
+                raise _registered_already()
         person, _ = save_person(session, svc.vault, svc.clock.now(), principal.username, person, values)
         return person_snapshot(person)
 
@@ -171,6 +179,7 @@ def personal_data(query, person_id: int):
         fields = ["id_no"] + (["phone"] if person.phone else [])
         record_change(session, svc.clock.now(), principal.username, "person", person.id, person.grid_path,
                       "personal_data_viewed", None, {"fields": fields, "reason": query["reason"]})
+        reveal_personal_data()
         return {"id": person.id, "id_no": svc.vault.unseal(person.id_no),
                 "phone": svc.vault.unseal(person.phone) if person.phone else None}
 

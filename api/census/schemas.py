@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.core.inputs import Count, Day, Id, Moment
+
 from .service import FLAGS, ITEM_KINDS
 
 
@@ -18,7 +20,7 @@ class PersonIn(_In):
     id_no = fields.String(required=True, validate=validate.Length(min=1, max=40))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     address = fields.String(load_default="", validate=validate.Length(max=300))
-    household_id = fields.Integer(load_default=None, allow_none=True)
+    household_id = Id(load_default=None, allow_none=True)
     flags = fields.List(fields.String(validate=validate.OneOf(FLAGS)), load_default=list)
 
 
@@ -27,7 +29,7 @@ class PersonPatch(_In):
     id_no = fields.String(validate=validate.Length(min=1, max=40))
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     address = fields.String(validate=validate.Length(max=300))
-    household_id = fields.Integer(allow_none=True)
+    household_id = Id(allow_none=True)
     flags = fields.List(fields.String(validate=validate.OneOf(FLAGS)))
 
 
@@ -47,7 +49,7 @@ class PeopleQuery(_In):
     q = fields.String(validate=validate.Length(min=1, max=50), metadata={"description": "part of the name"})
     flag = fields.String(validate=validate.OneOf(FLAGS))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Count(load_default=0)
 
 
 class ItemIn(_In):
@@ -72,7 +74,7 @@ class ItemsQuery(_In):
 
 class ChangesQuery(_In):
     target_type = fields.String(validate=validate.OneOf(("person", "item")))
-    target_id = fields.Integer()
+    target_id = Id()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -100,7 +102,7 @@ class CensusPersonalDataOut(Schema):
 
 class RoundIn(_In):
     grid = fields.String(required=True, validate=validate.Length(min=1, max=400))
-    week_start = fields.Date(required=True, metadata={"description": "the Monday the week starts (China time)"})
+    week_start = Day(required=True, metadata={"description": "the Monday the week starts (China time)"})
 
     @validates_schema
     def _monday(self, data, **kwargs):
@@ -145,15 +147,15 @@ class RoundsQuery(_In):
 
 class Target(_In):
     target_type = fields.String(required=True, validate=validate.OneOf(("person", "item")))
-    target_id = fields.Integer(required=True)
+    target_id = Id(required=True)
 
 
 class VisitIn(_In):
-    round_id = fields.Integer(load_default=None, allow_none=True)
+    round_id = Id(load_default=None, allow_none=True)
     grid = fields.String(validate=validate.Length(min=1, max=400),
                          metadata={"description": "grid code or path; taken from the round when omitted"})
-    started_at = fields.AwareDateTime(required=True)
-    ended_at = fields.AwareDateTime(required=True)
+    started_at = Moment(required=True)
+    ended_at = Moment(required=True)
     location = fields.String(required=True, validate=validate.Length(min=1, max=300))
     findings = fields.String(load_default="", validate=validate.Length(max=5000))
     verified = fields.List(fields.Nested(Target), load_default=list)
@@ -179,7 +181,7 @@ class VisitOut(Schema):
 
 
 class VisitHoursQuery(_In):
-    date = fields.Date(required=True, metadata={"description": "a local (China) date"})
+    date = Day(required=True, metadata={"description": "a local (China) date"})
     grid = fields.String(validate=validate.Length(max=400))
 
 

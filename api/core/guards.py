@@ -15,6 +15,7 @@ from engine.errors import NotFound
 from engine.models import Case, CaseTask
 
 from . import auth
+from .models import OrgUnit
 from .org import record
 from .problems import ApiProblem
 from .scope import case_in_scope
@@ -42,6 +43,18 @@ def writer(view):
             raise ApiProblem(403, "auditors and designers change nothing on cases", "审计员和流程设计员不能修改案件")
         return view(*args, **kwargs)
     return guarded
+
+
+def area_in_scope(session, principal, path: str) -> str:
+    """``path`` when it names an existing org unit inside the caller's area: a case lies nowhere
+    else (``/macheng/songbu/../guishan/`` is no unit, and another town is not the caller's)."""
+    if session.scalar(select(OrgUnit.id).where(OrgUnit.path == path)) is None:
+        raise ApiProblem(422, f"there is no org unit with the path {path}", "所选区域不存在，请从区域列表中选择",
+                         errors={"jurisdiction": "不是已有的区域"})
+    if not principal.covers(path):
+        raise ApiProblem(403, f"jurisdiction {path} is outside your area {principal.unit_path}",
+                         "不能在本人管辖范围以外登记案件")
+    return path
 
 
 def scoped_case(session, principal, case_id: int) -> Case:

@@ -8,7 +8,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import http
+
 from flask import Flask, Response, json
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -31,6 +36,41 @@ _TITLES = {
 }
 
 
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Schema):
+    """An error answer (RFC 9457) as every route sends it."""
+
+    class Meta:
+        unknown = INCLUDE  # some problems name the field or the state they are about
+
+    type = fields.String()
+    title = fields.String(metadata={"description": "the status in English"})
+    status = fields.Integer()
+    detail = fields.String(metadata={"description": "what went wrong, in English"})
+    message = fields.String(metadata={"description": "what to do about it, in Chinese (the UI's language)"})
+    errors = fields.Raw(metadata={"description": "per field or per element: what is wrong with it"})
+
+
+class ProblemApi(Api):
+    """flask-smorest documenting every error answer as ``application/problem+json`` with the
+    ``Problem`` schema, the way ``problem()`` below sends it."""
+
+    ERROR_SCHEMA = Problem
+
+    def _register_responses(self):
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "an error: see the problem's detail and message", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
 class ApiProblem(Exception):
     def __init__(self, status: int, detail: str, message: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -44,7 +84,7 @@ def problem(status: int, detail: str, message: str | None = None, **extra: Any) 
     title_zh, title_en = _TITLES.get(status, ("错误", "Error"))
     body = {"type": "about:blank", "title": title_en, "status": status, "detail": detail,
             "message": message or title_zh, **extra}
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
 
 
 def _engine_problem(exc: EngineError) -> Response:

@@ -13,7 +13,7 @@ from engine.deadlines import Deadlines
 from engine.registry import DefinitionRegistry
 
 from .config import Settings
-from .pii import Vault
+from .pii import DeclaredFields, Vault
 
 
 class RoleCatalogue:
@@ -54,9 +54,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     deadlines = Deadlines(db)
     registry = DefinitionRegistry(roles.resolve, deadlines.keys)
     vault = Vault(settings.pii_key)
+    declared = DeclaredFields(db)
     catalogue = json.loads((settings.workflows_dir / "catalogue.json").read_text(encoding="utf-8"))
     cases = CaseService(db, registry, clock, roles.resolve, deadlines, case_prefix=settings.case_prefix,
-                        seal=vault.seal, indexed_fields=tuple(catalogue["indexed_fields"]))
+                        seal=lambda data: vault.seal(data, declared()), indexed_fields=tuple(catalogue["indexed_fields"]))
     return Services(settings, db, clock, roles, deadlines, registry, cases, vault)
 
 

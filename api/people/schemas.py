@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from api.core.inputs import Id, Page
+
 
 class _In(Schema):
     class Meta:
@@ -27,14 +29,14 @@ class UnitIn(_In):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, metadata={
         "description": "city, town, village, grid, department (or 市, 乡镇, 街道, 村, 社区, 网格, 职能部门)"})
-    parent_id = fields.Integer(allow_none=True)
+    parent_id = Id(allow_none=True)
     parent_code = fields.String(allow_none=True)
 
 
 class UnitPatch(_In):
     name = fields.String(validate=validate.Length(min=1, max=200))
     kind = fields.String()
-    parent_id = fields.Integer(metadata={"description": "moves the unit (only while no case lies under it)"})
+    parent_id = Id(metadata={"description": "moves the unit (only while no case lies under it)"})
     parent_code = fields.String()
 
 
@@ -54,7 +56,7 @@ class UnitQuery(_In):
 class UserIn(_In):
     username = fields.String(required=True, validate=validate.Length(min=1, max=100))
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    unit_id = fields.Integer()
+    unit_id = Id()
     unit_code = fields.String()
     roles = fields.List(fields.String(), load_default=list, metadata={"description": "role codes or names"})
     active = fields.Boolean(load_default=True)
@@ -65,7 +67,7 @@ class UserIn(_In):
 
 class UserPatch(_In):
     display_name = fields.String(validate=validate.Length(min=1, max=200))
-    unit_id = fields.Integer()
+    unit_id = Id()
     unit_code = fields.String()
     roles = fields.List(fields.String())
     active = fields.Boolean()
@@ -88,10 +90,10 @@ class UserOut(Schema):
 
 class UserQuery(_In):
     q = fields.String(metadata={"description": "part of the username or name"})
-    unit_id = fields.Integer()
+    unit_id = Id()
     role = fields.String()
     active = fields.Boolean()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = Page()
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -114,7 +116,7 @@ class PasswordResetOut(Schema):
 class AdminAuditQuery(_In):
     action = fields.String()
     target_type = fields.String(validate=validate.OneOf(["unit", "user", "token", "import"]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = Page()
     page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -183,7 +185,7 @@ class SessionOut(Schema):
 
 
 class TokenQuery(_In):
-    user_id = fields.Integer(metadata={"description": "admins: another user's tokens (in your area)"})
+    user_id = Id(metadata={"description": "admins: another user's tokens (in your area)"})
     include_inactive = fields.Boolean(load_default=False, metadata={"description": "also expired and revoked"})
 
 

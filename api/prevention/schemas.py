@@ -5,9 +5,12 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.core import inputs
+from api.core.inputs import Count, Day, Id, Moment
+
 from .service import ENTRY_STATUSES, RISK_LEVELS
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(rf"^{inputs.MONTH}$")
 
 
 def _NAMES(**kwargs) -> fields.List:
@@ -48,14 +51,14 @@ class ScreeningListOut(Schema):
 class ListsQuery(_In):
     area = fields.String(validate=validate.Length(max=400))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Count(load_default=0)
 
 
 class EntryIn(_In):
     subject = fields.String(validate=validate.Length(min=1, max=200),
                             metadata={"description": "name or household as written; defaults to the census name"})
-    person_id = fields.Integer(load_default=None, allow_none=True, metadata={"description": "census person"})
-    household_id = fields.Integer(load_default=None, allow_none=True, metadata={"description": "census household"})
+    person_id = Id(load_default=None, allow_none=True, metadata={"description": "census person"})
+    household_id = Id(load_default=None, allow_none=True, metadata={"description": "census household"})
     id_no = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     indicators = fields.List(fields.String(validate=validate.Length(min=1, max=60)), required=True,
@@ -85,8 +88,8 @@ class EntryPatch(_In):
 
 
 class EscalateIn(_In):
-    case_id = fields.Integer(load_default=None, allow_none=True,
-                             metadata={"description": "link this existing case instead of starting one"})
+    case_id = Id(load_default=None, allow_none=True,
+                 metadata={"description": "link this existing case instead of starting one"})
     summary = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
@@ -131,7 +134,7 @@ class EntriesQuery(_In):
 
 class PreventionChangesQuery(_In):
     target_type = fields.String(validate=validate.OneOf(("list", "entry", "plan", "team", "log")))
-    target_id = fields.Integer()
+    target_id = Id()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -150,9 +153,9 @@ class PreventionChangeOut(Schema):
 # --- follow-up plans -------------------------------------------------------------------------
 
 class PlanIn(_In):
-    person_id = fields.Integer(required=True, metadata={"description": "census person"})
-    interval_days = fields.Integer(required=True, validate=validate.Range(min=1, max=365),
-                                   metadata={"description": "contact every N days"})
+    person_id = Id(required=True, metadata={"description": "census person"})
+    interval_days = Count(1, 365, required=True,
+                          metadata={"description": "contact every N days"})
     responsible_user = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     responsible_unit = fields.String(load_default="", validate=validate.Length(max=200))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
@@ -165,7 +168,7 @@ class PlanClose(_In):
 class PlansQuery(_In):
     area = fields.String(validate=validate.Length(max=400))
     status = fields.String(validate=validate.OneOf(("active", "closed")))
-    person_id = fields.Integer()
+    person_id = Id()
 
 
 class HistoryRow(Schema):
@@ -227,13 +230,13 @@ class TeamsQuery(_In):
 
 class IssueIn(_In):
     description = fields.String(required=True, validate=validate.Length(min=1, max=1000))
-    case_id = fields.Integer(load_default=None, allow_none=True)
+    case_id = Id(load_default=None, allow_none=True)
 
 
 class LogIn(_In):
-    team_id = fields.Integer(required=True)
-    started_at = fields.AwareDateTime(required=True)
-    ended_at = fields.AwareDateTime(required=True)
+    team_id = Id(required=True)
+    started_at = Moment(required=True)
+    ended_at = Moment(required=True)
     route = fields.String(required=True, validate=validate.Length(min=1, max=300))
     findings = fields.String(load_default="", validate=validate.Length(max=4000))
     issues = fields.List(fields.Nested(IssueIn), load_default=list, validate=validate.Length(max=50))
@@ -261,17 +264,17 @@ class LogOut(Schema):
 
 class LogsQuery(_In):
     area = fields.String(validate=validate.Length(max=400))
-    team_id = fields.Integer()
-    date_from = fields.Date()
-    date_to = fields.Date(metadata={"description": "inclusive"})
+    team_id = Id()
+    date_from = Day()
+    date_to = Day(metadata={"description": "inclusive"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Count(load_default=0)
 
 
 class HoursQuery(_In):
-    month = fields.String(required=True, validate=validate.Regexp(MONTH, error="use YYYY-MM"))
+    month = fields.String(required=True, validate=validate.Regexp(MONTH, error="月份应为 YYYY-MM（2000 年以后）"))
     area = fields.String(validate=validate.Length(max=400))
-    team_id = fields.Integer()
+    team_id = Id()
 
 
 class HoursOut(Schema):

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from api.core.inputs import YEAR, Day
+
 from .service import GROUPINGS
 
-PERIOD = r"^\d{4}(-(0[1-9]|1[0-2]))?$"
+PERIOD = rf"^{YEAR}(-(0[1-9]|1[0-2]))?$"
 
 
 class _In(Schema):
@@ -16,9 +18,9 @@ class _In(Schema):
 class KpiQuery(_In):
     group_by = fields.String(load_default=None, validate=validate.OneOf(GROUPINGS),
                              metadata={"description": "town, village, category, channel or month"})
-    from_ = fields.Date(data_key="from", load_default=None,
-                        metadata={"description": "first registration day (YYYY-MM-DD, China time), inclusive"})
-    to = fields.Date(load_default=None, metadata={"description": "last registration day, inclusive"})
+    from_ = Day(data_key="from", load_default=None,
+                metadata={"description": "first registration day (YYYY-MM-DD, China time), inclusive"})
+    to = Day(load_default=None, metadata={"description": "last registration day, inclusive"})
     area = fields.String(load_default=None, validate=validate.Length(min=1, max=400),
                          metadata={"description": "unit code or path within your jurisdiction"})
 
@@ -29,7 +31,7 @@ class KpiQuery(_In):
 
 
 class RatingQuery(_In):
-    period = fields.String(required=True, validate=validate.Regexp(PERIOD, error="期间应为 YYYY 或 YYYY-MM"),
+    period = fields.String(required=True, validate=validate.Regexp(PERIOD, error="期间应为 YYYY 或 YYYY-MM（2000 年以后）"),
                            metadata={"description": "YYYY or YYYY-MM"})
     level = fields.String(load_default="village", validate=validate.OneOf(("village", "town")),
                           metadata={"description": "village (平安村(社区)) or town (平安乡镇)"})
