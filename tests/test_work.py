@@ -151,6 +151,7 @@ def test_webhook_channel_posts_notifications(client, login, case, svc):
     class Gateway(BaseHTTPRequestHandler):
         def do_POST(self):
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            received[-1]["idempotency_key"] = self.headers["Idempotency-Key"]
             self.send_response(200)
             self.end_headers()
 
@@ -168,6 +169,7 @@ def test_webhook_channel_posts_notifications(client, login, case, svc):
     finally:
         server.shutdown()
     assert received[0]["to"] == "grid" and received[0]["kind"] == "urge"
+    assert received[0]["idempotency_key"] == f"notification-{received[0]['id']}"
 
 
 def test_comments_and_attachments(client, login, case):
