@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy import select
 
 from engine.models import Case
 
 from .. import auth
 from ..guards import writer
-from ..schemas import MessageIn, MessageOut, _In
+from ..schemas import MessageIn, MessageOut
 from ..services import services
 from .cases import case_out
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="Messages")
 
 
-class DeadLetterQuery(_In):
+class DeadLetterQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
     before_id = fields.Integer(validate=validate.Range(min=1))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
