@@ -43,7 +43,8 @@ class MessageCommands:
         case (``case_no``): such a message is for that case only. A repeated idempotency key,
         at the same time or later, returns the first answer and changes nothing."""
         payload = self.seal(checked_data(payload))
-        for attempt in range(1, STALE_ATTEMPTS + 1):
+        attempt = 1
+        while True:
             try:
                 return self._deliver_once(name, correlation, payload, idempotency_key, actor, within, start_in)
             except (NotFound, Conflict) as exc:
@@ -53,9 +54,9 @@ class MessageCommands:
                 receipt = self._receipt(idempotency_key)
                 if receipt is not None:
                     return self._replayed_receipt(receipt, name, idempotency_key)
-                if not isinstance(exc, Stale) or attempt == STALE_ATTEMPTS:
+                if not isinstance(exc, Stale) or attempt >= STALE_ATTEMPTS:
                     raise
-        raise AssertionError("unreachable")
+                attempt += 1
 
     def dispatch_outbox(self, limit: int = 50) -> int:
         """Deliver messages thrown by cases that are not settled yet (the worker's round)."""
@@ -125,26 +126,22 @@ class MessageCommands:
 
     def _deliver_once(self, name: str, correlation: dict[str, Any], payload: dict[str, Any], key: str, actor: str,
                       within: str, start_in: str | None) -> list:
-        with self.db.read() as session:
-            receipt = session.get(MessageReceipt, key)
-            if receipt is not None:
-                session.expunge(receipt)
-            else:
-                starter = None
-                try:
-                    case_id = self._receiver(session, name, correlation, within).id
-                except NotFound:
-                    starter = None if correlation.get("case_no") else self._message_starter(session, name)
-                    if starter is None:
-                        raise
-                    case_id = None
+        receipt = self._receipt(key)
         if receipt is not None:
             return self._replayed_receipt(receipt, name, key)
-        if case_id is None:
-            jurisdiction = str(payload.get("jurisdiction") or (start_in if start_in is not None else within))
-            receipt_row = {"idempotency_key": key, "name": name, "received_at": self.clock.now()}
-            return [self._start(starter, payload, actor, jurisdiction, message=name, receipt=receipt_row)]
-        return [self._deliver(case_id, name, correlation, payload, actor, key)]
+        with self.db.read() as session:
+            try:
+                case_id, starter = self._receiver(session, name, correlation, within).id, None
+            except NotFound:
+                starter = None if correlation.get("case_no") else self._message_starter(session, name)
+                if starter is None:
+                    raise
+                case_id = None
+        if case_id is not None:
+            return [self._deliver(case_id, name, correlation, payload, actor, key)]
+        jurisdiction = str(payload.get("jurisdiction") or (start_in if start_in is not None else within))
+        receipt_row = {"idempotency_key": key, "name": name, "received_at": self.clock.now()}
+        return [self._start(starter, payload, actor, jurisdiction, message=name, receipt=receipt_row)]
 
     def _receipt(self, key: str) -> MessageReceipt | None:
         with self.db.read() as session:
