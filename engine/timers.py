@@ -26,7 +26,7 @@ from .store import NewEvent
 log = logging.getLogger(__name__)
 
 # Short, because a dead worker's timers wait this long; renewed every TIMER_RENEW_EVERY while working.
-TIMER_LEASE = timedelta(seconds=1.5)
+TIMER_LEASE = timedelta(seconds=1)
 TIMER_RENEW_EVERY = TIMER_LEASE / 3
 CLAIM_BATCH = 20
 FIRE_ATTEMPTS = 3

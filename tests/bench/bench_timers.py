@@ -9,7 +9,7 @@ Run from the repository root (``make bench`` does)::
 A fresh SQLite database (or ``--database-url``) gets the process ``bench_timer.bpmn`` (wait
 ``PT3S``, then a user task). Two ``cunliao worker`` processes run: a survivor, and a victim that is
 killed with SIGKILL the moment it holds timer claims (then started again, ``--kills`` times). Cases
-are started steadily meanwhile, so timers come due all the time. It prints ONE JSON line:
+are started steadily meanwhile (10 a second), so timers come due all the time. It prints ONE JSON line:
 
 * ``lateness_after_kill_p99_s`` / ``_max_s``: fired − due for the timers the killed workers held
   (target: p99 ≤ 2 s); ``after_lease_end_max_s``: fired − the end of the dead worker's lease;
@@ -46,6 +46,7 @@ from engine.timers import TIMER_LEASE  # noqa: E402
 
 BPMN = ROOT / "tests" / "bench" / "bench_timer.bpmn"
 WAIT = timedelta(seconds=3)
+FEED_EVERY_S = 0.1
 TARGET_P99_S = 2.0
 
 
@@ -104,11 +105,12 @@ def worker(env: dict, log_path: Path) -> subprocess.Popen:
 
 
 def feed(svc, feeding: threading.Event, started: dict) -> None:
-    """A case every 40 ms: its timer falls due 3 s later."""
+    """A case every FEED_EVERY_S: its timer falls due 3 s later. Well below what two workers fire,
+    so what is measured is the crash, not a backlog."""
     while feeding.is_set():
         view = svc.cases.start("bench_timer", {"wait": "PT3S"}, "bench", "/macheng/")
         started[view.case.id] = view.case.created_at
-        time.sleep(0.04)
+        time.sleep(FEED_EVERY_S)
 
 
 def wait_for_claims(svc, worker_id: str, limit_s: float = 30.0) -> list[str]:
@@ -158,6 +160,7 @@ def measure(svc, started: dict[int, datetime], stranded: dict[int, datetime], ki
         "after_lease_end_max_s": round(max(after_lease), 3) if after_lease else None,
         "double_firings": sum(1 for ats in fired.values() if len(ats) > 1),
         "unfired": len(set(started) - set(fired)),
+        "load_avg_1m": round(os.getloadavg()[0], 1),  # lateness includes any backlog a busy machine builds
     }
     result["ok"] = (result["double_firings"] == 0 and result["unfired"] == 0 and bool(after_kill)
                     and result["lateness_after_kill_p99_s"] <= TARGET_P99_S)
