@@ -14,7 +14,8 @@ import urllib.request
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import BigInteger, Connection, ForeignKey, Integer, String, insert, select, update
+from sqlalchemy import BigInteger, Connection, ForeignKey, Index, Integer, String, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.clock import CHINA
@@ -26,8 +27,15 @@ log = logging.getLogger(__name__)
 KINDS = ("new_task", "urge", "copy", "overdue", "delegated", "reassigned", "returned")
 
 
+# Told once per task and person, however many workers run their rounds at once (a partial unique index).
+ONCE_KINDS = ("new_task", "overdue")
+_ONCE = text("kind IN ('new_task', 'overdue')")
+
+
 class Notification(Base):
     __tablename__ = "notifications"
+    __table_args__ = (Index("uq_notifications_once", "kind", "task_id", "username", unique=True,
+                            sqlite_where=_ONCE, postgresql_where=_ONCE),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(100), index=True)
@@ -61,7 +69,12 @@ def write_notifications(conn: Connection, usernames: Iterable[str], kind: str, m
     rows = [{"username": u, "kind": kind, "message": message[:1000], "case_id": case_id, "task_id": task_id,
              "created_at": at} for u in sorted(set(usernames)) if u]
     if rows:
-        conn.execute(insert(Notification.__table__), rows)
+        statement = insert(Notification.__table__)
+        if kind in ONCE_KINDS:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            statement = dialect.insert(Notification.__table__).on_conflict_do_nothing(
+                index_elements=["kind", "task_id", "username"], index_where=_ONCE)
+        conn.execute(statement, rows)
     return len(rows)
 
 

@@ -1,4 +1,5 @@
-"""outbox state: delivered or undeliverable (dead letters)
+"""delivery once: outbox state (delivered or undeliverable: dead letters); new-task and overdue
+notifications told once per task and person
 
 Revision ID: 0011
 Revises: 0010
@@ -13,6 +14,8 @@ down_revision = '0010'
 branch_labels = None
 depends_on = None
 
+ONCE = "kind IN ('new_task', 'overdue')"
+
 
 def upgrade() -> None:
     with op.batch_alter_table('message_outbox', schema=None) as batch_op:
@@ -21,9 +24,15 @@ def upgrade() -> None:
     # Rows settled before: their outcome says whether they reached a case.
     op.execute("UPDATE message_outbox SET state = CASE WHEN outcome LIKE 'delivered to %' THEN 'delivered' "
                "ELSE 'undeliverable' END WHERE settled_at IS NOT NULL")
+    # Two workers' rounds could both tell of one task; keep the first of each such pair.
+    op.execute(f"DELETE FROM notifications WHERE {ONCE} AND id NOT IN (SELECT MIN(id) FROM notifications "
+               f"WHERE {ONCE} GROUP BY kind, task_id, username)")
+    op.create_index('uq_notifications_once', 'notifications', ['kind', 'task_id', 'username'], unique=True,
+                    sqlite_where=sa.text(ONCE), postgresql_where=sa.text(ONCE))
 
 
 def downgrade() -> None:
+    op.drop_index('uq_notifications_once', table_name='notifications')
     with op.batch_alter_table('message_outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_message_outbox_state')
         batch_op.drop_column('state')
