@@ -426,11 +426,12 @@ def record_response(db, record: IntakeRecord, tasks: list[CaseTask], now: dateti
                           (False if due_at is not None and now > due_at else None)),
         "escalated_at": escalation.created_at if escalation is not None else None}
     with db.write() as session, session.begin():
-        row = session.scalars(select(IntakeResponse).where(IntakeResponse.record_id == record.id)).first()
-        if row is None:
-            row = IntakeResponse(record_id=record.id, case_id=record.case_id, recorded_at=now, **values)
-            session.add(row)
-        elif any(getattr(row, k) != v for k, v in values.items()):
+        # Two readers of one status at once (the push's answer and a repeated push, the webhook
+        # round): the first creates the row, the other finds it and brings it up to date.
+        insert_once(session.connection(), IntakeResponse.__table__, {
+            "record_id": record.id, "case_id": record.case_id, "recorded_at": now, **values}, ["record_id"])
+        row = session.scalars(select(IntakeResponse).where(IntakeResponse.record_id == record.id)).one()
+        if any(getattr(row, k) != v for k, v in values.items()):
             for key, value in values.items():
                 setattr(row, key, value)
             row.recorded_at = now

@@ -128,13 +128,15 @@ def test_a_repeated_push_returns_the_same_record_and_starts_nothing(client, svc,
     assert push(client, keys, "petition", body("petition", "110-A")).status_code == 201
 
 
-def test_a_lead_pushed_twice_at_once_starts_one_case_and_both_answers_name_it(app, svc, library, keys):  # noqa: F811
+@pytest.mark.parametrize("channel", ["police_110", "one_key_call"])
+def test_a_push_sent_twice_at_once_starts_one_case_and_both_answers_name_it(app, svc, library, keys,  # noqa: F811
+                                                                             channel):
     from .conftest import REPEATS
     from .test_exactly_once import together
 
     for round_ in range(REPEATS):
-        payload = body("police_110", f"110-TWICE-{round_}")
-        answers = together(*[lambda: push(app.test_client(), keys, "police_110", payload)] * 2)
+        payload = body(channel, f"TWICE-{round_}")
+        answers = together(*[lambda: push(app.test_client(), keys, channel, payload)] * 2)
         assert sorted(a.status_code for a in answers) == [200, 201], [a.get_json() for a in answers]
         assert answers[0].get_json()["case_no"] == answers[1].get_json()["case_no"] is not None
         with svc.db.read() as session:
