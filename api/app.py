@@ -1,4 +1,7 @@
-"""The application factory."""
+"""The API's factory: every ``/api`` route, its problems and its authentication, and no page.
+
+The browser pages are added by the composition root (``cunliao.app``), so the API never knows the
+pages that use it."""
 from __future__ import annotations
 
 import logging
@@ -8,19 +11,21 @@ from flask import Flask, request, send_from_directory
 from flask_smorest import Api
 
 from engine.clock import Clock
-from web import i18n as web_i18n
-from web import pages as web_pages
 
-from . import auth, problems, ratelimit
-from .config import Settings
-from .endpoints import auth as auth_endpoints
-from .endpoints import (admin, audit, cases, census, definitions, health, intake, journal, messages, prevention, stats,
-                        tasks, work)
-from .endpoints import org as org_endpoints
-from .services import build_services
+from .audit import routes as audit
+from .cases import journal, messages, routes as cases, tasks, work
+from .census import routes as census
+from .core import auth, health, problems, ratelimit
+from .core.config import Settings
+from .core.services import build_services
+from .definitions import routes as definitions
+from .intake import routes as intake
+from .people import admin, login, units
+from .prevention import routes as prevention
+from .stats import routes as stats
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
+def create_api(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__)
     app.config.update(
@@ -43,12 +48,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api = Api(app, spec_kwargs={"info": {"description": "Grassroots dispute resolution on BPMN (民事村了)."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
-    for blueprint in (auth_endpoints.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
-                      journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, org_endpoints.blp):
+    for blueprint in (login.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
+                      journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, units.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
-    web_i18n.init_app(app)
-    app.register_blueprint(web_pages.bp)
     problems.register(app)
     ratelimit.register(app)  # 429 with Retry-After
 

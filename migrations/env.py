@@ -1,10 +1,10 @@
 """Alembic environment: migrates the database named by the caller (or DATABASE_URL)."""
 from alembic import context
 
-import api.models  # noqa: F401  (registers the people tables on the shared metadata)
-import api.intake  # noqa: F401
-import api.notify  # noqa: F401
-import api.census  # noqa: F401
+import api.census.service  # noqa: F401
+import api.core.models  # noqa: F401  (registers the people tables on the shared metadata)
+import api.core.notify  # noqa: F401
+import api.intake.service  # noqa: F401
 from engine.db import default_url, make_engine
 from engine.models import Base, UtcDateTime
 

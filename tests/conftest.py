@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from api.app import create_app
-from api.cli import migrate
-from api.config import Settings
-from api.seed import seed_demo, sync_reference_data
-from api.services import build_services
+from api.core.config import Settings
+from api.core.services import build_services
+from api.people.seed import seed_demo, sync_reference_data
+from cunliao.app import create_app
+from cunliao.cli import migrate
 from engine.clock import FakeClock
-from engine.definitions import SourceFile
 from engine.db import make_engine
+from engine.definitions import SourceFile
 from engine.models import MessageOutbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -160,7 +160,7 @@ def client(app):
 @pytest.fixture
 def library(svc):
     """The whole bundled process library (workflows/bpmn + workflows/forms), deployed."""
-    from api.cli import SOURCE_SUFFIXES
+    from cunliao.cli import SOURCE_SUFFIXES
 
     root = FIXTURES.parent.parent / "workflows"
     files = [SourceFile(p.name, p.read_bytes()) for d in ("bpmn", "forms") for p in sorted((root / d).iterdir())

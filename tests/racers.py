@@ -9,8 +9,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from api.config import Settings
-from api.services import build_services
+from api.core.config import Settings
+from api.core.services import build_services
 from engine.clock import FakeClock
 from engine.models import MessageOutbox
 

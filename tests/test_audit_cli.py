@@ -6,7 +6,7 @@ import json
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from api.cli import main
+from cunliao.cli import main
 
 from .conftest import deploy
 

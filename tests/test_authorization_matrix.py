@@ -123,7 +123,7 @@ POLICIES = {
     "GET /api/v1/definitions/<key>/versions": (anyone, False),
     "GET /api/v1/definitions/<key>/versions/<int:number>": (anyone, False),
     "POST /api/v1/definitions": (deployers, False),
-    # The grid census (api/endpoints/census.py): scoped like cases, read-only for auditors and designers.
+    # The grid census (api/census/routes.py): scoped like cases, read-only for auditors and designers.
     "GET /api/v1/census/people": (anyone, False),
     "POST /api/v1/census/people": (not_read_only, False),
     "GET /api/v1/census/people/<int:person_id>": (case_read, True),
@@ -139,7 +139,7 @@ POLICIES = {
     "GET /api/v1/census/visit-hours": (anyone, False),
     "POST /api/v1/census/import": (not_read_only, False),
     "GET /api/v1/census/export": (anyone, False),
-    # -- prevention work (api/endpoints/prevention.py) --
+    # -- prevention work (api/prevention/routes.py) --
     "POST /api/v1/prevention/screening-lists": (not_read_only, False),
     "GET /api/v1/prevention/screening-lists": (anyone, False),
     "GET /api/v1/prevention/screening-lists/<int:list_id>": (nobody, False),
@@ -156,7 +156,7 @@ POLICIES = {
     "POST /api/v1/prevention/patrol-logs": (not_read_only, False),
     "GET /api/v1/prevention/patrol-logs": (anyone, False),
     "GET /api/v1/prevention/patrol-hours": (anyone, False),
-    # -- statistics, dashboard and safety ratings (api/endpoints/stats.py) --
+    # -- statistics, dashboard and safety ratings (api/stats/routes.py) --
     "GET /api/v1/stats/kpis": (anyone, False),
     "GET /api/v1/stats/kpis.xlsx": (anyone, False),
     "GET /api/v1/stats/safety-ratings": (anyone, False),

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from api.census import CensusChange, CensusPerson
-from api.cli import main as cli
+from api.census.service import CensusChange, CensusPerson
+from cunliao.cli import main as cli
 
 PROBLEM = "application/problem+json"
 HEADER = ["姓名", "身份证号", "电话", "户主", "地址", "网格编码", "人员类别（多个用;分隔）"]
@@ -368,7 +368,7 @@ def test_houses_land_events_things_organisations_import_and_reimport(client, log
     orgs = client.get("/api/v1/census/items?kind=organisation", headers=town).get_json()
     assert orgs[0]["attributes"]["contact"]["phone"] == "071*****4567" and orgs[0]["attributes"]["members"] == 7
     with svc.db.read() as session:  # personal data in attributes is sealed at rest
-        from api.census import CensusItem
+        from api.census.service import CensusItem
         stored = session.get(CensusItem, first["id"])
         assert id_no(1) not in str(stored.attributes) and "13800001111" not in str(stored.attributes)
 

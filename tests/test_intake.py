@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
-from api import intake
-from api.cli import main as cli
-from api.schemas_intake import CHANNELS, schema_of, validate
+from api.intake import service as intake
+from api.intake.schemas import CHANNELS, schema_of, validate
+from cunliao.cli import main as cli
 from engine.models import Case, CaseTask
 
 pytestmark = pytest.mark.usefixtures("verify_all_cases")
@@ -309,7 +309,7 @@ def test_reply_met_tells_whether_the_12345_deadline_was_kept(svc, clock):
 
 
 def test_worker_jobs_include_the_intake_webhook_when_configured(svc, monkeypatch):
-    from api.notify import worker_jobs
+    from api.worker import worker_jobs
 
     base = len(worker_jobs(svc))
     monkeypatch.setenv("INTAKE_WEBHOOK_PETITION", "http://127.0.0.1:9/none")

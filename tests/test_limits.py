@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = """
-from api.limits import limit_memory
+from api.core.limits import limit_memory
 limit_memory(600)
 from engine.sandbox import SandboxEnvironment, SandboxError, SandboxLimits
 env = SandboxEnvironment(clock=lambda: None, limits=SandboxLimits(cpu_seconds=60))

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from openpyxl import Workbook
 from sqlalchemy import select, text
 
-from api.cli import main as cli
-from api.models import OrgUnit, User
+from api.core.models import OrgUnit, User
+from cunliao.cli import main as cli
 from engine.db import make_engine
 from engine.models import Base
 

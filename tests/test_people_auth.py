@@ -6,11 +6,11 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from api.cli import migrate
-from api.config import Settings
-from api.models import User
-from api.seed import seed_demo, sync_reference_data
-from api.services import build_services
+from api.core.config import Settings
+from api.core.models import User
+from api.core.services import build_services
+from api.people.seed import seed_demo, sync_reference_data
+from cunliao.cli import migrate
 
 from .conftest import DEMO_PASSWORD
 from .test_people import bearer, problem, restore_people, user_id  # noqa: F401  (restore_people: autouse)

@@ -275,7 +275,7 @@ def test_bad_input_is_problem_json_listing_the_fields(client, login):
 def test_a_plan_lost_to_a_racing_request_leaves_no_case_behind(client, login, library, app, clock, monkeypatch):
     """Two people create a plan for the same person at once: the partial unique index, claimed in the
     case's own transaction, lets one win; the loser answers 409 and its case was never stored."""
-    from api.prevention import FollowupPlan
+    from api.prevention.service import FollowupPlan
 
     grid = login("grid")
     census = person(client, grid, serial=31, name="赵某")

@@ -14,7 +14,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
-from api.cli import SOURCE_SUFFIXES
+from cunliao.cli import SOURCE_SUFFIXES
 from engine.definitions import SourceFile
 from engine.models import Case, CaseEvent, CaseTask, PendingTimer
 

@@ -1,4 +1,4 @@
-"""Statistics and safety ratings (api/stats.py, /api/v1/stats): cases driven through the real
+"""Statistics and safety ratings (api/stats/service.py, /api/v1/stats): cases driven through the real
 process library on the fake clock, then counted. Every expected figure follows from the seeding
 below (see docs/statistics.md for the definitions)."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
-from api import stats
-from api.stats import RatingRulesInvalid, validate_rules
+from api.stats import service as stats
+from api.stats.service import RatingRulesInvalid, validate_rules
 
 from .test_process_mediation import FORMS, case_of, do, example, library, ready, ready_ids, timers  # noqa: F401
 

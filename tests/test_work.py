@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from api.notify import send_pending
+from api.core.notify import send_pending
 
 from .conftest import FIXTURES
 
@@ -59,8 +59,8 @@ def grid2(svc):
     """A second grid worker in the same grid."""
     from sqlalchemy import select
 
-    from api.auth import hash_password
-    from api.models import OrgUnit, User, UserRole
+    from api.core.auth import hash_password
+    from api.core.models import OrgUnit, User, UserRole
 
     with svc.db.write() as session, session.begin():
         unit = session.scalars(select(OrgUnit).where(OrgUnit.code == "songbu-yangjiawan-g1")).one()
@@ -210,7 +210,7 @@ def test_overdue_view_and_board(client, login, case, clock):
 def test_an_admin_opening_a_case_is_on_the_record(client, login, case, svc):
     from sqlalchemy import select
 
-    from api.models import AdminAudit
+    from api.core.models import AdminAudit
 
     assert client.get(f"/api/v1/cases/{case['id']}", headers=login("admin")).status_code == 200
     client.get(f"/api/v1/cases/{case['id']}", headers=login("city"))
@@ -227,7 +227,7 @@ def test_completed_view(client, login, case):
 
 
 def test_new_tasks_notify_the_people_they_are_offered_to_once(client, login, case, svc, clock):
-    from api.notify import notify_new_tasks
+    from api.core.notify import notify_new_tasks
 
     assert notify_new_tasks(svc.db, clock.now()) == 1
     assert notify_new_tasks(svc.db, clock.now()) == 0
@@ -237,7 +237,7 @@ def test_new_tasks_notify_the_people_they_are_offered_to_once(client, login, cas
 
 
 def test_overdue_tasks_notify_their_holders_once(client, login, case, svc, clock):
-    from api.notify import notify_overdue
+    from api.core.notify import notify_overdue
 
     assert notify_overdue(svc.db, clock.now()) == 0
     clock.advance(hours=3)
@@ -251,7 +251,7 @@ def test_two_workers_telling_of_new_and_overdue_tasks_tell_each_person_once(svc,
     """Both workers' rounds find the same fresh tasks at once: each (task, person, kind) is told once."""
     from sqlalchemy import func, select
 
-    from api.notify import Notification, notify_new_tasks, notify_overdue
+    from api.core.notify import Notification, notify_new_tasks, notify_overdue
 
     from .conftest import REPEATS, deploy
     from .test_exactly_once import together

@@ -8,7 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
-from api.cli import SOURCE_SUFFIXES
+from cunliao.cli import SOURCE_SUFFIXES
 from engine.cases import CaseView
 from engine.models import Case, CaseTask
 

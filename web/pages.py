@@ -10,9 +10,9 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from api import auth
-from api.problems import ApiProblem
-from api.services import services
+from api.core import auth
+from api.core.problems import ApiProblem
+from api.core.services import services
 
 from . import i18n
 
@@ -152,7 +152,7 @@ def cases():
 @bp.get("/cases/new")
 @page(*STAFF)
 def new_case():
-    from api.endpoints.tasks import start_form  # the first form of the process (the register page renders it)
+    from api.cases.tasks import start_form  # the first form of the process (the register page renders it)
 
     process_key = request.args.get("process", "dispute_intake")
     return render_page("case_new.html", "case_new", _("Register a dispute"), process_key=process_key,

@@ -15,7 +15,7 @@ It prints ONE JSON line on stdout; progress goes to stderr. What it measures, in
    repetitions, instance creation not counted. Measured first, while the machine is quiet.
 2. ``api_completions_per_s``, ``p50_ms``, ``p99_ms``: a fresh SQLite database in a temp dir is
    migrated, seeded and given the two bench processes with the ``cunliao`` CLI; gunicorn serves
-   ``api.wsgi:app`` with 2 sync workers on loopback. Client processes (one connection per
+   ``cunliao.wsgi:app`` with 2 sync workers on loopback. Client processes (one connection per
    request, ``http.client``) each start their own cases, then complete their 5 tasks in turn.
    Throughput = completions / wall time of the completion phase; latency = client-side time of
    each completion request (connect to decoded answer).
@@ -159,7 +159,7 @@ def prepare_database(tmp: Path) -> dict[str, str]:
                SECRET_KEY="bench-secret", PYTHONUNBUFFERED="1")
     for command in (["init-db"], ["seed-demo"], ["deploy", str(BENCH_BPMN), str(LOOP_BPMN)]):
         log(f"cunliao {' '.join(command)}")
-        subprocess.run([sys.executable, "-m", "api.cli", *command], cwd=ROOT, env=env, check=True,
+        subprocess.run([sys.executable, "-m", "cunliao.cli", *command], cwd=ROOT, env=env, check=True,
                        stdout=sys.stderr, stderr=sys.stderr, timeout=120)
     return env
 
@@ -176,7 +176,7 @@ def gunicorn(env: dict[str, str], log_path: Path):
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"{server.host}:{server.port}",
-             "api.wsgi:app"], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+             "cunliao.wsgi:app"], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
         try:
             wait_until_healthy(server, proc, log_path)
             log(f"gunicorn ({WORKERS} workers) on port {server.port}")

@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from api.cli import migrate  # noqa: E402
-from api.config import Settings  # noqa: E402
-from api.seed import sync_reference_data  # noqa: E402
-from api.services import build_services  # noqa: E402
+from api.core.config import Settings  # noqa: E402
+from api.core.services import build_services  # noqa: E402
+from api.people.seed import sync_reference_data  # noqa: E402
+from cunliao.cli import migrate  # noqa: E402
 from engine.clock import FakeClock  # noqa: E402
 from engine.definitions import SourceFile  # noqa: E402
 from engine.models import Case  # noqa: E402

@@ -13,7 +13,7 @@ It prints JSON lines on stdout (one per phase, then a summary); progress goes to
    people per household, and a 填表说明 sheet as local offices add.
 2. A fresh SQLite database in a temp dir is migrated and seeded like ``cunliao init-db`` and
    ``seed-demo`` (in a child process, see ``fresh_services``).
-3. ``api.census_import.run`` (the code ``cunliao import-census`` and the API call) runs the dry run,
+3. ``api.census.importer.run`` (the code ``cunliao import-census`` and the API call) runs the dry run,
    then the import, each timed with the file's bytes in memory (reading them is part of the phase).
    ``rows_per_s`` = rows / wall time of the phase (``cpu_seconds``: this process's CPU time, which a
    busy machine does not inflate; SQLite's writes happen in-process, so it covers them too).
@@ -46,9 +46,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from api import census_import  # noqa: E402
-from api.config import Settings  # noqa: E402
-from api.services import build_services  # noqa: E402
+from api.census import importer as census_import  # noqa: E402
+from api.census import ledger  # noqa: E402
+from api.core.config import Settings  # noqa: E402
+from api.core.services import build_services  # noqa: E402
 
 GRIDS = ("songbu-yangjiawan-g1", "songbu-yangjiawan-g2", "songbu-xindian-g1", "songbu-xindian-g2",
          "guishan-guifeng-g1", "guishan-guifeng-g2", "guishan-shiqiao-g1", "guishan-shiqiao-g2")
@@ -68,7 +69,7 @@ def log(message: str) -> None:
 def id_number(rng: random.Random, serial: int) -> str:
     born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 65))
     body = f"{rng.choice(REGIONS)}{born:%Y%m%d}{serial % 1000:03d}"
-    return body + census_import._CHECK[sum(int(d) * w for d, w in zip(body, census_import._WEIGHTS)) % 11]
+    return body + ledger._CHECK[sum(int(d) * w for d, w in zip(body, ledger._WEIGHTS)) % 11]
 
 
 def name(rng: random.Random) -> str:
@@ -117,10 +118,10 @@ def fresh_services(directory: Path):
 SEED = """
 import sys
 from datetime import datetime, timezone
-from api.cli import migrate
-from api.config import Settings
-from api.seed import seed_demo, sync_reference_data
-from api.services import build_services
+from cunliao.cli import migrate
+from api.core.config import Settings
+from api.people.seed import seed_demo, sync_reference_data
+from api.core.services import build_services
 url = sys.argv[1]
 migrate(url)
 settings = Settings(database_url=url)

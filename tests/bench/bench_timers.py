@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from api.config import Settings  # noqa: E402
-from api.services import build_services  # noqa: E402
+from api.core.config import Settings  # noqa: E402
+from api.core.services import build_services  # noqa: E402
 from engine.models import CaseEvent, PendingTimer  # noqa: E402
 from engine.timers import TIMER_LEASE  # noqa: E402
 
@@ -65,7 +65,7 @@ def main() -> None:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'timers.db'}"
         env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench", PYTHONUNBUFFERED="1")
         for command in (["init-db"], ["deploy", str(BPMN)]):
-            subprocess.run([sys.executable, "-m", "api.cli", *command], cwd=ROOT, env=env, check=True,
+            subprocess.run([sys.executable, "-m", "cunliao.cli", *command], cwd=ROOT, env=env, check=True,
                            stdout=sys.stderr, stderr=sys.stderr, timeout=120)
         result = run(url, env, Path(tmp), kills)
     print(json.dumps(result, ensure_ascii=False))
@@ -100,7 +100,7 @@ def run(url: str, env: dict, tmp: Path, kills: int) -> dict:
 
 def worker(env: dict, log_path: Path) -> subprocess.Popen:
     with open(log_path, "wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--poll", "0.2"], cwd=ROOT, env=env,
+        return subprocess.Popen([sys.executable, "-m", "cunliao.cli", "worker", "--poll", "0.2"], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
 
 

@@ -82,7 +82,7 @@ def _ui_database(tmp_path_factory) -> str:
 
 
 def _cunliao(env: dict, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, check=True,
+    subprocess.run([sys.executable, "-m", "cunliao.cli", *args], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -105,7 +105,7 @@ def live_server(tmp_path_factory, ui_database_url):
     _cunliao(env, "deploy", "workflows/bpmn", "workflows/forms")
     _cunliao(env, "seed-demo")
     log = (tmp_path_factory.mktemp("serve") / "serve.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], cwd=ROOT, env=env, stdout=log,
+    process = subprocess.Popen([sys.executable, "-m", "cunliao.cli", "serve"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

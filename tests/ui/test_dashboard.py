@@ -21,8 +21,8 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from api.config import Settings
-from api.services import build_services
+from api.core.config import Settings
+from api.core.services import build_services
 from engine.clock import CHINA, FakeClock
 from engine.models import PendingTimer
 

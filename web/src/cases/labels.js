@@ -30,7 +30,7 @@ export const CATEGORIES = ['婚姻家庭', '邻里', '房屋宅基地', '债务'
   '征地拆迁', '环境污染', '劳动争议', '劳资', '消费', '医疗', '道路交通事故', '物业', '其他'];
 
 export const SUPERVISORS = ['admin', 'city_director', 'town_director'];
-// Roles whose work needs the parties' real numbers (api/pii.py UNMASK_ROLES).
+// Roles whose work needs the parties' real numbers (api/core/pii.py UNMASK_ROLES).
 export const UNMASK_ROLES = ['grid_worker', 'village_mediator', 'village_secretary', 'town_officer', 'town_director',
   'justice_officer', 'police_liaison', 'city_officer', 'city_director', 'leader'];
 export const READ_ONLY = ['auditor', 'designer'];

@@ -287,7 +287,7 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
     const requiredKeys = new Set(objectSchema.required || []);
     const children = [];
     const properties = objectSchema.properties || {};
-    // The server writes JSON with sorted keys; `x-order` (api/endpoints/tasks.py) keeps the author's order.
+    // The server writes JSON with sorted keys; `x-order` (api/cases/tasks.py) keeps the author's order.
     const order = Array.isArray(objectSchema['x-order']) ? objectSchema['x-order'].filter((key) => key in properties) : [];
     const keys = [...order, ...Object.keys(properties).filter((key) => !order.includes(key))];
     for (const key of keys) {

@@ -13,7 +13,7 @@ const caseId = params.case_id;
 const $ = (id) => document.getElementById(id);
 const MAX_BYTES = 20 * 1024 * 1024;
 const TYPES = ['.jpg', '.jpeg', '.png', '.pdf', '.mp3', '.m4a', '.wav', '.amr'];
-// Keys that carry personal data wherever they are in case data (api/pii.py FIELDS).
+// Keys that carry personal data wherever they are in case data (api/core/pii.py FIELDS).
 const PERSONAL = {
   id_no: t('ID number'), id_number: t('ID number'), idcard: t('ID number'), phone: t('Phone'), mobile: t('Phone'),
   contact_phone: t('Phone'), caller_phone: t("Caller's phone"),

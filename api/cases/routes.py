@@ -1,0 +1,231 @@
+"""Cases: start one, list and read them (scoped to the caller's jurisdiction), cancel, suspend, resume."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from sqlalchemy import exists, func, select
+
+from api.core import auth
+from api.core.guards import case_visible, roles, scoped_case, writer
+from api.core.models import OrgUnit
+from api.core.pii import UNMASK_ROLES, masked
+from api.core.problems import ApiProblem
+from api.core.scope import case_in_scope
+from api.core.services import services
+from engine.cases import CaseView
+from engine.models import Case, CaseField, CaseTask, DefinitionVersion
+
+from .schemas import CaseAction, CaseCreate, CaseOut, CaseQuery, CaseSummary
+
+blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases")
+
+SUPERVISORS = ("admin", "city_director", "town_director")
+# Case data fields a list row shows (none of them personal data).
+LIST_FIELDS = ("category", "category_l2", "wuxiao", "risk_level", "owner_level", "channel", "source")
+
+
+class AreaUnitOut(Schema):
+    kind = fields.String()
+    name = fields.String()
+    path = fields.String()
+
+
+class CaseDetailOut(CaseOut):
+    area = fields.List(fields.Nested(AreaUnitOut), metadata={
+        "description": "the org units of the jurisdiction below the city, top down (town, village, grid)"})
+
+
+class CaseListItem(CaseSummary):
+    area = fields.List(fields.Nested(AreaUnitOut))
+    data_fields = fields.Dict(data_key="fields", attribute="fields", metadata={
+        "description": "category, risk_level, channel … from the case data"})
+    channel = fields.String(allow_none=True, metadata={
+        "description": "where the case came from: the data's channel, or a lead's source"})
+    overdue = fields.Boolean(metadata={"description": "a ready task is past its due time"})
+
+
+class CaseListPage(Schema):
+    items = fields.List(fields.Nested(CaseListItem))
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+def case_out(view: CaseView) -> dict:
+    case = view.case
+    out = {column: getattr(case, column) for column in (
+        "id", "case_no", "process_key", "status", "version", "jurisdiction", "title", "data", "incident",
+        "created_by", "created_at", "updated_at", "completed_at")}
+    out["data"] = masked(case.data)  # personal data shows masked; see /personal-data
+    out["definition_version"] = view.definition_version
+    out["tasks"] = [task_out(task, case.case_no) for task in view.tasks]
+    return out
+
+
+def task_out(task: CaseTask, case_no: str, now=None) -> dict:
+    out = {column: getattr(task, column) for column in (
+        "id", "case_id", "state", "element_id", "name", "lane", "role", "jurisdiction", "form_key", "due_at",
+        "priority", "created_at", "assignee", "owner", "closed_at", "draft")}
+    out["case_no"] = case_no
+    out["overdue"] = bool(task.due_at and task.state == "ready" and task.due_at < (now or services().clock.now()))
+    return out
+
+
+@blp.post("")
+@writer
+@blp.arguments(CaseCreate)
+@blp.response(201, CaseOut)
+def start_case(body):
+    """Start a case on the latest version of a process."""
+    principal = auth.current()
+    jurisdiction = body.get("jurisdiction") or principal.unit_path
+    if not principal.covers(jurisdiction):
+        raise ApiProblem(403, f"jurisdiction {jurisdiction} is outside your area {principal.unit_path}",
+                         "不能在本人管辖范围以外登记案件")
+    svc = services()
+    return case_out(svc.cases.start(body["process_key"], body["data"], principal.username, jurisdiction,
+                                    body["title"]))
+
+
+@blp.get("")
+@blp.arguments(CaseQuery, location="query")
+@blp.response(200, CaseListPage)
+def list_cases(query):
+    """Cases in the caller's jurisdiction, newest first, with their area's unit names, the data
+    fields a list shows (category, risk level, channel) and their ready tasks."""
+    principal = auth.current()
+    svc = services()
+    conditions = [case_in_scope(principal), *_filters(principal, query, svc)]
+    page, size = query["page"], query["page_size"]
+    with svc.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(Case).where(*conditions))
+        rows = session.execute(select(Case, DefinitionVersion.version)
+                               .join(DefinitionVersion, DefinitionVersion.id == Case.definition_id)
+                               .where(*conditions).order_by(Case.id.desc())
+                               .offset((page - 1) * size).limit(size)).all()
+        items = [case_out(CaseView(case, [], version)) for case, version in rows]
+        tasks = _ready_tasks(session, [item["id"] for item in items])
+        areas = _area_names(session, [item["jurisdiction"] for item in items])
+        for item in items:
+            item["tasks"] = [task_out(t, item["case_no"]) for t in tasks.get(item["id"], [])]
+            item["overdue"] = any(t["overdue"] for t in item["tasks"])
+            data = item.pop("data") or {}
+            item["fields"] = {f: data[f] for f in LIST_FIELDS if isinstance(data.get(f), (str, int, float, bool))}
+            item["channel"] = _channel(item["fields"])
+            item["area"] = areas(item["jurisdiction"])
+    return {"items": items, "total": total, "page": page, "page_size": size}
+
+
+def _channel(values: dict):
+    """A lead keeps its source as the channel; a case converted from a lead says 'lead' and may
+    keep the source too (as the statistics count it)."""
+    channel, source = values.get("channel"), values.get("source")
+    return source if source and channel in (None, "", "lead") else channel
+
+
+def _area_names(session, jurisdictions: list[str]):
+    """jurisdiction -> [{kind, name, path}] of its units below the city, in one query."""
+    prefixes = {p for j in jurisdictions for p in _prefixes(j)}
+    units = {path: (kind, name) for path, kind, name in session.execute(
+        select(OrgUnit.path, OrgUnit.kind, OrgUnit.name).where(OrgUnit.path.in_(sorted(prefixes))))} if prefixes else {}
+
+    def names(jurisdiction: str) -> list[dict]:
+        return [{"kind": units[p][0], "name": units[p][1], "path": p} for p in _prefixes(jurisdiction)
+                if p in units and units[p][0] != "city"]
+    return names
+
+
+def _prefixes(path: str) -> list[str]:
+    """'/a/b/c/' -> ['/a/', '/a/b/', '/a/b/c/']."""
+    parts = [part for part in (path or "").split("/") if part]
+    return ["/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts) + 1)]
+
+
+INDEXED_FILTERS = ("category", "category_l2", "wuxiao", "risk_level", "owner_level", "channel")
+
+
+def _filters(principal, query: dict, svc) -> list:
+    """Filters over the case row and the case_fields index (never a scan of case data)."""
+    conditions = [getattr(Case, f) == query[f] for f in ("status", "process_key", "case_no") if query.get(f)]
+    if query.get("q"):
+        words = query["q"].strip()
+        conditions.append(Case.title.contains(words, autoescape=True) | Case.case_no.contains(words, autoescape=True))
+    if query.get("area"):
+        conditions.append(Case.jurisdiction.startswith(query["area"], autoescape=True))
+    if query.get("created_from"):
+        conditions.append(Case.created_at >= query["created_from"])
+    if query.get("created_to"):
+        conditions.append(Case.created_at < query["created_to"])
+    wanted = [(f, str(query[f])) for f in INDEXED_FILTERS if query.get(f) not in (None, "") and f != "channel"]
+    if query.get("channel"):  # a lead's source counts as its channel (hotline_12345, police_110 …)
+        conditions.append(exists().where(CaseField.case_id == Case.id, CaseField.name.in_(("channel", "source")),
+                                         CaseField.value == query["channel"]))
+    if query.get("id_no"):
+        if not principal.roles & UNMASK_ROLES:
+            raise ApiProblem(403, "searching by ID number needs a role that may see personal data",
+                             "您的角色不能按身份证号查询")
+        wanted.append(("party_hash", svc.vault.identity_hash(query["id_no"])))
+    for name, value in wanted:
+        conditions.append(exists().where(CaseField.case_id == Case.id, CaseField.name == name,
+                                         CaseField.value == value))
+    if query.get("overdue"):
+        conditions.append(exists().where(CaseTask.case_id == Case.id, CaseTask.state == "ready",
+                                         CaseTask.due_at < svc.clock.now()))
+    return conditions
+
+
+def _ready_tasks(session, case_ids: list[int]) -> dict[int, list[CaseTask]]:
+    grouped: dict[int, list[CaseTask]] = {}
+    if case_ids:
+        for task in session.scalars(select(CaseTask).where(CaseTask.case_id.in_(case_ids), CaseTask.state == "ready")
+                                    .order_by(CaseTask.created_at)):
+            grouped.setdefault(task.case_id, []).append(task)
+    return grouped
+
+
+@blp.get("/<int:case_id>")
+@blp.response(200, CaseDetailOut)
+def get_case(case_id: int):
+    """One case with its ready tasks and its area's unit names."""
+    principal = auth.current()
+    svc = services()
+    with svc.db.read() as session:
+        scoped_case(session, principal, case_id)
+    out = case_out(svc.cases.view(case_id))
+    with svc.db.read() as session:
+        out["area"] = _area_names(session, [out["jurisdiction"]])(out["jurisdiction"])
+    return out
+
+
+def _status_action(case_id: int, body: dict, command: str):
+    principal = auth.current()  # @roles and @case_visible checked the rest before the body was read
+    return case_out(getattr(services().cases, command)(case_id, principal.username, body["reason"]))
+
+
+@blp.post("/<int:case_id>/cancel")
+@roles(*SUPERVISORS)
+@case_visible
+@blp.arguments(CaseAction)
+@blp.response(200, CaseOut)
+def cancel_case(body, case_id: int):
+    """Cancel a case (supervisors; a reason is required and audited)."""
+    return _status_action(case_id, body, "cancel")
+
+
+@blp.post("/<int:case_id>/suspend")
+@roles(*SUPERVISORS)
+@case_visible
+@blp.arguments(CaseAction)
+@blp.response(200, CaseOut)
+def suspend_case(body, case_id: int):
+    """Suspend a case: its tasks cannot be completed and its timers wait."""
+    return _status_action(case_id, body, "suspend")
+
+
+@blp.post("/<int:case_id>/resume")
+@roles(*SUPERVISORS)
+@case_visible
+@blp.arguments(CaseAction)
+@blp.response(200, CaseOut)
+def resume_case(body, case_id: int):
+    return _status_action(case_id, body, "resume")

@@ -1,0 +1,44 @@
+"""Jurisdiction: what part of the organisation tree a caller may see."""
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, exists, select
+
+from engine.models import Case, CaseTask
+
+from .auth import Principal
+from .org import like_prefix
+
+
+def _prefix(principal: Principal) -> str:
+    escaped = principal.unit_path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def case_in_scope(principal: Principal) -> ColumnElement[bool]:
+    """Cases in the caller's area, and cases that sent a task to the caller's unit (a department
+    sees the cases whistled to it)."""
+    sent_here = exists().where(CaseTask.case_id == Case.id,
+                               CaseTask.jurisdiction.like(_prefix(principal), escape="\\"))
+    return Case.jurisdiction.like(_prefix(principal), escape="\\") | sent_here
+
+
+def task_offered_to(principal: Principal) -> ColumnElement[bool]:
+    """A task is offered to holders of its lane's role within the case's jurisdiction."""
+    return CaseTask.role.in_(sorted(principal.roles)) & CaseTask.jurisdiction.like(_prefix(principal), escape="\\")
+
+
+def in_area(column, principal: Principal, area=None) -> ColumnElement[bool]:
+    """Rows whose area path lies in the caller's jurisdiction, or under one unit of it (a village
+    covers its grids)."""
+    return column.like(like_prefix(area.path if area is not None else principal.unit_path), escape="\\")
+
+
+def changes_in_area(model, area_column, principal: Principal, query: dict):
+    """The newest change-history rows of a register (census, prevention) in the caller's area,
+    optionally for one target."""
+    statement = select(model).where(in_area(area_column, principal))
+    if query.get("target_type"):
+        statement = statement.where(model.target_type == query["target_type"])
+    if query.get("target_id") is not None:
+        statement = statement.where(model.target_id == query["target_id"])
+    return statement.order_by(model.id.desc()).limit(query["limit"])

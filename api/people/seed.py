@@ -1,0 +1,103 @@
+"""Roles from the catalogue, and the demo organisation and users (first run only)."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.core.auth import hash_password
+from api.core.models import OrgUnit, Role, User, UserRole
+from api.core.services import RoleCatalogue
+from engine.models import CalendarDay, SlaRule
+
+# (code, name, kind, children)
+DEMO_TREE = ("macheng", "麻城市", "city", [
+    ("songbu", "宋埠镇", "town", [
+        ("songbu-yangjiawan", "杨家湾村", "village", [
+            ("songbu-yangjiawan-g1", "杨家湾村第一网格", "grid", []),
+            ("songbu-yangjiawan-g2", "杨家湾村第二网格", "grid", [])]),
+        ("songbu-xindian", "新店村", "village", [
+            ("songbu-xindian-g1", "新店村第一网格", "grid", []),
+            ("songbu-xindian-g2", "新店村第二网格", "grid", [])]),
+        ("songbu-sifasuo", "宋埠镇司法所", "department", []),
+        ("songbu-paichusuo", "宋埠派出所", "department", [])]),
+    ("guishan", "龟山镇", "town", [
+        ("guishan-guifeng", "龟峰村", "village", [
+            ("guishan-guifeng-g1", "龟峰村第一网格", "grid", []),
+            ("guishan-guifeng-g2", "龟峰村第二网格", "grid", [])]),
+        ("guishan-shiqiao", "石桥村", "village", [
+            ("guishan-shiqiao-g1", "石桥村第一网格", "grid", []),
+            ("guishan-shiqiao-g2", "石桥村第二网格", "grid", [])])]),
+    ("minzheng", "市民政局", "department", []),
+    ("renshe", "市人社局", "department", []),
+    ("ziranziyuan", "市自然资源和规划局", "department", []),
+    ("fulian", "市妇联", "department", []),
+    ("xinfang", "市信访局", "department", []),
+])
+
+# (username, display name, unit code, roles)
+DEMO_USERS = [
+    ("admin", "系统管理员", "macheng", ["admin"]),
+    ("designer", "流程设计员 陈工", "macheng", ["designer"]),
+    ("auditor", "审计员 周审", "macheng", ["auditor"]),
+    ("grid", "网格员 李网格", "songbu-yangjiawan-g1", ["grid_worker"]),
+    ("mediator", "村调解员 王调解", "songbu-yangjiawan", ["village_mediator"]),
+    ("town", "镇综治中心 张专员", "songbu", ["town_officer"]),
+    ("city", "市综治中心 刘主任", "macheng", ["city_director", "city_officer"]),
+    ("dept", "民政局联络员 赵联络", "minzheng", ["department_liaison"]),
+    ("leader", "包案领导 孙书记", "macheng", ["leader"]),
+]
+
+
+def sync_reference_data(session: Session, catalogue: RoleCatalogue, workflows_dir: Path) -> None:
+    """Roles, default SLA rules and the holiday calendar from workflows/. Existing SLA rows and
+    calendar days are left alone: once seeded, the tables are the truth and are edited there."""
+    existing = {role.code: role for role in session.scalars(select(Role))}
+    for entry in catalogue.entries:
+        role = existing.get(entry["code"]) or Role(code=entry["code"])
+        role.name_zh, role.name_en = entry["zh"], entry["en"]
+        session.add(role)
+    sla = json.loads((workflows_dir / "sla.json").read_text(encoding="utf-8"))
+    effective_from = datetime.fromisoformat(sla["effective_from"])
+    known = set(session.scalars(select(SlaRule.key)))
+    for rule in sla["rules"]:
+        if rule["key"] not in known:
+            session.add(SlaRule(key=rule["key"], name=rule["name"], duration=rule["duration"],
+                                calendar=rule["calendar"], basis=rule.get("basis", ""), effective_from=effective_from))
+    calendar = json.loads((workflows_dir / "calendar.json").read_text(encoding="utf-8"))
+    days = set(session.scalars(select(CalendarDay.day)))
+    for entry in calendar["days"]:
+        day = date.fromisoformat(entry["day"])
+        if day not in days:
+            session.add(CalendarDay(day=day, kind=entry["kind"], note=entry.get("note", "")))
+
+
+def seed_demo(session: Session, password: str, now, demo_mode: bool = True) -> bool:
+    """Create the demo organisation and users unless they exist; returns whether it did.
+
+    Outside demo mode the seeded accounts must change their (publicly known) password at first login."""
+    if session.scalars(select(User).where(User.username == "admin")).first() is not None:
+        return False
+    units: dict[str, OrgUnit] = {}
+
+    def add(node, parent: OrgUnit | None) -> None:
+        code, name, kind, children = node
+        unit = OrgUnit(code=code, name=name, kind=kind, parent_id=parent.id if parent else None,
+                       path=f"{parent.path if parent else '/'}{code}/")
+        session.add(unit)
+        session.flush()
+        units[code] = unit
+        for child in children:
+            add(child, unit)
+
+    add(DEMO_TREE, None)
+    password_hash = hash_password(password)  # one hash for all: argon2 is slow on purpose
+    for username, display_name, unit_code, roles in DEMO_USERS:
+        user = User(username=username, display_name=display_name, password_hash=password_hash,
+                    unit_id=units[unit_code].id, created_at=now, must_change_password=not demo_mode)
+        user.role_links = [UserRole(role_code=role) for role in roles]
+        session.add(user)
+    return True

@@ -1,0 +1,99 @@
+"""Request and answer schemas of the statistics API (``/api/v1/stats``)."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from .service import GROUPINGS
+
+PERIOD = r"^\d{4}(-(0[1-9]|1[0-2]))?$"
+
+
+class _In(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class KpiQuery(_In):
+    group_by = fields.String(load_default=None, validate=validate.OneOf(GROUPINGS),
+                             metadata={"description": "town, village, category, channel or month"})
+    from_ = fields.Date(data_key="from", load_default=None,
+                        metadata={"description": "first registration day (YYYY-MM-DD, China time), inclusive"})
+    to = fields.Date(load_default=None, metadata={"description": "last registration day, inclusive"})
+    area = fields.String(load_default=None, validate=validate.Length(min=1, max=400),
+                         metadata={"description": "unit code or path within your jurisdiction"})
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError("“起始日期”不能晚于“截止日期”", "to")
+
+
+class RatingQuery(_In):
+    period = fields.String(required=True, validate=validate.Regexp(PERIOD, error="期间应为 YYYY 或 YYYY-MM"),
+                           metadata={"description": "YYYY or YYYY-MM"})
+    level = fields.String(load_default="village", validate=validate.OneOf(("village", "town")),
+                          metadata={"description": "village (平安村(社区)) or town (平安乡镇)"})
+    area = fields.String(load_default=None, validate=validate.Length(min=1, max=400))
+
+
+class Kpis(Schema):
+    screened = fields.Integer(metadata={"description": "排查数 = cases + leads"})
+    cases = fields.Integer()
+    leads = fields.Integer()
+    resolved = fields.Integer(metadata={"description": "化解数"})
+    resolution_rate = fields.Float(allow_none=True, metadata={"description": "化解率 = resolved / screened"})
+    transferred = fields.Integer(metadata={"description": "依法导入 (not counted as resolved)"})
+    closed = fields.Integer()
+    closed_on_time = fields.Integer()
+    on_time_rate = fields.Float(allow_none=True, metadata={"description": "按期办结率 = closed_on_time / closed"})
+    revisited = fields.Integer()
+    satisfied = fields.Integer()
+    satisfaction_rate = fields.Float(allow_none=True, metadata={"description": "满意率 = satisfied / revisited"})
+    overdue_tasks = fields.Integer()
+    overdue_cases = fields.Integer()
+    emergencies = fields.Integer()
+    petitions = fields.Integer()
+    recurrences = fields.Integer()
+
+
+class KpiGroup(Kpis):
+    key = fields.String(allow_none=True)
+    label = fields.String()
+
+
+class KpiResult(Schema):
+    totals = fields.Nested(Kpis)
+    groups = fields.List(fields.Nested(KpiGroup))
+
+
+class RuleResult(Schema):
+    id = fields.String()
+    label = fields.String()
+    metric = fields.String()
+    op = fields.String()
+    threshold = fields.Float()
+    actual = fields.Float(allow_none=True)
+    applicable = fields.Boolean()
+    met = fields.Boolean()
+    veto = fields.Boolean()
+
+
+class RatedArea(Schema):
+    path = fields.String()
+    code = fields.String()
+    name = fields.String()
+    kpis = fields.Nested(Kpis)
+    rating = fields.String(metadata={"description": "safe, not_met or vetoed"})
+    rating_label = fields.String()
+    met = fields.List(fields.Nested(RuleResult))
+    failed = fields.List(fields.Nested(RuleResult))
+
+
+class RatingResult(Schema):
+    period = fields.String()
+    level = fields.String()
+    title = fields.String()
+    rules_version = fields.String()
+    effective_from = fields.String()
+    rules_status = fields.String()
+    items = fields.List(fields.Nested(RatedArea))

@@ -1,0 +1,367 @@
+"""The ``cunliao`` command: init-db, deploy, seed-demo, worker, serve."""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+
+from api.core.config import ROOT, Settings
+from api.core.limits import limit_memory
+from api.core.services import build_services
+from engine.definitions import SourceFile
+from engine.errors import DefinitionInvalid
+from engine.worker import TimerWorker
+
+SOURCE_SUFFIXES = (".bpmn", ".dmn", ".schema.json")
+
+
+@click.group()
+def main() -> None:
+    """Cunliao (村了): grassroots dispute resolution on BPMN."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every task state change at INFO
+
+
+def migrate(url: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "head")
+
+
+@main.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema and load the role catalogue."""
+    from api.people.seed import sync_reference_data
+
+    settings = Settings()
+    migrate(settings.database_url)
+    svc = build_services(settings)
+    with svc.db.write() as session, session.begin():
+        sync_reference_data(session, svc.roles, settings.workflows_dir)
+    click.echo(f"database ready: {_safe_url(settings.database_url)}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--by", default="system", help="who deploys (recorded with each new version)")
+def deploy(paths: tuple[Path, ...], by: str) -> None:
+    """Deploy BPMN, DMN and form files (or directories of them); unchanged files make no new version."""
+    files = [SourceFile(str(p.relative_to(base)) if base != p else p.name, p.read_bytes())
+             for base, p in _sources(paths)]
+    svc = build_services(Settings())
+    try:
+        with svc.db.write() as session, session.begin():
+            deployed = svc.registry.deploy(session, files, by, svc.clock.now())
+    except DefinitionInvalid as exc:
+        for issue in exc.issues:
+            where = ":".join(str(x) for x in (issue.file, issue.line) if x)
+            click.echo(f"{where}: {issue.element_id or '-'}: {issue.message}", err=True)
+        raise click.ClickException(exc.message) from None
+    for item in deployed:
+        click.echo(f"{item.key} v{item.version} {'deployed' if item.created else 'unchanged'}")
+
+
+def _sources(paths: tuple[Path, ...]):
+    for path in paths:
+        if path.is_dir():
+            for file in sorted(path.rglob("*")):
+                if file.is_file() and file.name.endswith(SOURCE_SUFFIXES):
+                    yield path, file
+        else:
+            yield path.parent, path
+
+
+@main.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create the demo organisation and users on the first run (passwords: DEMO_PASSWORD)."""
+    from api.people.seed import seed_demo, sync_reference_data
+
+    settings = Settings()
+    svc = build_services(settings)
+    with svc.db.write() as session, session.begin():
+        sync_reference_data(session, svc.roles, settings.workflows_dir)
+        created = seed_demo(session, settings.demo_password, svc.clock.now(), demo_mode=settings.demo_mode)
+    click.echo("demo organisation and users created" if created else "demo data already present")
+
+
+@main.command("import-org")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="only check the files; write nothing")
+@click.option("--by", default="system", help="who imports (recorded in the admin audit)")
+def import_org(files: tuple[Path, ...], dry_run: bool, by: str) -> None:
+    """Import units and users from .csv/.xlsx files (columns: docs/api.md), all or nothing."""
+    from api.core.tabular import ImportInvalid
+    from api.people.importer import run
+
+    svc = build_services(Settings())
+    try:
+        result = run(svc, [(f.name, f.read_bytes()) for f in files], actor=by, scope_path="/", dry_run=dry_run)
+    except ImportInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        raise click.ClickException(f"{exc.message} / {exc.detail}") from None
+    finally:
+        svc.db.dispose()
+    counts = ", ".join(f"{what}: {c['created']} new, {c['updated']} changed, {c['unchanged']} unchanged"
+                       for what, c in (("units", result.units.as_dict()), ("users", result.users.as_dict())))
+    click.echo(("dry run, nothing written; " if dry_run else "imported; ") + counts)
+    for entry in result.passwords:
+        click.echo(f"temporary password for {entry['username']}: {entry['temporary_password']}")
+
+
+@main.command("import-census")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="only check and count; write nothing")
+@click.option("--by", default="system", help="who imports (recorded in the census history)")
+def import_census(file: Path, dry_run: bool, by: str) -> None:
+    """Import the census (people, houses, land, events, things, organisations) from a .csv/.xlsx file
+    (one sheet per kind, columns: docs/census.md), all or nothing."""
+    from api.census.importer import run
+    from api.core.tabular import ImportInvalid
+
+    svc = build_services(Settings())
+    bar = None
+    shown = 0
+
+    def progress(done: int, total: int) -> None:  # called after each batch of rows
+        nonlocal bar, shown
+        if bar is None:
+            bar = click.progressbar(length=total, label="导入/importing", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - shown)
+        shown = done
+
+    try:
+        result = run(svc, [(file.name, file.read_bytes())], actor=by, scope_path="/", dry_run=dry_run,
+                     progress=progress)
+    except ImportInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        raise click.ClickException(f"{exc.message} / {exc.detail}") from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        svc.db.dispose()
+    people = result.people
+    items = "".join(f"; {kind} {c['created']} new, {c['updated']} changed, {c['unchanged']} unchanged"
+                    for kind, c in result.items.items() if any(c.values()))
+    click.echo(("dry run, nothing written; " if dry_run else "imported; ")
+               + f"{result.rows} rows: people {people['created']} new, {people['updated']} changed, "
+               f"{people['unchanged']} unchanged; households {result.households_created} new{items}")
+
+
+class _IntakeKeyCommands(click.Group):
+    """``intake-key CHANNEL`` (the first usage) still creates a key: it means ``intake-key create CHANNEL``."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["create", *args]
+        return super().resolve_command(ctx, args)
+
+
+@main.group("intake-key", cls=_IntakeKeyCommands)
+def intake_key() -> None:
+    """API keys of the intake channels: create, list, revoke (docs/intake.md)."""
+
+
+@intake_key.command("create")
+@click.argument("channel")
+@click.option("--label", default="", help="whose system the key is for (kept with the key's hash)")
+def intake_key_create(channel: str, label: str) -> None:
+    """Create an API key for an intake channel and print it once (only its sha256 is stored)."""
+    from api.intake.service import new_key
+    from api.intake.schemas import CHANNELS
+
+    if channel not in CHANNELS:
+        raise click.BadParameter(f"one of {', '.join(CHANNELS)}", param_hint="CHANNEL")
+    svc = build_services(Settings())
+    try:
+        key = new_key(svc.db, channel, label, svc.clock.now())
+    finally:
+        svc.db.dispose()
+    click.echo(key)
+
+
+@intake_key.command("list")
+def intake_key_list() -> None:
+    """List the keys (id, channel, created, revoked, label); the keys themselves are never stored."""
+    from api.intake.service import list_keys
+
+    svc = build_services(Settings())
+    try:
+        keys = list_keys(svc.db)
+    finally:
+        svc.db.dispose()
+    if not keys:
+        click.echo("no intake keys")
+    for key in keys:
+        revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "active"
+        click.echo(f"{key.id}\t{key.channel}\t{key.created_at.isoformat(timespec='seconds')}\t{revoked}\t{key.label}")
+
+
+@intake_key.command("revoke")
+@click.argument("key_id", metavar="ID", type=int)
+def intake_key_revoke(key_id: int) -> None:
+    """Revoke a key by its id (from ``intake-key list``): pushes with it answer 401 from then on."""
+    from api.intake.service import revoke_key
+
+    svc = build_services(Settings())
+    try:
+        key = revoke_key(svc.db, key_id, svc.clock.now())
+    finally:
+        svc.db.dispose()
+    if key is None:
+        raise click.ClickException(f"no intake key with id {key_id} (see: cunliao intake-key list)")
+    click.echo(f"revoked key {key.id} of {key.channel} ({key.label or 'no label'}) "
+               f"at {key.revoked_at.isoformat(timespec='seconds')}")
+
+
+@main.command()
+@click.option("--poll", type=float, default=None, help="seconds between rounds when nothing is due")
+def worker(poll: float | None) -> None:
+    """Fire due timers until stopped (several may run at once)."""
+    settings = Settings()
+    limit_memory(settings.process_memory_mb)
+    svc = build_services(settings)
+    from api.worker import worker_jobs
+
+    timer_worker = TimerWorker(svc.cases, poll_seconds=poll or settings.worker_poll_seconds, jobs=worker_jobs(svc))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: timer_worker.stop.set())
+    timer_worker.run()
+
+
+@main.command()
+def serve() -> None:
+    """Serve the app with gunicorn on HOST:PORT, together with the timer worker."""
+    settings = Settings()
+    children = [
+        subprocess.Popen([sys.executable, "-m", "cunliao.cli", "worker"], cwd=ROOT),
+        subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(settings.web_workers),
+                          "--bind", f"{settings.host}:{settings.port}", "--access-logfile", "-",
+                          "--graceful-timeout", "10", "cunliao.wsgi:app"], cwd=ROOT),
+    ]
+    click.echo(f"serving on http://{settings.host}:{settings.port} (Ctrl-C stops)")
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if not stopping:
+        raise click.ClickException("a server process stopped unexpectedly; see the log above")
+
+
+@main.group()
+def audit() -> None:
+    """Verify case histories, export bundles and anchors."""
+
+
+@audit.command("verify")
+@click.argument("case_nos", nargs=-1)
+@click.option("--all", "all_cases", is_flag=True, help="every case in the database")
+@click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="verify an exported audit bundle offline (no database)")
+@click.option("--anchor", "anchor_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="also check that every case of this anchor file still exists with its history")
+def audit_verify(case_nos: tuple[str, ...], all_cases: bool, bundle: Path | None, anchor_file: Path | None) -> None:
+    """Check hash chains and replay cases; exit status 1 on any failure."""
+    from engine.verify import iter_cases, verify_anchor, verify_bundle, verify_in_db
+
+    if bundle is not None:
+        verdict = verify_bundle(json.loads(bundle.read_text(encoding="utf-8")))
+        _report([verdict])
+        return
+    if not case_nos and not all_cases and anchor_file is None:
+        raise click.UsageError("name case numbers, or give --all, --bundle or --anchor")
+    svc = build_services(Settings())
+    verdicts, problems = [], []
+    with svc.db.read() as session:
+        if case_nos or all_cases:
+            cases = iter_cases(session, case_nos or None)
+            missing = set(case_nos) - {c.case_no for c in cases}
+            problems += [f"case {no} does not exist" for no in sorted(missing)]
+            with click.progressbar(cases, label="verifying", file=sys.stderr, show_pos=True,
+                                   item_show_func=lambda c: c.case_no if c else "") as bar:
+                for case in bar:
+                    verdicts.append(verify_in_db(session, svc.registry, svc.cases.script_engine, case))
+        if anchor_file is not None:
+            problems += verify_anchor(session, json.loads(anchor_file.read_text(encoding="utf-8")))
+    _report(verdicts, problems)
+
+
+def _report(verdicts, problems=()) -> None:
+    failures = [v for v in verdicts if not v.ok]
+    for verdict in failures:
+        click.echo(f"FAIL {verdict.case_no}: event {verdict.first_bad_event}: {verdict.reason}", err=True)
+        for name, change in verdict.diff.items():
+            click.echo(f"    {name}: {json.dumps(change, ensure_ascii=False, default=str)[:500]}", err=True)
+    for problem in problems:
+        click.echo(f"FAIL {problem}", err=True)
+    events = sum(v.events for v in verdicts)
+    click.echo(f"{len(verdicts) - len(failures)} of {len(verdicts)} cases verified ({events} events)"
+               + (f"; {len(problems)} anchor problem(s)" if problems else ""))
+    if failures or problems:
+        sys.exit(1)
+
+
+@audit.command("export")
+@click.argument("case_no")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def audit_export(case_no: str, out: Path) -> None:
+    """Write a case's audit bundle (events, definitions, chain head) to a file."""
+    from engine.verify import export_bundle, iter_cases
+
+    svc = build_services(Settings())
+    with svc.db.read() as session:
+        cases = iter_cases(session, [case_no])
+        if not cases:
+            raise click.ClickException(f"case {case_no} does not exist")
+        content = export_bundle(session, svc.registry, cases[0], svc.clock.now())
+    out.write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
+    click.echo(f"{case_no}: {len(content['events'])} events written to {out}")
+
+
+@audit.command("anchor")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def audit_anchor(out: Path) -> None:
+    """Write the heads of all cases and their hash: keep it (daily) to detect deleted cases."""
+    from engine.verify import anchor
+
+    svc = build_services(Settings())
+    with svc.db.read() as session:
+        content = anchor(session, svc.clock.now())
+    out.write_text(json.dumps(content, ensure_ascii=False, indent=1), encoding="utf-8")
+    click.echo(f"anchor of {len(content['cases'])} cases: {content['root']}")
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+if __name__ == "__main__":
+    main()
