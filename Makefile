@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 run: install web
 	$(BIN)/cunliao init-db
-	$(BIN)/cunliao deploy workflows/bpmn workflows/forms
+	$(BIN)/cunliao deploy workflows/bpmn workflows/forms workflows/documents
 	$(BIN)/cunliao seed-demo
 	$(BIN)/cunliao serve
 
@@ -28,6 +28,7 @@ test: install web
 bench: install
 	$(BIN)/python tests/bench/bench_api.py
 	$(BIN)/python tests/bench/bench_census.py
+	$(BIN)/python tests/bench/bench_documents.py
 	$(BIN)/python tests/bench/bench_timers.py
 
 # The browser UI's bundles (web/static/dist): npm installs the locked packages once, esbuild rebuilds

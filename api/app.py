@@ -19,6 +19,7 @@ from .core import auth, health, problems, ratelimit
 from .core.config import Settings
 from .core.services import build_services
 from .definitions import routes as definitions
+from .documents import routes as documents
 from .intake import routes as intake
 from .people import admin, login, units
 from .prevention import routes as prevention
@@ -49,7 +50,8 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in (login.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
-                      journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, units.blp):
+                      journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, units.blp,
+                      documents.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     problems.register(app)
@@ -62,7 +64,8 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
     @app.before_request
     def _authenticate():
         if (request.path.startswith("/api/v1/") and not auth.is_public(request.method, request.path)
-                and not request.path.startswith(intake.PREFIX)):  # intake: per-channel API keys
+                and not request.path.startswith(intake.PREFIX)  # intake: per-channel API keys
+                and not request.path.startswith(documents.PUBLIC_PREFIX)):  # document verification: public
             auth.authenticate()
 
     return app

@@ -18,9 +18,10 @@ from api.core.limits import limit_memory
 from api.core.services import build_services
 from engine.definitions import SourceFile
 from engine.errors import DefinitionInvalid
+from engine.files import FileStore
 from engine.worker import TimerWorker
 
-SOURCE_SUFFIXES = (".bpmn", ".dmn", ".schema.json")
+SOURCE_SUFFIXES = (".bpmn", ".dmn", ".schema.json", ".typ", ".document.json")
 
 
 @click.group()
@@ -54,7 +55,8 @@ def init_db() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--by", default="system", help="who deploys (recorded with each new version)")
 def deploy(paths: tuple[Path, ...], by: str) -> None:
-    """Deploy BPMN, DMN and form files (or directories of them); unchanged files make no new version."""
+    """Deploy BPMN, DMN, form and document template files (or directories of them); unchanged files make
+    no new version."""
     files = [SourceFile(str(p.relative_to(base)) if base != p else p.name, p.read_bytes())
              for base, p in _sources(paths)]
     svc = build_services(Settings())
@@ -286,7 +288,7 @@ def audit() -> None:
 @click.option("--anchor", "anchor_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="also check that every case of this anchor file still exists with its history")
 def audit_verify(case_nos: tuple[str, ...], all_cases: bool, bundle: Path | None, anchor_file: Path | None) -> None:
-    """Check hash chains and replay cases; exit status 1 on any failure."""
+    """Check hash chains, replay cases and check the stored documents; exit status 1 on any failure."""
     from engine.verify import iter_cases, verify_anchor, verify_bundle, verify_in_db
 
     if bundle is not None:
@@ -295,7 +297,9 @@ def audit_verify(case_nos: tuple[str, ...], all_cases: bool, bundle: Path | None
         return
     if not case_nos and not all_cases and anchor_file is None:
         raise click.UsageError("name case numbers, or give --all, --bundle or --anchor")
-    svc = build_services(Settings())
+    settings = Settings()
+    svc = build_services(settings)
+    files = FileStore(settings.attachments_dir)  # documents: the stored PDF still has its sealed sha256
     verdicts, problems = [], []
     with svc.db.read() as session:
         if case_nos or all_cases:
@@ -305,7 +309,7 @@ def audit_verify(case_nos: tuple[str, ...], all_cases: bool, bundle: Path | None
             with click.progressbar(cases, label="verifying", file=sys.stderr, show_pos=True,
                                    item_show_func=lambda c: c.case_no if c else "") as bar:
                 for case in bar:
-                    verdicts.append(verify_in_db(session, svc.registry, svc.cases.script_engine, case))
+                    verdicts.append(verify_in_db(session, svc.registry, svc.cases.script_engine, case, files))
         if anchor_file is not None:
             problems += verify_anchor(session, json.loads(anchor_file.read_text(encoding="utf-8")))
     _report(verdicts, problems)

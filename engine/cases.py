@@ -18,7 +18,6 @@ from uuid import UUID, uuid5
 from jsonschema import Draft202012Validator
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from . import audit, clock, runtime, steps, store
@@ -29,6 +28,7 @@ from .errors import Conflict, InvalidData, NotFound
 from .messages import MessageCommands
 from .models import Case, CaseTask, MessageWait, PendingTimer
 from .registry import DefinitionRegistry, LoadedSpec
+from .sandbox import SandboxError, timer_values
 from .repairs import RepairCommands
 from .steps import OPEN_STATUSES, checked_data
 from .task_actions import TaskActions
@@ -46,8 +46,11 @@ def due_from_properties(props: dict[str, str], now: datetime, deadlines: Deadlin
     due_in = props.get("dueIn")
     if not due_in:
         return None
-    parsed = TimerEventDefinition.parse_iso_duration(due_in)
-    return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    try:
+        return now + timer_values.duration_after(now, due_in)
+    except SandboxError:
+        log.warning("dueIn %r is not a duration within the bounds; the task gets no due time", due_in)
+        return None  # deployed before deployment checked the bounds
 
 
 @dataclass
@@ -321,6 +324,9 @@ def _indexed_waits(workflow) -> tuple[dict[str, PendingTimer], dict[str, Message
             # One row per message a task waits for (an event-based gateway may wait for several).
             wait_id = str(task.id) if len(runtime.message_names(task)) == 1 else str(uuid5(task.id, name))
             messages[wait_id] = MessageWait(id=wait_id, name=name, element_id=element_id)
+    for name, element_id in runtime.message_triggers(workflow) if workflow is not None else ():
+        wait_id = str(uuid5(workflow.task_tree.id, name))
+        messages[wait_id] = MessageWait(id=wait_id, name=name, element_id=element_id)
     return timers, messages
 
 

@@ -6,35 +6,47 @@ element id and line, so a designer can fix a diagram in one pass. What it checks
 * well-formed XML through the hardened parser (no DTDs, entities or network);
 * BPMN and DMN schema validity;
 * every script, condition, timer, payload, multi-instance expression and DMN cell compiles in
-  the sandbox, and literal timer values parse as ISO-8601;
+  the sandbox; literal timer values are ISO-8601 of the timer's kind and within the engine's
+  bounds (``sandbox.timer_values``);
+* constructs the engine does not run (service tasks, data stores, scripts or expressions in
+  another language, processes without an id) are listed with their element and line, whatever
+  tool exported the file;
 * called processes and decisions exist (in the bundle or among deployed definitions);
 * every user task sits in a lane that names a known role, and its form exists.
 
 User tasks carry Cunliao's extension properties as ``spiffworkflow:property`` entries:
 ``formKey`` (a JSON Schema form in the bundle), ``slaKey`` (a row of the SLA table), ``dueIn`` (an
-ISO-8601 duration, when no SLA key fits) and ``returnable`` ("true" marks a step work may be
-returned to).
+ISO-8601 duration, when no SLA key fits), ``returnable`` ("true" marks a step work may be
+returned to), ``documents`` (the document templates the step offers to issue, comma-separated keys)
+and ``documentsRequired`` (the documents that must be issued before the step completes: ``key``, or
+``key:signed`` when the signed scan must be uploaded too). Template keys must be deployed or in the
+bundle (engine/templates.py).
+
+A file from another modelling tool deploys when it uses what the engine runs (vendor extensions,
+diagrams, annotations, groups, lanes within lanes and data objects are ignored or read as usual);
+every executable process of a collaboration is deployed as a process of its own, and its message
+flows work through the engine's message delivery. Whatever the file, the answer is the deployed
+processes or DefinitionInvalid, never another exception.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Callable, Iterable
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from . import sandbox, xmlsafe
+from . import bounds, xmlsafe
+from . import definition_checks as checks
+from .sandbox import timer_values
 from .errors import DefinitionInvalid, ValidationIssue
+from .templates import is_template_file
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+from .definition_checks import BPMN_NS, SPIFF_NS
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 FORM_SUFFIX = ".schema.json"
 
@@ -53,6 +65,8 @@ class SourceFile:
     @property
     def kind(self) -> str:
         name = self.name.lower()
+        if is_template_file(name):
+            return "template"
         if name.endswith(".bpmn"):
             return "bpmn"
         if name.endswith(".dmn"):
@@ -92,6 +106,7 @@ class _Bundle:
     forms: dict[str, dict] = field(default_factory=dict)
     issues: list[ValidationIssue] = field(default_factory=list)
     sla_keys: set[str] | None = None
+    template_keys: set[str] | None = None
 
     def unknown_sla(self, key: str) -> bool:
         return self.sla_keys is not None and key not in self.sla_keys
@@ -99,18 +114,25 @@ class _Bundle:
     def issue(self, file: str, message: str, element_id: str | None = None, line: int | None = None) -> None:
         self.issues.append(ValidationIssue(file, element_id, line, message))
 
+    def issue_once(self, file: str, message: str, element_id: str | None = None, line: int | None = None) -> None:
+        """An issue from the parser, unless the element already has one in our own words."""
+        if element_id is None or not any(i.file == file and i.element_id == element_id for i in self.issues):
+            self.issue(file, message, element_id, line)
+
 
 def compile_bundle(new_files: Iterable[SourceFile], deployed_files: Iterable[SourceFile],
-                   resolve_role: RoleResolver, sla_keys: set[str] | None = None) -> list[CompiledProcess]:
+                   resolve_role: RoleResolver, sla_keys: set[str] | None = None,
+                   template_keys: set[str] | None = None) -> list[CompiledProcess]:
     """Validate ``new_files`` against the deployed library and return the processes they define.
 
-    ``sla_keys``, when given, are the SLA table's keys that ``slaKey`` and ``sla_due('…')`` may name.
+    ``sla_keys``, when given, are the SLA table's keys that ``slaKey`` and ``sla_due('…')`` may name;
+    ``template_keys`` the document templates ``documents`` and ``documentsRequired`` may name.
     Raises DefinitionInvalid with every issue found.
     """
     new_files = list(new_files)
     if not new_files:
         raise DefinitionInvalid([ValidationIssue("", None, None, "no files were given")])
-    bundle = _Bundle(sla_keys=sla_keys)
+    bundle = _Bundle(sla_keys=sla_keys, template_keys=template_keys)
     for source in new_files:
         _load_source(bundle, source, validate=True)
     new_names = {f.name for f in new_files}
@@ -118,23 +140,35 @@ def compile_bundle(new_files: Iterable[SourceFile], deployed_files: Iterable[Sou
         if source.name not in new_names and source.name not in bundle.files:
             _load_source(bundle, source, validate=False)
 
-    parser = _build_parser(bundle)
+    declared = checks.declared_ids(bundle.roots.values())
     for source in new_files:
         root = bundle.roots.get(source.name)
         if root is not None:
-            _check_expressions(bundle, source.name, root)
-    processes = [_compile_process(bundle, parser, key, resolve_role)
-                 for key in _process_keys(bundle, new_names)] if parser else []
+            checks.check_file(bundle, source.name, root, source.kind, declared)
+    parser = _build_parser(bundle)
+    keys = _process_keys(bundle, new_names)
+    processes = [_compile_process(bundle, parser, key, resolve_role) for key in keys]
     if not any(f.kind in ("bpmn", "dmn") for f in new_files) and not bundle.issues:
         bundle.issue(new_files[0].name, "the bundle has no .bpmn or .dmn file")
+    if not keys and not bundle.issues:
+        checks.nothing_executable(bundle, {f.name: bundle.roots[f.name] for f in new_files
+                                           if f.kind == "bpmn" and f.name in bundle.roots})
     if bundle.issues:
         raise DefinitionInvalid(bundle.issues)
     return [p for p in processes if p is not None]
 
 
-def build_parser(files: Iterable[SourceFile]) -> SpiffBpmnParser:
+class CaseParser(SpiffBpmnParser):
+    """SpiffBpmnParser whose specs carry the engine's bounds (``bounds.bound_spec``)."""
+
+    def get_spec(self, process_id, required=True):
+        spec = super().get_spec(process_id, required)
+        return bounds.bound_spec(spec) if spec is not None else None
+
+
+def build_parser(files: Iterable[SourceFile]) -> CaseParser:
     """A parser over already-validated files, for loading a deployed version's spec."""
-    parser = SpiffBpmnParser()
+    parser = CaseParser()
     for source in files:
         if source.kind == "bpmn":
             parser.add_bpmn_xml(xmlsafe.parse(source.content), filename=source.name)
@@ -164,6 +198,21 @@ def task_properties(task_spec) -> dict[str, str]:
     return dict(getattr(task_spec, "extensions", {}).get("properties", {}))
 
 
+def offered_documents(props: dict[str, str]) -> list[str]:
+    """The template keys of a step's ``documents`` property."""
+    return [key.strip() for key in (props.get("documents") or "").split(",") if key.strip()]
+
+
+def required_documents(props: dict[str, str]) -> list[tuple[str, bool]]:
+    """(template key, signed scan required) for each entry of ``documentsRequired``."""
+    entries = []
+    for entry in (props.get("documentsRequired") or "").split(","):
+        key, _, condition = entry.strip().partition(":")
+        if key.strip():
+            entries.append((key.strip(), condition.strip()))
+    return [(key, condition == "signed") for key, condition in entries]
+
+
 # -- loading -------------------------------------------------------------------------------------
 
 def _load_source(bundle: _Bundle, source: SourceFile, validate: bool) -> None:
@@ -172,7 +221,7 @@ def _load_source(bundle: _Bundle, source: SourceFile, validate: bool) -> None:
         _load_form(bundle, source)
         return
     if source.kind == "other":
-        bundle.issue(source.name, "unsupported file type: use .bpmn, .dmn or .schema.json")
+        bundle.issue(source.name, "unsupported file type: use .bpmn, .dmn, .schema.json, .typ or .document.json")
         return
     try:
         root = xmlsafe.parse(source.content)
@@ -210,8 +259,8 @@ def _load_form(bundle: _Bundle, source: SourceFile) -> None:
     bundle.forms[source.form_key] = schema
 
 
-def _build_parser(bundle: _Bundle) -> SpiffBpmnParser | None:
-    parser = SpiffBpmnParser()
+def _build_parser(bundle: _Bundle) -> CaseParser | None:
+    parser = CaseParser()
     for name, root in bundle.roots.items():
         try:
             if bundle.files[name].kind == "bpmn":
@@ -232,15 +281,17 @@ def _process_keys(bundle: _Bundle, new_names: set[str]) -> list[str]:
         if root is None or bundle.files[name].kind != "bpmn":
             continue
         for process in root.iterfind(f"{{{BPMN_NS}}}process"):
-            if process.get("isExecutable", "true") != "false":
+            if process.get("id") and process.get("isExecutable", "true") != "false":
                 keys.append(process.get("id"))
     return keys
 
 
 # -- per process ---------------------------------------------------------------------------------
 
-def _compile_process(bundle: _Bundle, parser: SpiffBpmnParser, key: str,
+def _compile_process(bundle: _Bundle, parser: CaseParser, key: str,
                      resolve_role: RoleResolver) -> CompiledProcess | None:
+    if key not in parser.process_parsers:
+        return None  # its file could not be read: that is already an issue
     process_file = parser.process_parsers[key].filename
     root = bundle.roots[process_file]
     if not _references_resolve(bundle, parser, process_file, root):
@@ -248,14 +299,19 @@ def _compile_process(bundle: _Bundle, parser: SpiffBpmnParser, key: str,
     try:
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
+        return _closure(bundle, parser, key, spec, subprocess_specs, resolve_role)
     except ValidationException as exc:
         file = exc.file_name or process_file
         line = _int(exc.line_number) or _line_of(bundle.roots.get(file, root), exc.id)
-        bundle.issue(file, str(exc), exc.id or None, line)
-        return None
-    except Exception as exc:
-        bundle.issue(process_file, f"process {key}: {exc}", key, _line_of(root, key))
-        return None
+        bundle.issue_once(file, str(exc), exc.id or None, line)
+    except Exception as exc:  # the parser's own failures on models it does not expect
+        bundle.issue_once(process_file, f"process {key}: cannot read the model: {exc}", key, _line_of(root, key))
+    return None
+
+
+def _closure(bundle: _Bundle, parser: CaseParser, key: str, spec, subprocess_specs,
+             resolve_role: RoleResolver) -> CompiledProcess:
+    process_file = parser.process_parsers[key].filename
 
     needed_files = {process_file}
     needed_forms: set[str] = set()
@@ -276,7 +332,7 @@ def _compile_process(bundle: _Bundle, parser: SpiffBpmnParser, key: str,
     return CompiledProcess(key=key, name=spec.description or key, files=files)
 
 
-def _references_resolve(bundle: _Bundle, parser: SpiffBpmnParser, file: str, root: etree._Element) -> bool:
+def _references_resolve(bundle: _Bundle, parser: CaseParser, file: str, root: etree._Element) -> bool:
     """Report every call to a missing process or decision (the parser stops at the first)."""
     ok = True
     for node in root.iter(f"{{{BPMN_NS}}}callActivity"):
@@ -294,7 +350,7 @@ def _references_resolve(bundle: _Bundle, parser: SpiffBpmnParser, file: str, roo
     return ok
 
 
-def _decision_files(parser: SpiffBpmnParser) -> set[str]:
+def _decision_files(parser: CaseParser) -> set[str]:
     # A decision table may call none, one or all of the deployed decisions in a bundle; the closure
     # keeps every DMN file so a version never depends on what is deployed later.
     return {p.filename for p in parser.dmn_parsers.values()}
@@ -312,113 +368,29 @@ def _check_user_task(bundle: _Bundle, file: str, task_spec, resolve_role: RoleRe
                      element_id, line)
     props = task_properties(task_spec)
     due_in = props.get("dueIn")
-    if due_in:
-        try:
-            TimerEventDefinition.parse_iso_duration(due_in)
-        except Exception:
-            bundle.issue(file, f"dueIn '{due_in}' is not an ISO-8601 duration such as P3D or PT2H",
-                         element_id, line)
+    problem = due_in and timer_values.check_literal("timeDuration", due_in)
+    if problem:
+        bundle.issue(file, f"dueIn: {problem}", element_id, line)
     sla_key = props.get("slaKey")
     if sla_key and bundle.unknown_sla(sla_key):
         bundle.issue(file, f"slaKey '{sla_key}' is not in the SLA table", element_id, line)
     form_key = props.get("formKey")
     if form_key and form_key not in bundle.forms:
         bundle.issue(file, f"form '{form_key}' is not in the bundle nor deployed", element_id, line)
+    _check_documents(bundle, file, props, element_id, line)
     return form_key
 
 
-# -- expressions ---------------------------------------------------------------------------------
-
-_EXPRESSION_TAGS = {
-    f"{{{BPMN_NS}}}conditionExpression": "condition",
-    f"{{{BPMN_NS}}}loopCardinality": "multi-instance cardinality",
-    f"{{{BPMN_NS}}}completionCondition": "completion condition",
-    f"{{{BPMN_NS}}}formalExpression": "expression",
-    f"{{{SPIFF_NS}}}messagePayload": "message payload",
-}
-_TIMER_TAGS = {f"{{{BPMN_NS}}}{t}" for t in ("timeDate", "timeDuration", "timeCycle")}
-_SCRIPT_TAGS = {f"{{{BPMN_NS}}}script": "script", f"{{{SPIFF_NS}}}preScript": "pre-script",
-                f"{{{SPIFF_NS}}}postScript": "post-script"}
-
-
-def _check_expressions(bundle: _Bundle, file: str, root: etree._Element) -> None:
-    if bundle.files[file].kind == "dmn":
-        _check_dmn_cells(bundle, file, root)
-        return
-    for node in root.iter():
-        if not isinstance(node.tag, str):
-            continue
-        text = (node.text or "").strip()
-        if not text:
-            continue
-        if node.tag in _SCRIPT_TAGS:
-            problem = sandbox.check_script(node.text)
-            what = _SCRIPT_TAGS[node.tag]
-        elif node.tag in _TIMER_TAGS:
-            problem = _check_timer(text)
-            what = "timer"
-        elif node.tag in _EXPRESSION_TAGS:
-            problem = sandbox.check_expression(text)
-            what = _EXPRESSION_TAGS[node.tag]
-        else:
-            continue
-        if problem:
-            bundle.issue(file, f"{what}: {problem}", _owner_id(node), node.sourceline)
-        for key in _SLA_CALL.findall(text):
-            if bundle.unknown_sla(key):
-                bundle.issue(file, f"{what}: sla_due('{key}') names no rule of the SLA table", _owner_id(node),
-                             node.sourceline)
-
-
-_SLA_CALL = re.compile(r"""sla_due\(\s*['"]([^'"]+)['"]\s*\)""")
-
-
-def _check_timer(text: str) -> str | None:
-    problem = sandbox.check_expression(text)
-    if problem:
-        return problem
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return None  # computed from data at run time; checked when it runs
-    if not isinstance(value, str):
-        return "a timer must give an ISO-8601 date, duration or cycle as a string, e.g. \"P3D\""
-    try:
-        if value.upper().startswith("R"):
-            TimerEventDefinition.parse_iso_recurring_interval(value)
-        else:
-            TimerEventDefinition.parse_time_or_duration(value)
-    except Exception:
-        return f"'{value}' is not an ISO-8601 date, duration or cycle"
-    return None
-
-
-def _check_dmn_cells(bundle: _Bundle, file: str, root: etree._Element) -> None:
-    for node in root.iter():
-        if not isinstance(node.tag, str) or etree.QName(node).localname != "text":
-            continue
-        parent = etree.QName(node.getparent()).localname
-        text = (node.text or "").strip()
-        if not text or text == "-":
-            continue
-        if parent == "inputEntry":
-            candidates = [f"x {text}", text] if text[:1] in "<>=!" or text.startswith("in ") else [text, f"x {text}"]
-        elif parent in ("outputEntry", "inputExpression"):
-            candidates = [text]
-        else:
-            continue
-        problems = [sandbox.check_expression(c) for c in candidates]
-        if all(problems):
-            bundle.issue(file, f"decision cell: {problems[0]}", _owner_id(node), node.sourceline)
-
-
-def _owner_id(node: etree._Element) -> str | None:
-    """The id a designer sees on the diagram: the element, not its inner event definition."""
-    while node is not None:
-        if node.get("id") and not etree.QName(node).localname.endswith("EventDefinition"):
-            return node.get("id")
-        node = node.getparent()
-    return None
+def _check_documents(bundle: _Bundle, file: str, props: dict[str, str], element_id: str, line: int | None) -> None:
+    for entry in (props.get("documentsRequired") or "").split(","):
+        _, _, condition = entry.strip().partition(":")
+        if condition.strip() not in ("", "signed"):
+            bundle.issue(file, f"documentsRequired '{entry.strip()}': write a template key, or key:signed when "
+                               "the signed scan must be uploaded too", element_id, line)
+    keys = offered_documents(props) + [key for key, _ in required_documents(props)]
+    for key in keys:
+        if bundle.template_keys is not None and key not in bundle.template_keys:
+            bundle.issue(file, f"document template '{key}' is not in the bundle nor deployed", element_id, line)
 
 
 def _line_of(root: etree._Element | None, element_id: str | None) -> int | None:

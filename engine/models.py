@@ -71,6 +71,24 @@ class DefinitionVersion(Base):
     deployed_at: Mapped[datetime]
 
 
+class DocumentTemplate(Base):
+    """An immutable, numbered version of one document template (engine/templates.py): ``files`` is
+    its closure ([{name, sha256}] in definition_files), ``sha256`` hashes it, so redeploying an
+    unchanged template makes no new version."""
+
+    __tablename__ = "document_templates"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    files: Mapped[list[Any]]
+    deployed_by: Mapped[str] = mapped_column(String(200))
+    deployed_at: Mapped[datetime]
+
+
 class Case(Base):
     __tablename__ = "cases"
 

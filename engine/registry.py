@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from .definitions import (CompiledProcess, RoleResolver, SourceFile, build_parser, compile_bundle,
                           load_forms, task_properties)
-from .errors import NotFound
+from .errors import DefinitionInvalid, NotFound
 from .models import DefinitionFile, DefinitionVersion
+from .template_registry import TemplateRegistry
+from .templates import template_key
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,11 @@ class LoadedSpec:
 
 
 class DefinitionRegistry:
-    def __init__(self, resolve_role: RoleResolver, sla_keys: Callable[[], set[str]] | None = None) -> None:
+    def __init__(self, resolve_role: RoleResolver, sla_keys: Callable[[], set[str]] | None = None,
+                 templates: TemplateRegistry | None = None) -> None:
         self.resolve_role = resolve_role
         self.sla_keys = sla_keys
+        self.templates = templates or TemplateRegistry()
         self._cache: dict[int, LoadedSpec] = {}
         self._lock = threading.Lock()
 
@@ -54,7 +58,13 @@ class DefinitionRegistry:
 
     def deploy(self, session: Session, files: Iterable[SourceFile], deployed_by: str,
                now: datetime) -> list[Deployed]:
-        return [self._store(session, process, deployed_by, now) for process in self.compile(session, files)]
+        """Deploy processes, decisions, forms and document templates together: all or nothing."""
+        templates, processes = self._compile_all(session, files)
+        deployed = []
+        for template in templates:
+            row, created = self.templates.store(session, template, deployed_by, now)
+            deployed.append(Deployed(f"document:{row.key}", row.version, row.id, created))
+        return deployed + [self._store(session, process, deployed_by, now) for process in processes]
 
     def compile(self, session: Session, files: Iterable[SourceFile]) -> list[CompiledProcess]:
         """Validate ``files`` against the latest deployed versions (forms, decisions and called
@@ -62,11 +72,29 @@ class DefinitionRegistry:
 
         A bundle of forms only re-deploys the latest processes that use those forms, so they pick
         the new forms up in a new version."""
+        return self._compile_all(session, files)[1]
+
+    def _compile_all(self, session: Session, files: Iterable[SourceFile]):
         files = list(files)
-        deployed = self.deployed_files(session)
-        if files and all(f.kind == "form" for f in files):
-            files += self._form_users(session, {f.form_key for f in files}, {f.name for f in files})
-        return compile_bundle(files, deployed, self.resolve_role, self.sla_keys() if self.sla_keys else None)
+        template_files = [f for f in files if f.kind == "template"]
+        files = [f for f in files if f.kind != "template"]
+        templates, issues = self.templates.compile(session, template_files) if template_files else ([], [])
+        template_keys = self.templates.keys(session) | {template_key(f.name) for f in template_files} - {None}
+        processes = []
+        if files:
+            deployed = self.deployed_files(session)
+            if all(f.kind == "form" for f in files):
+                files += self._form_users(session, {f.form_key for f in files}, {f.name for f in files})
+            try:
+                processes = compile_bundle(files, deployed, self.resolve_role,
+                                           self.sla_keys() if self.sla_keys else None, template_keys)
+            except DefinitionInvalid as exc:
+                issues = issues + exc.issues
+        elif not template_files:
+            processes = compile_bundle(files, [], self.resolve_role)  # raises: no files were given
+        if issues:
+            raise DefinitionInvalid(issues)
+        return templates, processes
 
     def validate(self, session: Session, files: Iterable[SourceFile]) -> list[tuple[CompiledProcess, int | None, bool]]:
         """What deploying ``files`` would do: (process, latest version or None, would make a new version)."""

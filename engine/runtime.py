@@ -8,7 +8,8 @@ Three things the stock library gets wrong for a case system are closed here:
   each step costs O(history) and a loop stalls silently at depth 1000. ``prune`` cuts the tree
   above the lowest common ancestor of all unfinished tasks after every command. The real history
   lives in the audit log, not in the tree.
-* **Arbitrary Python.** Every script and expression runs in ``sandbox.SandboxEnvironment``.
+* **Arbitrary Python.** Every script and expression runs in ``sandbox.SandboxEnvironment``; what the
+  engine does around them (timers, multi-instance, one command's run) is bounded by ``bounds``.
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from decimal import Decimal
 from typing import Any, Iterator
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -32,7 +32,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock, sandbox
+from . import bounds, clock, sandbox
 
 clock.install_spiff_clock()
 
@@ -85,15 +85,16 @@ def _serializer() -> BpmnWorkflowSerializer:
     return ser
 
 
-def script_engine(functions: dict | None = None) -> PythonScriptEngine:
+def script_engine(functions: dict | None = None) -> bounds.BoundedScriptEngine:
     """The sandboxed engine every script and expression runs in, with extra helper functions."""
-    return PythonScriptEngine(environment=sandbox.SandboxEnvironment(functions=functions, clock=clock.current_time))
+    return bounds.BoundedScriptEngine(
+        environment=sandbox.SandboxEnvironment(functions=functions, clock=clock.current_time))
 
 
 DEFAULT_SCRIPT_ENGINE = script_engine()
 
 
-def new_workflow(spec, subprocess_specs, engine: PythonScriptEngine = DEFAULT_SCRIPT_ENGINE) -> CaseWorkflow:
+def new_workflow(spec, subprocess_specs, engine: bounds.BoundedScriptEngine = DEFAULT_SCRIPT_ENGINE) -> CaseWorkflow:
     return CaseWorkflow(spec, subprocess_specs, script_engine=engine)
 
 
@@ -137,7 +138,7 @@ def dump(workflow: CaseWorkflow) -> str:
         ser.registry._encoder_mode = False
 
 
-def load(state: str, spec, subprocess_specs, engine: PythonScriptEngine = DEFAULT_SCRIPT_ENGINE) -> CaseWorkflow:
+def load(state: str, spec, subprocess_specs, engine: bounds.BoundedScriptEngine = DEFAULT_SCRIPT_ENGINE) -> CaseWorkflow:
     ser = _serializer()
     dct = json.loads(state, cls=ser.json_decoder_cls)
     ser.migrate(dct)
@@ -151,17 +152,17 @@ def load(state: str, spec, subprocess_specs, engine: PythonScriptEngine = DEFAUL
 PRUNE_EVERY_STEPS = 200
 
 
-def run_engine(workflow: CaseWorkflow, on_complete=None) -> None:
-    """do_engine_steps, pruning the tree every PRUNE_EVERY_STEPS completed tasks; ``on_complete``
-    sees every task the engine completes (replay records the path with it)."""
-    done = 0
+def run_engine(workflow: CaseWorkflow, on_complete=None, budget: bounds.StepBudget | None = None) -> None:
+    """do_engine_steps, pruning the tree every PRUNE_EVERY_STEPS completed tasks and counting every step
+    against ``budget`` (raises bounds.BoundExceeded); ``on_complete`` sees every task the engine completes
+    (replay records the path with it)."""
+    budget = budget or bounds.StepBudget()
 
     def completed(task) -> None:
-        nonlocal done
-        done += 1
+        budget.step(task)
         if on_complete is not None:
             on_complete(task)
-        if done % PRUNE_EVERY_STEPS == 0:
+        if budget.steps % PRUNE_EVERY_STEPS == 0:
             prune(workflow)
 
     workflow.do_engine_steps(did_complete_task=completed)
@@ -276,14 +277,36 @@ def message_names(task: Task) -> list[str]:
 
 
 def message_definition(task: Task, name: str) -> MessageEventDefinition | None:
-    for definition in _definitions(task):
+    definitions = ([start.event_definition for start in _trigger_starts(task.workflow)]
+                   if task is task.workflow.task_tree else _definitions(task))
+    for definition in definitions:
         if isinstance(definition, MessageEventDefinition) and definition.name == name:
             return definition
     return None
 
 
 def waiting_for(workflow: CaseWorkflow, name: str) -> list[Task]:
-    return [t for t in waiting_tasks(workflow) if name in message_names(t)]
+    """The tasks waiting for message ``name``; else, if the message starts one of the case's event
+    sub-processes, the case's root task, which stands for the sub-process still to be made."""
+    waiting = [t for t in waiting_tasks(workflow) if name in message_names(t)]
+    if not waiting and any(n == name for n, _ in message_triggers(workflow)):
+        return [workflow.task_tree]
+    return waiting
+
+
+def message_triggers(workflow: CaseWorkflow) -> list[tuple[str, str]]:
+    """(message name, start event id) of the event sub-processes a message starts. SpiffWorkflow keeps
+    these apart from the waiting tasks: such a sub-process is only made when its message arrives."""
+    if workflow.is_completed():
+        return []
+    return [(start.event_definition.name, start.bpmn_id) for start in _trigger_starts(workflow)
+            if isinstance(start.event_definition, MessageEventDefinition)]
+
+
+def _trigger_starts(workflow) -> Iterator:
+    for spec_name in getattr(workflow.spec.start, "trigger_specs", ()):
+        sub_spec = workflow.subprocess_specs.get(spec_name)
+        yield from (sub_spec.bpmn_start_events if sub_spec is not None else ())
 
 
 def case_data(workflow: CaseWorkflow) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from . import runtime, xmlsafe
 from .audit import GENESIS, canonical, event_hash, jsonable
 from .deadlines import Deadlines, Rule
 from .definitions import SourceFile, build_parser, load_forms
+from .files import FileStore
 from .models import Case, CaseEvent, CalendarDay, DefinitionVersion, SlaRule
 from .registry import DefinitionRegistry, LoadedSpec
 from .replay import EventRecord, ReplayError, differences, replay, summarize
@@ -109,9 +111,33 @@ def load_events(session: Session, case_id: int, until: int | None = None) -> tup
             [(r.prev_hash, r.hash) for r in rows])
 
 
-def verify_in_db(session: Session, registry: DefinitionRegistry, engine, case: Case) -> Verdict:
+def verify_in_db(session: Session, registry: DefinitionRegistry, engine, case: Case,
+                 files: FileStore | None = None) -> Verdict:
+    """Chain and replay; with ``files``, also that every sealed document is stored unchanged."""
     events, hashes = load_events(session, case.id)
-    return verify_case(case, events, hashes, lambda i: registry.load(session, i), engine)
+    verdict = verify_case(case, events, hashes, lambda i: registry.load(session, i), engine)
+    if verdict.ok and files is not None:
+        verify_sealed_files(verdict, events, files)
+    return verdict
+
+
+# Events that seal a stored file by its sha256: where the sha256 sits in their payload.
+SEALED_FILES = {"document_issued": lambda p: (p.get("document") or {}).get("sha256"),
+                "document_signed": lambda p: p.get("sha256")}
+
+
+def verify_sealed_files(verdict: Verdict, events: list[EventRecord], files: FileStore) -> None:
+    """The first document (or signed scan) whose stored file is missing or no longer has the sha256
+    its event sealed."""
+    for event in events:
+        digest = SEALED_FILES[event.type](event.payload) if event.type in SEALED_FILES else None
+        if digest and files.read(digest) is None:
+            what = (event.payload.get("document") or {}).get("number") or event.payload.get("number") or "a document"
+            verdict.ok, verdict.first_bad_event = False, event.seq
+            verdict.reason = (f"the stored file of {what} is missing or does not match the sha256 sealed in "
+                              f"event {event.seq}")
+            verdict.diff = {"file": {"sealed_sha256": digest}}
+            return
 
 
 # -- anchors -------------------------------------------------------------------------------------
@@ -216,11 +242,12 @@ def case_history(session: Session, registry: DefinitionRegistry, engine, case: C
     at = max(1, min(at, events[-1].seq))
     state = replay(events, lambda i: registry.load(session, i), engine, until=at)
     workflow = state.workflow
+    drawn_in = diagram_processes(workflow)
     open_tasks = []
     for task in runtime.ready_user_tasks(workflow) if workflow is not None else []:
         spec = task.task_spec
         open_tasks.append({"element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane,
-                           "process_key": task.workflow.spec.name})
+                           "process_key": drawn_in(task.workflow.spec.name)})
     return {
         "case_no": case.case_no, "at": at, "events": events[-1].seq, "status": state.status,
         "data": jsonable(runtime.case_data(workflow)) if workflow is not None else {},
@@ -234,10 +261,13 @@ def case_history(session: Session, registry: DefinitionRegistry, engine, case: C
 
 def trail(state, workflow) -> list[dict[str, Any]]:
     """Per process the case went through (the top process first, then the called ones as they were
-    entered): the elements completed and the elements active now, for drawing on its diagram."""
+    entered): the elements completed and the elements active now, for drawing on its diagram. An
+    embedded sub-process is drawn inside its process, so its elements count as that process's."""
+    drawn_in = diagram_processes(workflow)
     order: list[str] = [workflow.spec.name] if workflow is not None else []
     done: dict[str, list[str]] = {}
-    for process, element_id in state.trail:
+    for name, element_id in state.trail:
+        process = drawn_in(name)
         if process not in order:
             order.append(process)
         seen = done.setdefault(process, [])
@@ -248,7 +278,7 @@ def trail(state, workflow) -> list[dict[str, Any]]:
     for task in open_now:
         # the task itself, and the call activities it runs under in the processes above it
         while task is not None:
-            process, element_id = task.workflow.spec.name, task.task_spec.bpmn_id
+            process, element_id = drawn_in(task.workflow.spec.name), task.task_spec.bpmn_id
             if process not in order:
                 order.append(process)
             if element_id and element_id not in active.setdefault(process, []):
@@ -256,6 +286,25 @@ def trail(state, workflow) -> list[dict[str, Any]]:
             sub = task.workflow
             task = sub.top_workflow.get_task_from_id(sub.parent_task_id) if sub is not sub.top_workflow else None
     return [{"process_key": p, "done": done.get(p, []), "active": active.get(p, [])} for p in order]
+
+
+def diagram_processes(workflow) -> Callable[[str], str]:
+    """Spec name → the process whose diagram draws it: itself for a process, the enclosing process
+    for an embedded sub-process (SpiffWorkflow runs those as sub-workflows named by their own id)."""
+    parent: dict[str, str] = {}
+    if workflow is not None:
+        for spec in (workflow.spec, *workflow.subprocess_specs.values()):
+            for task_spec in spec.task_specs.values():
+                if isinstance(task_spec, SubWorkflowTask) and not isinstance(task_spec, CallActivity):
+                    parent[task_spec.spec] = spec.name
+
+    def drawn_in(name: str) -> str:
+        seen = set()
+        while name in parent and name not in seen:
+            seen.add(name)
+            name = parent[name]
+        return name
+    return drawn_in
 
 
 def process_diagrams(files) -> dict[str, str]:
@@ -276,6 +325,36 @@ def field_labels(files) -> dict[str, str]:
         if source.name.endswith(".schema.json"):
             _collect_titles(json.loads(source.content), labels)
     return labels
+
+
+def field_options(files) -> dict[str, dict[str, str]]:
+    """Field name → {value: title} for the fields whose forms name their choices (oneOf/anyOf of
+    consts with titles, also as the items of a multiple choice); values as strings."""
+    options: dict[str, dict[str, str]] = {}
+    for source in sorted(files, key=lambda f: f.name):
+        if source.name.endswith(".schema.json"):
+            _collect_options(json.loads(source.content), options)
+    return options
+
+
+def _collect_options(schema: dict, options: dict[str, dict[str, str]]) -> None:
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        for choices in (prop.get("oneOf"), prop.get("anyOf"), items.get("oneOf"), items.get("anyOf")):
+            if isinstance(choices, list) and all(isinstance(c, dict) and "const" in c for c in choices):
+                named = options.setdefault(name, {})
+                for choice in choices:
+                    if choice.get("title"):
+                        named.setdefault(_text(choice["const"]), choice["title"])
+        _collect_options(prop, options)
+        if items:
+            _collect_options(items, options)
+
+
+def _text(value) -> str:
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
 
 
 def _collect_titles(schema: dict, labels: dict[str, str]) -> None:

@@ -163,7 +163,8 @@ def library(svc):
     from cunliao.cli import SOURCE_SUFFIXES
 
     root = FIXTURES.parent.parent / "workflows"
-    files = [SourceFile(p.name, p.read_bytes()) for d in ("bpmn", "forms") for p in sorted((root / d).iterdir())
+    files = [SourceFile(p.name, p.read_bytes()) for d in ("bpmn", "forms", "documents")
+             for p in sorted((root / d).iterdir())
              if p.name.endswith(SOURCE_SUFFIXES)]
     with svc.db.write() as session, session.begin():
         deployed = svc.registry.deploy(session, files, "test", svc.clock.now())

@@ -15,6 +15,8 @@ import pytest
 
 from .conftest import DEMO_PASSWORD, FIXTURES
 
+DOCUMENTS = FIXTURES.parent.parent / "workflows" / "documents"
+
 PASS, DENY, HIDE = "pass", 403, 404
 USERS = ("admin", "designer", "auditor", "grid", "mediator", "town", "city", "dept", "leader")
 ROLES = {"admin": {"admin"}, "designer": {"designer"}, "auditor": {"auditor"}, "grid": {"grid_worker"},
@@ -173,6 +175,15 @@ POLICIES = {
     "GET /api/v1/cases/<int:case_id>/trail": (case_read, True),
     "GET /api/v1/cases/<int:case_id>/labels": (case_read, True),
     "GET /api/v1/tasks/counts": (anyone, False),
+    # -- documents --
+    "GET /api/v1/document-templates": (anyone, False),
+    "GET /api/v1/cases/<int:case_id>/documents": (case_read, True),
+    "POST /api/v1/cases/<int:case_id>/documents": (case_note, True),
+    "GET /api/v1/documents/<int:document_id>": (case_read, True),
+    "GET /api/v1/documents/<int:document_id>/pdf": (case_read, True),
+    "POST /api/v1/documents/<int:document_id>/signed": (case_note, True),
+    "GET /api/v1/tasks/<task_id>/documents": (case_read, True),
+    "GET /api/v1/verify/<code>": (anyone, True),  # public: says nothing personal
 }
 # Self-service and people administration are covered route by route in tests/test_people*.py; here
 # only their gate is checked (admin routes refuse everyone else).
@@ -203,6 +214,8 @@ def world(client, login):
     """A case (with a task and an attachment) in the grid user's grid, and one in another town."""
     designer = login("designer")
     files = [(io.BytesIO((FIXTURES / n).read_bytes()), n) for n in ("t_simple.bpmn", "t_register.schema.json")]
+    files += [(io.BytesIO((DOCUMENTS / n).read_bytes()), n)
+              for n in ("common.typ", "notice.typ", "notice.document.json")]
     assert client.post("/api/v1/definitions", headers=designer, data={"files": files},
                        content_type="multipart/form-data").status_code == 201
     made = {}
@@ -218,8 +231,11 @@ def world(client, login):
         person = client.post("/api/v1/census/people", headers=login(user), json={
             "grid": grid, "name": "乙", "id_no": "11010519491231002X" if jurisdiction else "420102199003071232"})
         assert person.status_code == 201, person.get_json()
+        document = client.post(f"/api/v1/cases/{case['id']}/documents", headers=login(user), json={"kind": "notice"})
+        assert document.status_code == 201, document.get_json()
         made[where] = {"case_id": case["id"], "task_id": case["tasks"][0]["id"], "attachment_id": attachment["id"],
-                       "person_id": person.get_json()["id"]}
+                       "person_id": person.get_json()["id"], "document_id": document.get_json()["id"],
+                       "code": document.get_json()["code"]}
     return made
 
 
@@ -228,6 +244,7 @@ def fill(rule: str, ids: dict) -> str:
     for name, value in (("<int:case_id>", ids.get("case_id")), ("<task_id>", ids.get("task_id")),
                         ("<int:attachment_id>", ids.get("attachment_id")), ("<int:notification_id>", 999999),
                         ("<int:person_id>", ids.get("person_id")), ("<int:round_id>", 999999),
+                        ("<int:document_id>", ids.get("document_id")), ("<code>", ids.get("code")),
                         ("<key>", "t_simple"), ("<int:number>", 1)):
         path = path.replace(name, str(value))
     if path.endswith("/history"):

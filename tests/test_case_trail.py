@@ -24,6 +24,22 @@ def test_trail_marks_the_path_and_the_active_step_in_each_process(svc, library, 
     assert all(f'id="{element}"' in called[0]["xml"] for element in called[0]["active"])
 
 
+def test_an_embedded_sub_process_is_drawn_in_its_process(svc, library, client, login):
+    cid = start(svc)
+    register_and_triage(svc, cid)
+    for element_id in ("route_confirm", "accept_village", "appoint", "investigate"):
+        do(svc, cid, element_id)  # now at 调解 inside the embedded sub-process `sessions`
+
+    trail = client.get(f"/api/v1/cases/{cid}/trail", headers=login("mediator")).json
+    assert [entry["process_key"] for entry in trail] == ["dispute_intake", "village_mediation"]
+    assert all(entry["xml"] for entry in trail)
+    mediation = trail[1]
+    assert {"session", "sessions"} <= set(mediation["active"]) and "sp_start" in mediation["done"]
+    history = client.get(f"/api/v1/cases/{cid}/history?at=1000", headers=login("auditor")).json
+    assert [t["process_key"] for t in history["open_tasks"]] == ["village_mediation"]
+    assert [entry["process_key"] for entry in history["trail"]] == ["dispute_intake", "village_mediation"]
+
+
 def test_history_carries_the_trail_as_of_each_step(svc, library, client, login):
     cid = start(svc)
     do(svc, cid, "register")
@@ -54,4 +70,7 @@ def test_labels_name_the_case_fields_as_its_forms_do(svc, library, client, login
     cid = start(svc)
     labels = client.get(f"/api/v1/cases/{cid}/labels", headers=login("grid")).json["labels"]
     assert labels["title"] and labels["address"] and all(isinstance(v, str) for v in labels.values())
+    assert labels["owner_level"] == "承办层级"  # computed by a script: workflows/data_labels.json names it
+    options = client.get(f"/api/v1/cases/{cid}/labels", headers=login("grid")).json["options"]
+    assert options["channel"]["grid_patrol"] == "网格排查" and options["owner_level"]["village"] == "村（社区）"
     assert client.get(f"/api/v1/cases/{cid}/labels", headers=login("dept")).status_code == 404

@@ -82,6 +82,7 @@ def test_forms_are_listed_and_read(client, designer, deployed, login):
                       "sha256": forms[0]["sha256"], "used_by": ["t_simple"]}]
     form = client.get("/api/v1/definitions/forms/t_register", headers=designer).get_json()
     assert form["schema"] == json.loads(FORM)
+    assert form["source"] == FORM.decode()  # the file as deployed: its fields in the author's order
     missing = client.get("/api/v1/definitions/forms/nope", headers=designer)
     assert missing.status_code == 404 and missing.content_type == "application/problem+json"
 

@@ -130,7 +130,7 @@ def test_emergency_alerts_police_and_leader_while_the_case_goes_on(svc, library,
     cid = start(svc)
     do(svc, cid, "register")
     do(svc, cid, "notice")
-    do(svc, cid, "classify", {**RED, "risk_flags": [], "emergency": True})
+    do(svc, cid, "classify", {**RED, "risk_flags": ["无"], "emergency": True})
     do(svc, cid, "risk_confirm")
     assert sent(svc, cid) == ["police_dispatch", "leader_alert"]
     assert ready_ids(svc, cid) == ["scope_check"]
@@ -140,7 +140,7 @@ def test_orange_emergency_alerts_police_only(svc, library, clock):
     cid = start(svc)
     do(svc, cid, "register")
     do(svc, cid, "notice")
-    do(svc, cid, "classify", {**RED, "risk_flags": [], "emergency": True})
+    do(svc, cid, "classify", {**RED, "risk_flags": ["无"], "emergency": True})
     do(svc, cid, "risk_confirm", risk_override=True, risk_override_level="orange", risk_override_reason="双方已被劝离")
     assert case_of(svc, cid).data["risk_level"] == "orange"
     assert sent(svc, cid) == ["police_dispatch"]

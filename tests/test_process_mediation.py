@@ -30,7 +30,7 @@ OWN_FORM_PREFIXES = ("intake_", "mediation_", "batches_")
 # -- shared helpers ----------------------------------------------------------------------------
 
 def library_files() -> list[SourceFile]:
-    files = [SourceFile(p.name, p.read_bytes()) for d in ("workflows/bpmn", "workflows/forms")
+    files = [SourceFile(p.name, p.read_bytes()) for d in ("workflows/bpmn", "workflows/forms", "workflows/documents")
              for p in sorted((ROOT / d).iterdir()) if p.name.endswith(SOURCE_SUFFIXES)]
     present = {f.name for f in files}
     for stub in sorted(STUBS.glob("*.bpmn")) if STUBS.exists() else ():

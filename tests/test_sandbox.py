@@ -1,6 +1,7 @@
 """engine.sandbox: what BPMN/DMN scripts and expressions may do, and everything they must not."""
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 from datetime import date, datetime, timedelta, timezone
@@ -131,6 +132,16 @@ def test_expression_does_not_modify_data(env):
     data = {"a": 1}
     env.evaluate("a + 1", data)
     assert data == {"a": 1}
+
+
+@pytest.mark.parametrize("expression", ["items.append(1)", "[items.extend([0]) for i in range(3)]",
+                                        "flags.update({'x': 1})", "seen.add(1)", "items.sort() or True"])
+def test_expressions_cannot_change_data(env, expression):
+    # A gateway condition that appends on every evaluation could grow a case without any script's size check.
+    data = {"items": [2, 1], "flags": {}, "seen": set()}
+    refused(lambda: env.evaluate(expression, data), "forbidden")
+    assert data == {"items": [2, 1], "flags": {}, "seen": set()}
+    assert env.evaluate("sorted(items) + [len(flags)]", data) == [1, 2, 0]
 
 
 # --- scripts that work -------------------------------------------------------------------------------------------
@@ -406,6 +417,22 @@ def test_timeout_in_worker_thread():
     worker.join(timeout=30)
     assert not worker.is_alive()
     assert [getattr(e, "kind", e) for e in errors] == ["timeout", "timeout"]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed Timeout
+@pytest.mark.parametrize("script", ["x = []\nwhile True:\n    x.append([len(x)])",
+                                    "x = []\nfor i in range(10**5):\n    for j in range(10**5):\n        x.append([j])"])
+def test_cpu_limit_holds_when_python_code_run_by_the_collector_swallows_the_timeout(script):
+    # The tracer raises in whatever frame is running when time is up; in a gc callback or a __del__ the
+    # exception is ignored and CPython switches the tracer off. The script's loops must still stop.
+    def on_collect(phase, info):
+        return None
+
+    gc.callbacks.append(on_collect)
+    try:
+        refused(lambda: SandboxEnvironment(limits=FAST).execute(script, {}), "timeout")
+    finally:
+        gc.callbacks.remove(on_collect)
 
 
 def test_previous_tracer_is_restored():

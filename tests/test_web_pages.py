@@ -23,7 +23,7 @@ def test_pages_send_strangers_to_the_login_page(client):
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
 def test_no_open_redirect_after_sign_in_or_language_switch(client, target):
     answer = client.get("/lang/en", query_string={"next": target})
-    assert answer.status_code == 302 and answer.headers["Location"] == "/inbox"
+    assert answer.status_code == 302 and answer.headers["Location"] == "/"
 
 
 def test_roles_decide_the_pages_and_the_navigation(client):
@@ -34,6 +34,15 @@ def test_roles_decide_the_pages_and_the_navigation(client):
     assert "待办" in page and 'href="/designer"' not in page and "李网格" in page
     assert client.get("/designer").status_code == 403
     assert client.get("/audit").status_code == 403
+
+
+@pytest.mark.parametrize("user, start", [("grid", "/inbox"), ("designer", "/designer"), ("auditor", "/cases")])
+def test_the_start_page_is_one_the_user_may_open(client, user, start):
+    assert client.get("/").headers["Location"].startswith("/login")
+    sign_in(client, user)
+    answer = client.get("/")
+    assert answer.status_code == 302 and answer.headers["Location"] == start
+    assert client.get(start).status_code == 200
 
 
 def test_english_on_request(client):
@@ -58,3 +67,10 @@ def test_versioned_bundles_are_cached_for_long(client):
     cached = client.get("/ui/static/dist/login.js?v=1")
     assert cached.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert "max-age=31536000" not in client.get("/ui/static/dist/login.js").headers.get("Cache-Control", "")
+
+
+def test_the_favicon_is_served(client):
+    for path in ("/favicon.ico", "/ui/static/favicon.svg"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.mimetype == "image/svg+xml", path
+        assert b"<svg" in answer.data

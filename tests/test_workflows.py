@@ -13,7 +13,7 @@ from engine.cases import CaseView
 from engine.models import Case, CaseTask
 
 ROOT = Path(__file__).resolve().parent.parent
-BUNDLE = [p for d in ("workflows/bpmn", "workflows/forms") for p in sorted((ROOT / d).iterdir())
+BUNDLE = [p for d in ("workflows/bpmn", "workflows/forms", "workflows/documents") for p in sorted((ROOT / d).iterdir())
           if p.name.endswith(SOURCE_SUFFIXES)]
 pytestmark = pytest.mark.usefixtures("verify_all_cases")
 

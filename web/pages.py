@@ -7,12 +7,14 @@ import hashlib
 from functools import wraps
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 
 from api.core import auth
 from api.core.problems import ApiProblem
 from api.core.services import services
+from api.documents.casedata import chinese_datetime
+from api.documents.service import verification
 
 from . import i18n
 
@@ -105,8 +107,20 @@ def cache_bundles(response):
 
 
 @bp.get("/")
+@page()
 def home():
-    return redirect(url_for("web.inbox"))
+    """The first screen of the navigation the user may open (the inbox for staff, the designer for
+    designers): the brand link and "back to the start page" never lead to a page the user may not open."""
+    for endpoint, _label, who in NAV:
+        if g.principal.has_role(*who):
+            return redirect(url_for(endpoint))
+    return render_page("error.html", "error", _("Not allowed"), message=_("Your role may not open this page.")), 403
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for it whatever the page says; the same SVG the pages link to."""
+    return send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml", max_age=7 * 24 * 3600)
 
 
 @bp.get("/login")
@@ -118,7 +132,7 @@ def login():
 def safe_next(target: str | None) -> str:
     """Only a path on this site: never an open redirect to another host."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("web.inbox")
+        return url_for("web.home")
     return target
 
 
@@ -224,3 +238,19 @@ def census():
 @page(*CENSUS)
 def prevention():
     return render_page("prevention.html", "prevention", _("Prevention"), tab=request.args.get("tab", "screening"))
+
+
+@bp.route("/verify/<code>", methods=["GET", "POST"])
+def verify(code: str):
+    """Public, no login: the QR code on every document opens this page. A PDF sent with POST is
+    hashed here and compared with the issued document (it is not kept)."""
+    svc = services()
+    sha256 = None
+    if request.method == "POST" and request.files.get("file"):
+        sha256 = hashlib.sha256(request.files["file"].read()).hexdigest()
+    found = verification(svc, code[:40], sha256)
+    params = {"code": code[:40], "verification": found, "matches": found.get("matches") if found else None,
+              "issued_at": chinese_datetime(found["issued_at"]) if found else ""}
+    if found:
+        params["verification"] = {k: v for k, v in found.items() if k != "issued_at"}
+    return render_page("verify.html", "verify", _("Verify a document"), **params), 200 if found else 404

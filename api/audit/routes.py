@@ -2,7 +2,9 @@
 administrators' repairs (each with a reason, each an event)."""
 from __future__ import annotations
 
+import functools
 import json
+from pathlib import Path
 
 from flask import Response
 from flask_smorest import Blueprint
@@ -16,8 +18,9 @@ from api.core.org import display_names
 from api.core.pii import UNMASK_ROLES, masked, sealed_fields
 from api.core.problems import ApiProblem
 from api.core.services import services
+from engine.files import FileStore
 from engine.models import CaseEvent, CaseTask, DefinitionVersion
-from engine.verify import case_history, export_bundle, field_labels, process_diagrams, verify_in_db
+from engine.verify import case_history, export_bundle, field_labels, field_options, process_diagrams, verify_in_db
 
 from .schemas import (AuditEventPage, EventQuery, FieldLabelsOut, HistoryOut, HistoryQuery, PersonalDataOut,
                       PersonalDataQuery, RepairCorrectData, RepairMigrate, RepairReason, RepairRewind,
@@ -81,14 +84,28 @@ def case_trail(case_id: int):
 @blp.get("/cases/<int:case_id>/labels")
 @blp.response(200, FieldLabelsOut)
 def case_labels(case_id: int):
-    """What the case's data fields are called on its forms (``{"address": "纠纷发生地点", …}``), so a
-    screen can show the case data by the names people filled in."""
+    """What the case's data fields are called on its forms (``{"address": "纠纷发生地点", …}``) and
+    what their coded values mean (``{"channel": {"grid_patrol": "网格排查"}}``), so a screen can show
+    the case data as people filled it in; fields the processes compute are named by
+    workflows/data_labels.json."""
     principal = auth.current()
     svc = services()
     with svc.db.read() as session:
         case = scoped_case(session, principal, case_id)
         files = svc.registry.files(session, session.get(DefinitionVersion, case.definition_id))
-    return {"labels": field_labels(files)}
+    computed = _data_labels(svc.settings.workflows_dir)
+    labels = {name: entry["title"] for name, entry in computed.items() if entry.get("title")}
+    labels.update(field_labels(files))
+    options = {name: dict(entry["options"]) for name, entry in computed.items() if entry.get("options")}
+    for name, named in field_options(files).items():
+        options[name] = {**options.get(name, {}), **named}
+    return {"labels": labels, "options": options}
+
+
+@functools.cache
+def _data_labels(workflows_dir: Path) -> dict[str, dict]:
+    path = workflows_dir / "data_labels.json"
+    return json.loads(path.read_text(encoding="utf-8"))["fields"] if path.exists() else {}
 
 
 @blp.get("/cases/<int:case_id>/personal-data")
@@ -122,12 +139,13 @@ def _at(data, path: str):
 @blp.post("/cases/<int:case_id>/verify")
 @blp.response(200, VerifyOut)
 def verify(case_id: int):
-    """Check the hash chain and replay the case: {ok, events, head, first_bad_event?, diff?}."""
+    """Check the hash chain, replay the case, check its stored documents: {ok, events, head, first_bad_event?}."""
     principal = auth.current()
     svc = services()
     with svc.db.read() as session:
         case = scoped_case(session, principal, case_id)
-        return verify_in_db(session, svc.registry, svc.cases.script_engine, case).as_dict()
+        files = FileStore(svc.settings.attachments_dir)
+        return verify_in_db(session, svc.registry, svc.cases.script_engine, case, files).as_dict()
 
 
 @blp.get("/cases/<int:case_id>/audit-bundle")

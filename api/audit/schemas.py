@@ -73,6 +73,8 @@ class TrailOut(Schema):
 
 class FieldLabelsOut(Schema):
     labels = fields.Dict(keys=fields.String(), values=fields.String())
+    options = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.String()),
+                          metadata={"description": "field → {coded value: what it means}"})
 
 
 class TrailWithDiagramOut(TrailOut):

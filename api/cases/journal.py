@@ -2,7 +2,6 @@
 their sha256 in the audit log; and each user's notifications."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from flask import request, send_file
@@ -15,6 +14,7 @@ from api.core.notify import Notification
 from api.core.problems import ApiProblem
 from api.core.services import services
 from engine.errors import NotFound
+from engine.files import FileStore
 from engine.models import Attachment, CaseEvent
 
 from .work_schemas import AttachmentOut, CommentIn, CommentOut, NotificationOut, NotificationQuery
@@ -73,8 +73,7 @@ def upload(case_id: int):
         raise ApiProblem(413, "attachments are limited to 20 MB", "附件不能超过 20 MB")
     filename = Path(upload.filename).name[:300]
     content_type = _checked_type(filename, content)
-    digest = hashlib.sha256(content).hexdigest()
-    _store(svc.settings.attachments_dir, digest, content)
+    digest = FileStore(svc.settings.attachments_dir).put(content)
     now = svc.clock.now()
     row = {"case_id": case_id, "filename": filename, "content_type": content_type, "size": len(content),
            "sha256": digest, "uploaded_by": principal.username, "uploaded_at": now}
@@ -109,11 +108,41 @@ def download(attachment_id: int):
         if attachment is None:
             raise NotFound(f"attachment {attachment_id} does not exist")
         scoped_case(session, principal, attachment.case_id)
-    path = _path(svc.settings.attachments_dir, attachment.sha256)
-    if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != attachment.sha256:
+    store = FileStore(svc.settings.attachments_dir)
+    if store.read(attachment.sha256) is None:
         raise ApiProblem(409, "the stored file is missing or does not match its recorded sha256",
                          "附件文件缺失或已被改动，请联系管理员")
-    return send_file(path, mimetype=attachment.content_type, as_attachment=True, download_name=attachment.filename)
+    return send_file(store.path(attachment.sha256), mimetype=attachment.content_type, as_attachment=True,
+                     download_name=attachment.filename)
+
+
+def attachment_problems(session, case_id: int, schema: dict | None, data: dict) -> dict[str, str]:
+    """Field path → problem, for each reference in ``data`` to an attachment (the items of an array
+    whose items say ``"format": "attachment"``) that is not a file of this case with that sha256: a
+    form may only point at the case's own evidence, as it was uploaded."""
+    refs: dict[str, dict] = {}
+    _collect_refs(schema or {}, data, "", refs)
+    if not refs:
+        return {}
+    ids = {ref.get("id") for ref in refs.values() if isinstance(ref.get("id"), int)}
+    stored = dict(session.execute(select(Attachment.id, Attachment.sha256)
+                                  .where(Attachment.case_id == case_id, Attachment.id.in_(ids))).all()) if ids else {}
+    return {path: "附件不存在、不属于本案件或内容已改变，请重新上传" for path, ref in refs.items()
+            if not isinstance(ref.get("id"), int) or stored.get(ref["id"]) != ref.get("sha256")}
+
+
+def _collect_refs(schema: dict, value, path: str, out: dict[str, dict]) -> None:
+    if isinstance(value, dict):
+        for key, prop in (schema.get("properties") or {}).items():
+            if isinstance(prop, dict) and key in value:
+                _collect_refs(prop, value[key], f"{path}.{key}" if path else key, out)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        items = schema["items"]
+        for index, item in enumerate(value):
+            if items.get("format") == "attachment":
+                out[f"{path}.{index}"] = item if isinstance(item, dict) else {}
+            else:
+                _collect_refs(items, item, f"{path}.{index}", out)
 
 
 @blp.get("/notifications")
@@ -155,17 +184,3 @@ def _checked_type(filename: str, content: bytes) -> str:
     if not any(head.startswith(m) or (m == b"ftyp" and head[4:8] == m) for m in magics):
         raise ApiProblem(415, f"the file's content is not {content_type}", "附件内容与文件类型不符")
     return content_type
-
-
-def _path(root: Path, digest: str) -> Path:
-    return root / digest[:2] / digest
-
-
-def _store(root: Path, digest: str, content: bytes) -> Path:
-    path = _path(root, digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".part")
-        temporary.write_bytes(content)
-        temporary.replace(path)  # atomic: a half-written file never carries the final name
-    return path

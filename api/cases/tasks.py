@@ -10,16 +10,19 @@ from sqlalchemy import func, select
 
 from api.core import auth
 from api.core.guards import audit_admin_access, roles, visible_task, writer
+from api.core.org import display_names
 from api.core.pii import masked
 from api.core.problems import ApiProblem
 from api.core.scope import task_offered_to
 from api.core.services import services
+from api.documents.service import require_documents
 from engine.cases import OPEN_STATUSES
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, InvalidData, NotFound
 from engine.models import Case, CaseTask, DefinitionVersion
 from engine.task_actions import returnable_step
 from engine.verify import load_events
 
+from .journal import attachment_problems
 from .routes import case_out, task_out
 from .schemas import CaseOut, TaskComplete, TaskOut, TaskQuery
 from .work import SUPERVISORS, URGERS, candidates, offered, returner
@@ -38,6 +41,8 @@ class TaskCounts(Schema):
 
 class TaskListItem(TaskOut):
     case_title = fields.String(allow_none=True)
+    assignee_name = fields.String(allow_none=True, metadata={"description": "the assignee's display name"})
+    owner_name = fields.String(allow_none=True, metadata={"description": "the delegator's display name"})
 
 
 class ReturnTarget(Schema):
@@ -57,6 +62,7 @@ class TaskCaseSummary(Schema):
     risk_level = fields.String(allow_none=True)
     parties = fields.List(fields.Dict(), metadata={"description": "masked"})
     created_by = fields.String()
+    created_by_name = fields.String(allow_none=True)
     created_at = fields.DateTime()
 
 
@@ -93,7 +99,8 @@ def list_tasks(query):
         rows = session.execute(
             select(CaseTask, Case.case_no, Case.title).join(Case, Case.id == CaseTask.case_id).where(*conditions)
             .order_by(*SORTS[query["sort"]]).limit(query["limit"])).all()
-        return [{**_task(task, case_no, now), "case_title": title} for task, case_no, title in rows]
+        names = display_names(session, {name for task, _, _ in rows for name in (task.assignee, task.owner) if name})
+        return [{**_task(task, case_no, now, names), "case_title": title} for task, case_no, title in rows]
 
 
 VIEWS = ("todo", "mine", "groups", "overdue", "due_soon", "completed")
@@ -110,9 +117,12 @@ def count_tasks():
                                      .where(*_view_conditions(principal, view, now))) for view in VIEWS}
 
 
-def _task(task: CaseTask, case_no: str, now=None) -> dict:
+def _task(task: CaseTask, case_no: str, now=None, names: dict[str, str] | None = None) -> dict:
     out = task_out(task, case_no, now)
     out["draft"] = masked(out["draft"]) if out["draft"] else out["draft"]
+    names = names or {}
+    out["assignee_name"] = names.get(task.assignee) if task.assignee else None
+    out["owner_name"] = names.get(task.owner) if task.owner else None
     return out
 
 
@@ -145,8 +155,16 @@ def complete_task(body, task_id: str):
     403 if the task is not the caller's."""
     principal = auth.current()
     svc = services()
-    return case_out(svc.cases.complete_task(task_id, body["data"], principal.username,
-                                            authorize=lambda task, case: _may_complete(principal, task, case)))
+
+    def authorize(task: CaseTask, case: Case) -> None:
+        _may_complete(principal, task, case)
+        with svc.db.read() as session:
+            schema = svc.registry.load(session, case.definition_id).forms.get(task.form_key or "")
+            problems = attachment_problems(session, case.id, schema, body["data"] or {})
+        if problems:
+            raise InvalidData("the form points at attachments that are not this case's", problems)
+        require_documents(svc, task, case)  # the step's documentsRequired (issued, signed)
+    return case_out(svc.cases.complete_task(task_id, body["data"], principal.username, authorize=authorize))
 
 
 def _may_complete(principal, task: CaseTask, case: Case) -> None:
@@ -171,9 +189,10 @@ def get_task(task_id: str):
         loaded = svc.registry.load(session, case.definition_id)
         events, _ = load_events(session, case.id) if task.state == "ready" else ([], None)
         people = candidates(session, task, principal.username)
+        names = display_names(session, {name for name in (task.assignee, task.owner, case.created_by) if name})
     if "admin" in principal.roles:
         audit_admin_access(principal, case)
-    out = {**_task(task, case.case_no, now), "case_title": case.title}
+    out = {**_task(task, case.case_no, now, names), "case_title": case.title}
     out["form"] = with_order(loaded.forms.get(task.form_key)) if task.form_key else None
     out["returnable"] = _return_targets(loaded, events)
     data = masked(case.data or {})
@@ -181,7 +200,8 @@ def get_task(task_id: str):
                    "definition_version": version.version, "status": case.status, "jurisdiction": case.jurisdiction,
                    "category": _text(data.get("category")), "risk_level": _text(data.get("risk_level")),
                    "parties": [p for p in data.get("parties") or [] if isinstance(p, dict)],
-                   "created_by": case.created_by, "created_at": case.created_at}
+                   "created_by": case.created_by, "created_by_name": names.get(case.created_by),
+                   "created_at": case.created_at}
     out["actions"] = _actions(principal, task, case, bool(out["returnable"]))
     out["candidates"] = people if {"delegate", "reassign"} & set(out["actions"]) else []
     return out

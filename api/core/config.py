@@ -50,8 +50,11 @@ class Settings:
     # print(Fernet.generate_key().decode())"`). Demo mode falls back to a published development key.
     pii_key: str = field(default_factory=lambda: os.environ.get("PII_KEY", ""))
     workflows_dir: Path = ROOT / "workflows"
+    # Where people reach this server: the QR code on every document opens {public_url}/verify/{code}.
+    public_url: str = field(default_factory=lambda: os.environ.get("PUBLIC_URL", ""))
 
     def __post_init__(self) -> None:
+        self.public_url = (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
         if not self.pii_key:
             if not self.demo_mode:
                 raise RuntimeError("PII_KEY must be set outside demo mode (it encrypts ID numbers and phones)")

@@ -103,8 +103,10 @@ def get_form(key: str):
         entry = _form_rows(session).get(key)
         if entry is None:
             raise ApiProblem(404, f"no deployed process uses a form '{key}'", "未找到该表单")
-        schema = json.loads(svc.registry.form_content(session, entry["sha256"]))
-    return {**_form_out(key, entry, schema), "schema": schema}
+        source = svc.registry.form_content(session, entry["sha256"])
+    schema = json.loads(source)
+    return {**_form_out(key, entry, schema), "schema": schema,
+            "source": source.decode("utf-8")}
 
 
 @blp.get("/sla-keys")

@@ -46,6 +46,8 @@ class DefinitionFormOut(Schema):
 
 class DefinitionFormDetail(DefinitionFormOut):
     schema = fields.Dict(metadata={"description": "the form's JSON Schema"})
+    source = fields.String(metadata={"description": "the schema file as deployed, its fields in their author's order "
+                                                   "(JSON answers sort object keys)"})
 
 
 class DefinitionSlaKeyOut(Schema):

@@ -49,8 +49,11 @@ class CpuBudget:
         self.trace = trace_call
 
     def check(self) -> None:
+        """Called by every loop iteration and exception handler of a script."""
         if self.expired:
             raise Timeout
+        if self.active and sys.gettrace() is None:
+            sys.settrace(self.trace)  # switched off after an exception was swallowed elsewhere: on again
 
     def run(self, func: Callable[..., Any], *args: Any) -> Any:
         previous = sys.gettrace()  # e.g. coverage's tracer: restored afterwards

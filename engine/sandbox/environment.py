@@ -83,6 +83,18 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             clash |= context.keys() & external_context.keys()
         if clash:
             raise forbidden(f'task data uses reserved helper name(s) {sorted(clash)}; rename these fields')
+        before = dict(context)
+        try:
+            self._run_script(code, context, injected)
+        except BaseException:
+            # A script that fails changes no name of the task data: what it had bound is gone, whatever machine
+            # (and so however far) it ran on. Changes made inside values the data already held are not undone.
+            context.clear()
+            context.update(before)
+            raise
+        return True
+
+    def _run_script(self, code: types.CodeType, context: dict[str, Any], injected: dict[str, Any]) -> None:
         budget = CpuBudget(self.limits.cpu_seconds)
         injected['_check_deadline_'] = budget.check
         context.update(injected)
@@ -99,7 +111,17 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         if clobbered:
             raise forbidden(f'the script assigned to reserved helper name(s) {clobbered}')
         self._check_result(context, 'task data')
-        return True
+
+    def run_limited(self, func: Callable[..., Any], value: Any, what: str) -> Any:
+        """``func(value)`` for trusted code working on a value BPMN content gave (a timer's date, say): under the
+        same CPU limit, with every failure a SandboxError."""
+        try:
+            return CpuBudget(self.limits.cpu_seconds).run(func, value)
+        except (Exception, Timeout) as err:
+            wrapped = as_sandbox_error(err, what, self.limits)
+            if wrapped is err:
+                raise
+            raise wrapped from err
 
     def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
         raise SandboxError('service tasks are not enabled', 'forbidden')

@@ -8,7 +8,7 @@ from typing import Any
 
 import simpleeval
 
-from .guards import FORBIDDEN_CALLS, SCALARS, Guards, attribute_problem, too_large
+from .guards import FORBIDDEN_CALLS, SCALARS, Guards, attribute_problem, forbidden, too_large
 
 
 _EXPRESSION_NODES = (
@@ -49,6 +49,9 @@ def check_expression(expression: str) -> str | None:
 
 
 _DISPLAYS = frozenset({ast.List, ast.Tuple, ast.Set})
+_MUTATORS = frozenset({'append', 'extend', 'insert', 'pop', 'remove', 'clear', 'update', 'setdefault', 'popitem',
+                       'add', 'discard', 'sort', 'reverse', 'difference_update', 'intersection_update',
+                       'symmetric_difference_update'})
 
 
 def _is_disallowed(value: Any) -> bool:
@@ -89,7 +92,12 @@ class ExpressionEvaluator(simpleeval.EvalWithCompoundTypes):
         return result
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:
-        return self.guards.get_attribute(self._eval(node.value), node.attr)
+        value = self._eval(node.value)
+        # A condition that appends to a list could grow the case data on every evaluation, unbounded by any
+        # script's result check: expressions may only read.
+        if node.attr in _MUTATORS and isinstance(value, (list, dict, set, bytearray)):
+            raise forbidden(f'an expression may not change data (".{node.attr}()"); do that in a script task')
+        return self.guards.get_attribute(value, node.attr)
 
     def _eval_formattedvalue(self, node: ast.FormattedValue) -> str:
         spec = self._eval(node.format_spec) if node.format_spec else ''

@@ -18,7 +18,7 @@ from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 # SpiffWorkflow looks for traceback frames named '<string>' to report the failing script line, so keep that name.
 SCRIPT_FILENAME = '<string>'
-KINDS = ('forbidden', 'timeout', 'too_large', 'error', 'syntax')
+KINDS = ('forbidden', 'timeout', 'too_large', 'out_of_bounds', 'error', 'syntax')
 
 
 class SandboxError(Exception):
@@ -93,22 +93,28 @@ _MAX_INT_DIGITS = 4_500
 _NUMBER_TYPES = frozenset({int, float, bool, Decimal})
 SCALARS = frozenset({str, int, float, bool, type(None), Decimal, date, datetime, timedelta})
 _SEQUENCES = (str, bytes, bytearray, list, tuple)
+_DONE = object()
 
 
 def json_size(value: Any, budget: int) -> int:
-    """Rough JSON size of ``value``; stops as soon as it exceeds ``budget`` (cheap, never recurses, cycle-safe)."""
-    total, stack = 0, [value]
+    """Rough JSON size of ``value``; stops as soon as it exceeds ``budget`` (cheap, never recurses, cycle-safe).
+
+    Containers are walked through iterators, never copied: it must also work when memory has just run out
+    (measuring what a failed script left behind)."""
+    total, stack = 0, [iter((value,))]
     while stack:
-        item = stack.pop()
-        children: Any = ()
+        item = next(stack[-1], _DONE)
+        if item is _DONE:
+            stack.pop()
+            continue
         if isinstance(item, str):
             total += len(item) + 2
         elif isinstance(item, dict):
             total += 2 + 2 * len(item)
-            children = (*item.keys(), *item.values()) if total <= budget else ()
+            stack += (iter(item.keys()), iter(item.values()))
         elif isinstance(item, (list, tuple, set, frozenset)):
             total += 2 + len(item)
-            children = item
+            stack.append(iter(item))
         elif isinstance(item, int):
             total += item.bit_length() // 3 + 1
         elif isinstance(item, (bytes, bytearray)):
@@ -117,7 +123,6 @@ def json_size(value: Any, budget: int) -> int:
             total += 24
         if total > budget:
             break
-        stack.extend(children)
     return total
 
 

@@ -109,13 +109,17 @@ class _ScriptTransformer(RestrictingNodeTransformer):
         self._refuse_starred(node)
         return super().visit_Set(node)
 
+    # Every loop iteration checks the deadline itself: CPython emits no line events for a loop that jumps to
+    # itself (`while True: pass`), and switches the tracer off when it raised in a frame whose exception is
+    # ignored (a gc callback, a __del__), so the tracer alone cannot stop a loop.
     def visit_While(self, node: ast.While) -> ast.AST:
-        # CPython 3.11 emits no line events for a loop that jumps to itself (`while True: pass`), so the tracer
-        # would never see it; a leading name load gives the backward jump a distinct target.
         node = super().visit_While(node)
-        probe = ast.Expr(ast.Name('_check_deadline_', ast.Load()))
-        copy_locations(probe, node.body[0])
-        node.body.insert(0, probe)
+        node.body.insert(0, _deadline_check(node.body[0]))
+        return node
+
+    def visit_For(self, node: ast.For) -> ast.AST:
+        node = super().visit_For(node)
+        node.body.insert(0, _deadline_check(node.body[0]))
         return node
 
     # A bare `except:` can catch Timeout (CPython also switches the tracer off once it raised), so every

@@ -21,6 +21,11 @@ def test_admin_creates_resets_and_deactivates_a_user(ui):
     ui.get_by_label("姓名", exact=True).fill("测试 网格员")
     units = requests.get(f"{ui.base}/api/v1/admin/units", headers=api_token(ui.base, "admin"), timeout=30).json()
     [grid_unit] = [u for u in units if u["code"] == "songbu-yangjiawan-g1"]
+    # the picker is a tree: the towns with their villages and grids first, the city's departments after
+    names = [text.strip() for text in ui.get_by_label("所属单位").locator("option").all_inner_texts()]
+    departments = [i for i, name in enumerate(names) if name.startswith("市民政局")]
+    assert departments and departments[0] > max(names.index("宋埠镇"), names.index("龟山镇"), names.index("石桥村第二网格"))
+    assert names[departments[0]] == "市民政局（职能部门）"
     ui.get_by_label("所属单位").select_option(value=str(grid_unit["id"]))
     ui.get_by_role("button", name="创建用户").click()
     expect(ui.locator('[data-error-for="roles"]')).to_have_text("请至少选择一个角色")  # checked before sending

@@ -65,7 +65,7 @@ def test_designer_edits_validates_deploys_and_compares(ui):
     ui.get_by_role("button", name="校验").click()
     issue = ui.locator('#issue-list li[data-element-id="init"]')
     expect(issue).to_contain_text("初始化调解变量")
-    expect(issue).to_contain_text("script")
+    expect(issue).to_contain_text("脚本：第 5 行语法错误")   # the server's check, in Chinese
     expect(shape(ui, "init")).to_have_class(re.compile(r"\bhas-issue\b"))
     expect(ui.locator('.issue-badge[data-element-id="init"]')).to_be_visible()
     expect(ui.locator("#status")).to_contain_text("问题")
@@ -83,22 +83,31 @@ def test_designer_edits_validates_deploys_and_compares(ui):
     expect(ui.locator("#issues")).to_be_hidden()
     expect(shape(ui, "init")).not_to_have_class(re.compile(r"\bhas-issue\b"))
 
+    # and two of its properties: its time limit, and it may no longer be returned to
+    shape(ui, "investigate").click()
+    open_group(ui, "cunliao-task")
+    ui.locator("#bio-properties-panel-cunliao-sla").select_option("mediation_limit")
+    ui.locator("#bio-properties-panel-cunliao-returnable").uncheck()
+
     # 部署: a new version
     ui.get_by_role("button", name="部署").click()
     expect(ui.locator("#status")).to_have_text(f"已部署为第 {before + 1} 版")
     expect(ui.locator("#designer-meta")).to_contain_text(f"第 {before + 1} 版")
     assert latest_version(ui.base, KEY) == before + 1
 
-    # compare the two versions: the renamed task is marked as changed in both diagrams and listed
+    # compare the two versions: the renamed task is a rename, the properties are named in Chinese
     ui.locator("#compare-link").click()
     expect(ui).to_have_url(re.compile(rf"/designer/{KEY}/compare\?left={before}&right={before + 1}"))
     expect(ui.locator("body")).to_have_attribute("data-ready", "true")
-    row = ui.locator('#diff-list tr[data-element-id="investigate"][data-kind="changed"]')
-    expect(row).to_contain_text("调查核实（现场）")
-    expect(row).to_contain_text("调查核实 → 调查核实（现场）")
-    # nothing else changed (bpmn-js may also report the renamed task's label bounds as a layout change)
-    expect(ui.locator('#diff-list tbody tr[data-kind="changed"]')).to_have_count(1)
-    expect(ui.locator('#diff-list tbody tr[data-kind="added"], #diff-list tbody tr[data-kind="removed"]')).to_have_count(0)
+    row = ui.locator('#diff-list tr[data-element-id="investigate"][data-kind="renamed"]')
+    expect(row).to_contain_text("重命名")
+    expect(row).to_contain_text("名称：调查核实 → 调查核实（现场）")
+    expect(row).to_contain_text("办理时限：")
+    expect(row).to_contain_text("（mediation_limit）")
+    expect(row).to_contain_text("可退回：是 → 否")
+    expect(row).to_contain_text("用户任务")
+    # nothing else changed, and nothing "moved" (a longer name pushes only its label about)
+    expect(ui.locator('#diff-list tbody tr')).to_have_count(1)
     for pane in ("#left-diagram", "#right-diagram"):
         expect(ui.locator(f'{pane} [data-element-id="investigate"]')).to_have_class(re.compile(r"\bdiff-changed\b"))
     row.click()
@@ -110,6 +119,14 @@ def test_designer_edits_validates_deploys_and_compares(ui):
 def test_custom_properties_edit_and_survive_save(ui):
     open_modeler_from_list(ui)
     shape(ui, "appoint").click()
+    # the panel in Chinese: the element's type, its groups, its own validation
+    expect(ui.locator(".bio-properties-panel-header-type")).to_have_text("用户任务")
+    general = ui.locator('#properties [data-group-id="group-general"] .bio-properties-panel-group-header')
+    expect(general).to_contain_text("常规")
+    open_group(ui, "general")
+    ui.locator("#bio-properties-panel-id").fill("appoint again")
+    expect(ui.locator('#properties [data-entry-id="id"] .bio-properties-panel-error')).to_have_text("编号不能包含空格。")
+    ui.locator("#bio-properties-panel-id").fill("appoint")
     open_group(ui, "cunliao-task")
     form = ui.locator("#bio-properties-panel-cunliao-form")
     sla = ui.locator("#bio-properties-panel-cunliao-sla")
@@ -148,6 +165,7 @@ def test_custom_properties_edit_and_survive_save(ui):
     lane = shape(ui, "lane_justice")
     lane.click(position={"x": 4, "y": 60})
     expect(ui.locator(".bio-properties-panel-header-label")).to_have_text("司法所专员")
+    expect(ui.locator(".bio-properties-panel-header-type")).to_have_text("泳道")
     open_group(ui, "cunliao-lane")
     role = ui.locator("#bio-properties-panel-cunliao-role")
     expect(role).to_have_value("司法所专员")
@@ -167,6 +185,7 @@ def test_form_editor_previews_validates_and_deploys(ui):
     row = ui.locator('#forms tr[data-form="quick_revisit"]')
     row.get_by_role("link", name="编辑表单").click()
     expect(ui.locator("body")).to_have_attribute("data-ready", "true")
+    ui.get_by_role("tab", name="高级：JSON").click()
     text = ui.locator("#schema-text")
     preview = ui.locator("#preview")
     expect(preview.locator("input, select, textarea").first).to_be_attached()

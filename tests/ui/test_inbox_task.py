@@ -3,6 +3,8 @@ a grid worker registers a dispute; the village mediator finds the task in the in
 after one server-side form error; the inbox at phone width; claim and unclaim; a 409 as a notice."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -13,6 +15,8 @@ from playwright.sync_api import expect
 from .conftest import ARTIFACTS, api_token, sign_in
 
 FORMS = Path(__file__).resolve().parents[2] / "workflows" / "forms"
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmM"
+                       "IQAAAABJRU5ErkJggg==")  # 1×1 pixel
 
 
 def example(form_key: str, **override) -> dict:
@@ -66,6 +70,14 @@ def test_grid_registers_and_the_mediator_signs_for_it(ui):
     first.get_by_label("申请人", exact=True).check()
     first.get_by_label("姓名或名称").fill("王某")
     first.get_by_label("联系电话").fill("13900001111")
+    expect(first.get_by_label("联系电话")).to_have_attribute("type", "tel")            # the phone's keypad
+    # a photo, chosen before the case exists: uploaded to the case's attachments on 登记
+    photos = ui.locator('[data-path="attachments"]')
+    expect(photos.locator('input[capture]').first).to_have_attribute("accept", "image/*")   # the camera on phones
+    photos.locator('input[id$="-files"]').set_input_files(
+        files=[{"name": "现场.png", "mimeType": "image/png", "buffer": PNG}])
+    expect(photos).to_contain_text("现场.png")
+    expect(photos).to_contain_text("提交时上传")
     ui.get_by_role("button", name="添加当事人").click()
     second = ui.get_by_role("group", name="当事人 2")
     second.get_by_label("被申请人").check()
@@ -73,12 +85,19 @@ def test_grid_registers_and_the_mediator_signs_for_it(ui):
     snap(ui, "register_form")
     ui.get_by_role("button", name="登记", exact=True).click()
 
-    # The next step (权利告知与身份核验) is the grid worker's own: the page goes straight to it.
+    # The next step (权利告知与身份核验) is the grid worker's own: the page goes straight to it, and
+    # claims it for them (it shows under 我的).
     ui.wait_for_url(re.compile(r"/tasks/[0-9a-f-]+$"))
     expect(ui.get_by_role("heading", name="权利告知与身份核验", exact=True)).to_be_visible()
+    expect(ui.locator("#task-head")).to_contain_text("认领人：网格员 李网格")
     grid = api_token(base, "grid")
     detail = call(base, grid, "GET", f"tasks/{ui.url.rsplit('/', 1)[1]}")
     case_id, case_no = detail["case"]["id"], detail["case_no"]
+    assert detail["assignee"] == "grid"
+    [photo] = call(base, grid, "GET", f"cases/{case_id}/attachments")
+    assert photo["filename"] == "现场.png" and photo["sha256"] == hashlib.sha256(PNG).hexdigest()
+    assert call(base, grid, "GET", f"cases/{case_id}")["data"]["attachments"] == [
+        {"id": photo["id"], "sha256": photo["sha256"], "filename": "现场.png"}]
     assert detail["case"]["parties"][0]["phone"] == "139****1111"            # stored sealed, shown masked
     expect(ui.locator("#case-summary")).to_contain_text(case_no)
 
@@ -92,7 +111,7 @@ def test_grid_registers_and_the_mediator_signs_for_it(ui):
     ui.context.clear_cookies()
     sign_in(ui, "mediator")
     expect(ui.get_by_role("heading", name="待办", exact=True)).to_be_visible()
-    ui.get_by_role("tab", name=re.compile("待签收")).click()
+    ui.get_by_role("tab", name=re.compile("待认领")).click()
     row = ui.locator("tr", has_text=case_no)
     expect(row).to_contain_text("村调委会签收")
     expect(row).to_contain_text("王某与赵某宅基地边界纠纷")
@@ -101,13 +120,15 @@ def test_grid_registers_and_the_mediator_signs_for_it(ui):
 
     expect(ui.get_by_role("heading", name="村调委会签收", exact=True)).to_be_visible()
     expect(ui.locator("#task-diagram .djs-element.is-focus")).to_have_count(1)  # the current step, highlighted
-    # One wrong field first: refusing without a reason — only the server knows that rule.
+    # One wrong field first: refusing without a reason — the form's if/then rule, which the browser
+    # applies as the server does (the reason gets its star as soon as 否 is chosen)
     ui.get_by_role("group", name="签收").get_by_label("否").check()
+    expect(ui.locator('[data-path="reject_reason"] .jf-required')).to_be_visible()
     ui.get_by_role("button", name="完成").click()
     reason = ui.get_by_label("拒收理由")
     expect(reason).to_have_attribute("aria-invalid", "true")
     expect(ui.locator('[data-path="reject_reason"] .field-error')).to_have_text("此项必填。")
-    expect(ui.locator("#task-notice")).to_contain_text("表单数据有误")
+    expect(ui.locator("#task-notice")).to_contain_text("请按提示修改")
     snap(ui, "task_form_error")
     ui.get_by_role("group", name="签收").get_by_label("是").check()
     ui.get_by_label("签收意见").fill("已签收，安排调解。")
@@ -145,11 +166,12 @@ def test_claim_unclaim_and_a_conflict_shown_as_a_notice(ui):
     task = ready_task(base, grid, case["id"], "notice")
     sign_in(ui, "grid", next_path=f"/tasks/{task['id']}")
     expect(ui.get_by_role("heading", name="权利告知与身份核验", exact=True)).to_be_visible()
-    ui.get_by_role("button", name="签收", exact=True).click()
-    expect(ui.locator("#task-head")).to_contain_text("签收人：grid")
-    ui.get_by_role("button", name="取消签收").click()
-    expect(ui.locator("#task-head")).to_contain_text("未签收")
-    expect(ui.get_by_role("button", name="签收", exact=True)).to_be_visible()
+    # the claim is 认领 (签收 is the domain's word: a level accepting a case)
+    ui.get_by_role("button", name="认领", exact=True).click()
+    expect(ui.locator("#task-head")).to_contain_text("认领人：网格员 李网格")
+    ui.get_by_role("button", name="取消认领").click()
+    expect(ui.locator("#task-head")).to_contain_text("未认领")
+    expect(ui.get_by_role("button", name="认领", exact=True)).to_be_visible()
 
     for label in ("已核验身份", "已告知人民调解性质、原则和权利义务", "已告知个人信息处理规则"):
         ui.get_by_role("group", name=label).get_by_label("是").check()

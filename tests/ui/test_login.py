@@ -39,3 +39,15 @@ def test_english_is_one_click_away_and_sign_out_works(ui):
     expect(ui.locator(".mainnav")).to_contain_text("待办")
     ui.get_by_role("button", name="退出").click()
     expect(ui).to_have_url(f"{ui.base}/login")
+
+
+def test_no_dead_end_for_a_designer(ui):
+    """Signed in without a target, and from the 无权访问 page's link back: a page the designer may open."""
+    sign_in(ui, "designer", next_path="/")
+    ui.wait_for_url(f"{ui.base}/designer")
+    ui.goto(f"{ui.base}/inbox")
+    expect(ui.locator("h1")).to_have_text("无权访问")
+    ui.get_by_role("link", name="返回首页").click()
+    expect(ui).to_have_url(f"{ui.base}/designer")
+    ui.locator(".brand").click()
+    expect(ui).to_have_url(f"{ui.base}/designer")

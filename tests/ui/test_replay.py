@@ -68,14 +68,18 @@ def test_auditor_replays_a_case_to_the_first_step_and_back(ui, seeded):
     expect(ui).to_have_url(re.compile(r"\?at=1$"))
     expect(ui.locator("#step-label")).to_have_text("第 1 / 3 步")
     expect(ui.locator("#event-detail")).to_contain_text("立案")
-    expect(ui.locator("#event-detail")).to_contain_text("grid")
+    expect(ui.locator("#event-detail")).to_contain_text("网格员 李网格")
     expect(ui.locator("#event-prev-hash")).to_have_text("0" * 64)
     expect(ui.locator("#open-tasks")).to_contain_text("登记纠纷")
     expect(ui.locator("#open-tasks")).not_to_contain_text("分类登记")
     expect(diagram_element(ui, "register")).to_have_class(re.compile(r"\bis-active\b"))
     expect(diagram_element(ui, "start")).to_have_class(re.compile(r"\bis-done\b"))
     expect(diagram_element(ui, "notice")).not_to_have_class(re.compile(r"\bis-(active|done)\b"))
-    expect(ui.locator("#case-data")).to_contain_text("owner_level")
+    # fields by their names, coded values by what they mean (a script set owner_level: named all the same)
+    expect(ui.locator("#case-data")).to_contain_text("承办层级")
+    expect(ui.locator("#case-data")).to_contain_text("村（社区）")
+    expect(ui.locator("#case-data")).not_to_contain_text("owner_level")
+    expect(ui.locator("#case-data")).not_to_contain_text("village")
     expect(ui.locator("#case-data")).not_to_contain_text("排水沟")
     expect(ui.get_by_role("button", name="上一条")).to_be_disabled()
 
@@ -86,6 +90,8 @@ def test_auditor_replays_a_case_to_the_first_step_and_back(ui, seeded):
     expect(ui.locator("#event-detail")).to_contain_text("登记纠纷")
     expect(diagram_element(ui, "register")).to_have_class(re.compile(r"\bis-focus\b"))
     expect(ui.locator("#case-data")).to_contain_text("排水沟")
+    expect(ui.locator("#case-data")).to_contain_text("网格排查")          # channel grid_patrol, as the form offers it
+    expect(ui.locator("#case-data")).not_to_contain_text("grid_patrol")
     ui.get_by_role("button", name="末条").click()
     expect(main).to_have_attribute("data-step", "3")
     expect(ui).to_have_url(re.compile(r"\?at=3$"))
@@ -106,7 +112,7 @@ def test_auditor_replays_a_case_to_the_first_step_and_back(ui, seeded):
     # a link to a step opens that step
     ui.goto(f"{ui.base}/audit/cases/{case_id}?at=2")
     expect(main).to_have_attribute("data-step", "2")
-    expect(ui.locator("#step-list button[aria-current='step']")).to_contain_text("完成任务")
+    expect(ui.locator("#step-list button[aria-current='step']")).to_contain_text("完成任务：登记纠纷")   # the task by name
 
     # the bundle: a JSON file with the case's events
     with ui.expect_download() as download:

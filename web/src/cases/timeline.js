@@ -47,6 +47,9 @@ export function describe(event, names) {
     case 'task_skipped': return [t('skipped “{step}”', { step }), reason];
     case 'comment_added': return [t('added a comment'), p.text || ''];
     case 'attachment_added': return [t('uploaded {file}', { file: p.filename || '' }), ''];
+    case 'document_issued': return [t('issued {title} {number}', { title: (p.document || {}).title || '',
+      number: (p.document || {}).number || '' }), t('version {version}', { version: (p.document || {}).version || 1 })];
+    case 'document_signed': return [t('put the signed scan of {number} on file', { number: p.number || '' }), ''];
     case 'personal_data_viewed': return [t('viewed the parties’ full details'), reason];
     case 'case_suspended': return [t('suspended the case'), reason];
     case 'case_resumed': return [t('resumed the case'), reason];

@@ -1,10 +1,11 @@
 // Our properties in bpmn-js's properties panel (docs/modelling-guide.md §2–§5):
 //   user task → formKey (deployed forms, or any key typed), slaKey (the SLA table), dueIn, returnable,
-//               all written as <spiffworkflow:property name=… value=…/>;
+//               documents and documentsRequired (docs/documents.md), all written as
+//               <spiffworkflow:property name=… value=…/>;
 //   lane      → its role (the lane's name must name a role of workflows/roles.json);
 //   script task → its Python script; a gateway's outgoing flow → its condition.
 import {
-  CheckboxEntry, SelectEntry, TextAreaEntry, TextFieldEntry,
+  SelectEntry, TextAreaEntry, TextFieldEntry,
   isCheckboxEntryEdited, isSelectEntryEdited, isTextAreaEntryEdited, isTextFieldEntryEdited,
 } from '@bpmn-io/properties-panel';
 import { useService } from 'bpmn-js-properties-panel';
@@ -112,12 +113,40 @@ function DueInText({ element, id }) {
     setValue={setValue} debounce={debounce} validate={validate} />;
 }
 
+/** A checkbox entry that shows the box as the browser toggled it. The panel's own CheckboxEntry
+ * (@bpmn-io/properties-panel 3.55) stores `event.target.value` ("on") as its local state after a
+ * change, so an unticked box is drawn ticked again until an effect corrects it a frame later: a
+ * quick second look (a person's, or a test's) sees the old state. */
 function ReturnableCheck({ element, id }) {
   const bpmnFactory = useService('bpmnFactory');
   const commandStack = useService('commandStack');
-  return <CheckboxEntry id={id} element={element} label={t('Returnable: work may be sent back to this step')}
-    getValue={() => getProperty(element, 'returnable') === 'true'}
-    setValue={(checked) => setProperty(element, 'returnable', checked ? 'true' : '', bpmnFactory, commandStack)} />;
+  const inputId = `bio-properties-panel-${id}`;
+  const onChange = (event) => setProperty(element, 'returnable', event.target.checked ? 'true' : '',
+    bpmnFactory, commandStack);
+  return <div class="bio-properties-panel-entry bio-properties-panel-checkbox-entry" data-entry-id={id}>
+    <div class="bio-properties-panel-checkbox">
+      <input id={inputId} name={id} type="checkbox" class="bio-properties-panel-input"
+        checked={getProperty(element, 'returnable') === 'true'} onChange={onChange} />
+      <label for={inputId} class="bio-properties-panel-label">{t('Returnable: work may be sent back to this step')}</label>
+    </div>
+  </div>;
+}
+
+function DocumentsText({ element, id, name, label, description }) {
+  const { getValue, setValue } = usePropertyAccess(element, name);
+  const debounce = useService('debounceInput');
+  return <TextFieldEntry id={id} element={element} label={label} getValue={getValue} setValue={setValue}
+    debounce={debounce} description={description} />;
+}
+
+function DocumentsOffered(props) {
+  return <DocumentsText {...props} name="documents" label={t('Documents this step issues')}
+    description={t('Template keys, comma-separated, e.g. agreement')} />;
+}
+
+function DocumentsRequired(props) {
+  return <DocumentsText {...props} name="documentsRequired" label={t('Documents required to complete')}
+    description={t('key, or key:signed when the signed scan must be uploaded, e.g. agreement:signed')} />;
 }
 
 // -- lane, script, condition ---------------------------------------------------------------------
@@ -197,6 +226,8 @@ CunliaoPropertiesProvider.prototype.getGroups = function getGroups(element) {
           { id: 'cunliao-sla', element, component: SlaSelect, isEdited: isSelectEntryEdited },
           { id: 'cunliao-due-in', element, component: DueInText, isEdited: isTextFieldEntryEdited },
           { id: 'cunliao-returnable', element, component: ReturnableCheck, isEdited: isCheckboxEntryEdited },
+          { id: 'cunliao-documents', element, component: DocumentsOffered, isEdited: isTextFieldEntryEdited },
+          { id: 'cunliao-documents-required', element, component: DocumentsRequired, isEdited: isTextFieldEntryEdited },
         ],
       });
     }

@@ -9,6 +9,7 @@ import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
 import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
 import CunliaoPropertiesProvider from './CunliaoPropertiesProvider.jsx';
 import { TranslateModule } from './translate.js';
+import { explainIssue } from './issues.js';
 import spiffworkflow from './spiffworkflow.json';
 
 export const moddleExtensions = { spiffworkflow };
@@ -37,7 +38,7 @@ export function markIssues(modeler, issues) {
   for (const issue of issues) {
     if (issue.element_id && registry.get(issue.element_id)) {
       if (!byElement.has(issue.element_id)) byElement.set(issue.element_id, []);
-      byElement.get(issue.element_id).push(issue.message);
+      byElement.get(issue.element_id).push(explainIssue(issue.message));
     }
   }
   for (const [id, messages] of byElement) {

@@ -8,14 +8,35 @@
 //                               ("parties.0.name"; "$" or an unknown path: at the top of the form)
 //   form.clearErrors()
 //
-// Mapping: enum / oneOf(const,title) → radios (≤ 4 options) or a select; format date / date-time →
-// date and datetime-local inputs (China time); integer / number → number input with min / max;
+//   form.uploadPending(fn)    → uploads the files still waiting in attachment fields with fn(file)
+//
+// Mapping: enum / oneOf(const,title) → radios (≤ 4 options) or a select; format date / date-time /
+// time → date, datetime-local (China time) and time inputs; format tel / email / uri → the matching
+// input type, so phones open the right keyboard; integer / number → number input with min / max;
 // boolean → 是/否 radios when required, else a checkbox; string → input, or a textarea when
-// maxLength > 200; array of enums → checkboxes; array of strings → one per line; array of objects →
-// repeatable groups; object → a fieldset. The server stays the judge (if/then rules and the rest).
+// maxLength > 200; array of enums → checkboxes; array of `"format": "attachment"` items → photos,
+// recordings and files (attachfield.js); array of strings → one per line; array of objects →
+// repeatable groups; object → a fieldset.
+// Required: a field in `required` must be filled (an array: when it has minItems; an empty list is
+// an answer otherwise, and gets no star); the form's if/then rules (formrules.js) make fields
+// required as the user answers, with the same rule the server checks. The server stays the judge.
 // Field order: `x-order` when the schema has it (GET /api/v1/tasks/{id} adds it), else the keys' order.
 import './jsonform.css';
 import { h, t } from './page.js';
+import { attachmentControl, isAttachmentArray } from './attachfield.js';
+import { readRules, requiredBy } from './formrules.js';
+
+const INPUT_TYPES = {  // format → input attributes
+  tel: { type: 'tel', inputmode: 'tel', autocomplete: 'tel' },
+  email: { type: 'email', inputmode: 'email', autocomplete: 'email' },
+  uri: { type: 'url', inputmode: 'url' },
+  time: { type: 'time' },
+};
+
+/** Whether a field in `required` asks the user for something (a list may be empty unless minItems). */
+function mustFill(schema, required) {
+  return Boolean(required) && !(schema.type === 'array' && !schema.minItems);
+}
 
 let formCount = 0;
 
@@ -53,16 +74,17 @@ function chars(value) {
 /** The Chinese message for one of jsonschema's English messages, from the field's own schema. */
 export function explain(message, schema = {}) {
   const text = String(message || '');
-  if (/[\u4e00-\u9fff]/.test(text)) return text;
   const isArray = schema.type === 'array';
+  // jsonschema's messages start with the value itself ("['家暴', '无'] is too long"): match the English
+  // part; a message without one is the form's own (Chinese) text
   if (/is a required property/.test(text)) return t('This field is required.');
   if (/is too short|should be non-empty|does not have enough properties/.test(text)) {
     if (isArray) return t('Add at least {n} item(s).', { n: schema.minItems ?? 1 });
     return t('Enter at least {n} characters.', { n: schema.minLength ?? 1 });
   }
   if (/is too long|is expected to be empty|has too many properties/.test(text)) {
-    if (isArray) return t('At most {n} item(s).', { n: schema.maxItems ?? 0 });
-    return t('At most {n} characters.', { n: schema.maxLength ?? 0 });
+    if (isArray) return schema.maxItems ? t('At most {n} item(s).', { n: schema.maxItems }) : t('Too many items.');
+    return schema.maxLength ? t('At most {n} characters.', { n: schema.maxLength }) : t('Too long.');
   }
   if (/less than or equal to the minimum|less than the minimum/.test(text)) {
     return t('Must not be less than {n}.', { n: schema.minimum ?? schema.exclusiveMinimum });
@@ -81,7 +103,7 @@ export function explain(message, schema = {}) {
 /**
  * Render `schema` into `container` with `data`; see the top of this file.
  */
-export function renderForm(container, schema, data = {}, { readOnly = false, showTitle = true } = {}) {
+export function renderForm(container, schema, data = {}, { readOnly = false, showTitle = true, upload = null } = {}) {
   formCount += 1;
   const prefix = `jf${formCount}`;
   const fields = new Map(); // path → field
@@ -112,7 +134,7 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
   }
 
   function requiredMark(required) {
-    return required ? h('span', { class: 'jf-required', title: t('Required') }, ' *') : null;
+    return h('span', { class: 'jf-required', title: t('Required'), hidden: !required }, ' *');
   }
 
   // -- one field of any kind --------------------------------------------------------------------
@@ -123,6 +145,7 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
     if (type === 'object' || (!type && fieldSchema.properties)) return objectField(path, key, fieldSchema, value, required);
     if (type === 'array') {
       const items = fieldSchema.items || {};
+      if (isAttachmentArray(fieldSchema)) return attachmentsField(path, key, fieldSchema, value, required);
       if (optionsOf(items)) return checkboxesField(path, key, fieldSchema, value, required);
       if (items.type === 'object' || items.properties) return repeatField(path, key, fieldSchema, value, required);
       return linesField(path, key, fieldSchema, value, required);
@@ -142,12 +165,13 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
   function wrap(path, fieldSchema, control, { label, group = false, required = false, key = '' }) {
     const error = errorSlot(path);
     const help = helpNode(path, fieldSchema);
+    const star = requiredMark(mustFill(fieldSchema, required));
     if (group) {
-      const legend = h('legend', {}, labelText(key, fieldSchema), requiredMark(required));
+      const legend = h('legend', {}, labelText(key, fieldSchema), star);
       return h('fieldset', { class: 'jf-field jf-group', dataset: { path } }, legend, help, control, error);
     }
     return h('div', { class: 'jf-field', dataset: { path } },
-      h('label', { for: idOf(path) }, label, requiredMark(required)), help, control, error);
+      h('label', { for: idOf(path) }, label, star), help, control, error);
   }
 
   function markInvalid(inputs, invalid) {
@@ -170,7 +194,7 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
     const attrs = {
       id: idOf(path), name: path, disabled: readOnly, 'aria-required': required ? 'true' : null,
       'aria-describedby': describedBy(path, fieldSchema),
-      maxlength: format ? null : fieldSchema.maxLength,
+      maxlength: format && !INPUT_TYPES[format] ? null : fieldSchema.maxLength,
     };
     let input;
     if (format === 'date') {
@@ -179,6 +203,9 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
     } else if (format === 'date-time') {
       input = h('input', { ...attrs, type: 'datetime-local' });
       input.value = value ? toChinaLocal(value) : '';
+    } else if (INPUT_TYPES[format]) {
+      input = h('input', { ...attrs, ...INPUT_TYPES[format] });
+      input.value = value ?? '';
     } else if (long) {
       input = h('textarea', { ...attrs, rows: (fieldSchema.maxLength || 0) > 1000 ? 5 : 3 });
       input.value = value ?? '';
@@ -270,7 +297,7 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
 
   function linesField(path, key, fieldSchema, value, required) {
     const input = h('textarea', { id: idOf(path), name: path, rows: 3, disabled: readOnly,
-      'aria-required': required ? 'true' : null, 'aria-describedby': `${idOf(path)}-lines ${describedBy(path, fieldSchema)}` });
+      'aria-required': mustFill(fieldSchema, required) ? 'true' : null, 'aria-describedby': `${idOf(path)}-lines ${describedBy(path, fieldSchema)}` });
     input.value = Array.isArray(value) ? value.join('\n') : '';
     const node = wrap(path, fieldSchema, h('div', {}, input,
       h('p', { class: 'hint', id: `${idOf(path)}-lines` }, t('One item per line.'))),
@@ -281,6 +308,26 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
         .map((line) => (itemType === 'integer' || itemType === 'number' ? Number(line) : line));
       return lines.length || required ? lines : undefined;
     }, required);
+  }
+
+  function attachmentsField(path, key, fieldSchema, value, required) {
+    let field = null;
+    const control = attachmentControl({
+      id: idOf(path), schema: fieldSchema, value, readOnly, upload, describedBy: describedBy(path, fieldSchema),
+      showError: (message) => {
+        if (!field) return;
+        field.error.textContent = message || '';
+        field.error.hidden = !message;
+      },
+    });
+    const node = wrap(path, fieldSchema, control.node, { group: true, required, key });
+    field = baseField(path, fieldSchema, node, control.inputs, () => {
+      const refs = control.get();
+      return refs.length || required ? refs : undefined;
+    }, required);
+    field.count = control.count;
+    field.attachments = control;
+    return field;
   }
 
   function objectChildren(path, objectSchema, value) {
@@ -393,6 +440,27 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
   root.append(...[head, topError, ...top.map(([, field]) => field.node)].filter(Boolean));
   container.replaceChildren(root);
 
+  // if/then rules: fields become required (and starred) as the user answers
+  const rules = readRules(schema || {});
+  const ruled = new Set(rules.flatMap((rule) => rule.required));
+  function applyRules() {
+    if (!rules.length) return;
+    const now = requiredBy(rules, getData());
+    for (const [key, field] of top) {
+      if (!ruled.has(key)) continue;
+      field.ruleRequired = now.has(key);
+      const on = field.required || field.ruleRequired;
+      const star = field.node.querySelector('.jf-required');
+      if (star) star.hidden = !mustFill(field.schema, on);
+      for (const input of field.inputs) {
+        if (input.type !== 'radio' && input.type !== 'checkbox') input.setAttribute('aria-required', on ? 'true' : 'false');
+      }
+    }
+  }
+  root.addEventListener('change', applyRules);
+  root.addEventListener('input', applyRules);
+  applyRules();
+
   function getData() {
     const out = {};
     for (const [key, field] of top) {
@@ -452,8 +520,10 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
 
   function check(field, value) {
     const s = field.schema;
+    const required = field.required || field.ruleRequired;
     if (isEmpty(value)) {
-      if (field.required && !(s.type === 'array' && !s.minItems && Array.isArray(value))) return t('This field is required.');
+      if (field.ruleRequired && !field.required) return t('This field is required.');
+      if (required && !(s.type === 'array' && !s.minItems && Array.isArray(value))) return t('This field is required.');
       return null;
     }
     if (typeof value === 'string') {
@@ -475,9 +545,11 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
 
   function validate() {
     const errors = {};
+    applyRules();
     for (const [path, field] of fields) {
       if (!field.error) continue;
-      const problem = check(field, field.get());
+      // an attachment field counts the files still waiting to be uploaded
+      const problem = check(field, field.count ? new Array(field.count()).fill(null) : field.get());
       if (problem) errors[path] = problem;
     }
     if (Object.keys(errors).length) {
@@ -488,5 +560,11 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
     return true;
   }
 
-  return { getData, showErrors, clearErrors, validate, element: root };
+  async function uploadPending(uploader) {
+    for (const field of fields.values()) if (field.attachments) await field.attachments.uploadPending(uploader);
+  }
+
+  const busy = () => [...fields.values()].some((field) => field.attachments && field.attachments.busy());
+
+  return { getData, showErrors, clearErrors, validate, uploadPending, busy, element: root };
 }

@@ -118,10 +118,12 @@ export function dueClass(iso, now = Date.now()) {
   return 'due-ok';
 }
 
+// disabled in the page until this runs: a click before the script has loaded would do nothing
 const logout = document.getElementById('logout');
 if (logout) {
   logout.addEventListener('click', () => attempt(async () => {
     await api('auth/session', { method: 'DELETE' });
     window.location.assign('/login');
   }));
+  logout.disabled = false;
 }

@@ -137,12 +137,35 @@ function toggleForm(open) {
   if (open) $('nu-username').focus();
 }
 
+const KIND_ORDER = ['city', 'town', 'village', 'grid', 'department'];
+
+/** Units as a tree: each unit under its parent, the areas before the departments at each level (the
+ * API's path order put the city's departments between its towns). */
+function treeOrder(list) {
+  const children = new Map();
+  for (const unit of list) {
+    const parent = unit.path.replace(/[^/]+\/$/, '');
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent).push(unit);
+  }
+  const rank = (unit) => KIND_ORDER.indexOf(unit.kind);
+  const out = [];
+  const visit = (unit) => {
+    out.push(unit);
+    (children.get(unit.path) || []).sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path)).forEach(visit);
+  };
+  const paths = new Set(list.map((unit) => unit.path));
+  list.filter((unit) => !paths.has(unit.path.replace(/[^/]+\/$/, ''))).forEach(visit);
+  return out;
+}
+
 async function start() {
   const [roles, unitList] = await Promise.all([api('admin/roles'), api('admin/units')]);
   for (const role of roles) roleNames[role.code] = role.zh && lang === 'zh_CN' ? role.zh : (role.en || role.code);
-  units = unitList;
+  units = treeOrder(unitList);
   const depth = (unit) => Math.max(0, unit.path.split('/').filter(Boolean).length - 1);
-  $('nu-unit').replaceChildren(...units.map((unit) => h('option', { value: unit.id }, `${'\u3000'.repeat(depth(unit))}${unit.name}`)));
+  $('nu-unit').replaceChildren(...units.map((unit) => h('option', { value: unit.id },
+    `${'\u3000'.repeat(depth(unit))}${unit.name}${unit.kind === 'department' ? `（${t('department')}）` : ''}`)));
   $('nu-roles').replaceChildren(...roles.map((role) => h('label', { class: 'choice' },
     h('input', { type: 'checkbox', name: 'roles', value: role.code }), ' ', roleName(role.code))));
   await load();

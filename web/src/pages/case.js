@@ -1,18 +1,18 @@
 // The case page: summary, open tasks, parties (masked; unmasked on request with a reason), comments,
 // attachments, the diagram with the path taken and the current steps, and the timeline of events.
 import { api, ApiError, attempt, dueClass, h, notify, params, t, user, when } from '../lib/page.js';
-import { createViewer, definitionXml } from '../lib/diagram.js';
+import { caseTrail, createViewer, processName, workingEntry } from '../lib/diagram.js';
 import {
   READ_ONLY, SUPERVISORS, UNMASK_ROLES, areaText, channelName, hasRole, riskBadge, statusBadge,
 } from '../cases/labels.js';
 import { askReason } from '../cases/reason.js';
+import { fileProblem, size, uploadAttachment } from '../lib/files.js';
 import { elementNames, timelineItem } from '../cases/timeline.js';
 import '../cases/cases.css';
+import { mountDocuments } from '../documents/panel.js';
 
 const caseId = params.case_id;
 const $ = (id) => document.getElementById(id);
-const MAX_BYTES = 20 * 1024 * 1024;
-const TYPES = ['.jpg', '.jpeg', '.png', '.pdf', '.mp3', '.m4a', '.wav', '.amr'];
 // Keys that carry personal data wherever they are in case data (api/core/pii.py FIELDS).
 const PERSONAL = {
   id_no: t('ID number'), id_number: t('ID number'), idcard: t('ID number'), phone: t('Phone'), mobile: t('Phone'),
@@ -130,28 +130,8 @@ async function reveal() {
   await attempt(loadTimeline);
 }
 
-function processName(xml, fallback) {
-  if (!xml) return fallback;
-  const doc = new DOMParser().parseFromString(xml, 'application/xml');
-  const processes = [...doc.getElementsByTagNameNS('*', 'process')];
-  const own = processes.find((node) => node.getAttribute('id') === fallback) || processes[0];
-  return (own && own.getAttribute('name')) || fallback;
-}
-
-async function loadTrail() {
-  try {
-    trail = await api(`cases/${caseId}/trail`);
-  } catch (problem) {
-    if (!(problem instanceof ApiError) || problem.status === 403) throw problem;
-    // an older server without the trail: the case's own process and its active tasks
-    trail = [{ process_key: current.process_key, version: current.definition_version, done: [],
-      active: current.tasks.map((task) => task.element_id) }];
-  }
-  for (const entry of trail) {
-    if (!entry.xml) {
-      entry.xml = await definitionXml(entry.process_key, entry.version || current.definition_version).catch(() => '');
-    }
-  }
+async function loadTrail(fresh = false) {
+  trail = await caseTrail(caseId, { fresh });
   names = elementNames(trail.map((entry) => entry.xml));
   for (const task of current.tasks) if (!names.has(task.element_id)) names.set(task.element_id, task.name);
 }
@@ -159,11 +139,11 @@ async function loadTrail() {
 async function showDiagram(index) {
   const entry = trail[index];
   for (const tab of $('diagram-tabs').children) tab.setAttribute('aria-selected', String(Number(tab.dataset.index) === index));
-  if (!entry || !entry.xml) {
-    $('case-diagram').replaceChildren(h('p', { class: 'hint' }, t('The diagram is not available.')));
-    return;
-  }
+  $('diagram-missing').hidden = Boolean(entry && entry.xml);
+  $('case-diagram').hidden = !(entry && entry.xml);
+  if (!entry || !entry.xml) return;
   if (!viewer) viewer = createViewer($('case-diagram'));
+  $('case-diagram').dataset.process = entry.process_key;
   await viewer.show(entry.xml, { done: entry.done || [], active: entry.active || [] });
 }
 
@@ -171,11 +151,11 @@ async function renderDiagram() {
   const tabs = $('diagram-tabs');
   tabs.hidden = trail.length < 2;
   tabs.replaceChildren(...trail.map((entry, index) => h('button', {
-    type: 'button', role: 'tab', dataset: { index }, 'aria-selected': 'false',
+    type: 'button', role: 'tab', dataset: { index, process: entry.process_key }, 'aria-selected': 'false',
     onclick: () => attempt(() => showDiagram(index)),
-  }, processName(entry.xml, entry.process_key), entry.active && entry.active.length ? ' ●' : '')));
-  const first = Math.max(0, trail.findIndex((entry) => entry.active && entry.active.length));
-  await showDiagram(first);
+  }, processName(entry.xml, entry.process_key),
+  entry.active && entry.active.length ? h('span', { class: 'tab-open', title: t('Open steps here') }, ' ●') : '')));
+  await showDiagram(Math.max(0, trail.indexOf(workingEntry(trail))));
 }
 
 async function loadTimeline() {
@@ -193,12 +173,6 @@ async function loadComments() {
   $('case-comments').replaceChildren(...(comments.length ? comments.map((c) => h('li', {},
     h('span', { class: 'meta' }, `${c.author} · ${when(c.at)}`), h('p', { class: 'text' }, c.text)))
     : [h('li', { class: 'muted' }, t('No comment yet.'))]));
-}
-
-function size(bytes) {
-  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${bytes} B`;
 }
 
 async function loadAttachments() {
@@ -249,21 +223,17 @@ async function upload(event) {
     input.setAttribute('aria-invalid', 'true');
   };
   if (!file) return fail(t('Choose a file first.'));
-  const dot = file.name.lastIndexOf('.');
-  if (dot < 0 || !TYPES.includes(file.name.slice(dot).toLowerCase())) {
-    return fail(t('This type of file is not accepted: use jpg, png, pdf, mp3, m4a, wav or amr.'));
-  }
-  if (file.size > MAX_BYTES) return fail(t('The file is {size}; attachments are limited to 20 MB.', { size: size(file.size) }));
+  const wrong = fileProblem(file);
+  if (wrong) return fail(wrong);
   showError('upload-error', '');
-  const form = new FormData();
-  form.append('file', file, file.name);
   try {
-    await api(`cases/${caseId}/attachments`, { method: 'POST', form });
+    await uploadAttachment(caseId, file);
   } catch (problem) {
     if (!(problem instanceof ApiError)) throw problem;
     return fail(problem.status === 413 ? t('The file is too large for the server.') : problem.message);
   }
   input.value = '';
+  $('upload-name').textContent = t('No file chosen');
   notify(t('Attachment uploaded.'));
   await Promise.all([loadAttachments(), loadTimeline()]);
   return undefined;
@@ -294,7 +264,7 @@ async function refresh() {
   renderTasks(current);
   renderParties(current);
   renderActions(current);
-  await loadTrail();
+  await loadTrail(true);
   await renderDiagram();
   await loadTimeline();
 }
@@ -318,6 +288,10 @@ async function start() {
   $('upload-form').hidden = !canWrite;
   $('comment-form').addEventListener('submit', (event) => attempt(() => postComment(event)));
   $('upload-form').addEventListener('submit', (event) => attempt(() => upload(event)));
+  $('upload-file').addEventListener('change', () => {
+    const file = $('upload-file').files[0];
+    $('upload-name').textContent = file ? `${file.name}（${size(file.size)}）` : t('No file chosen');
+  });
   $('reveal').addEventListener('click', () => attempt(reveal));
   $('action-suspend').addEventListener('click', () => attempt(() => statusAction('suspend', t('Suspend the case'),
     t('Its tasks cannot be completed and its deadlines wait until it is resumed.'))));
@@ -328,6 +302,8 @@ async function start() {
   await Promise.all([
     attempt(loadComments),
     attempt(loadAttachments),
+    mountDocuments($('case-documents'), { caseId, canWrite,
+      onChange: () => Promise.all([loadAttachments(), loadTimeline()]) }),
     attempt(async () => {
       await loadTrail();
       await Promise.all([renderDiagram(), loadTimeline()]);

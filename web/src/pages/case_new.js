@@ -5,7 +5,8 @@
 import { api, ApiError, h, notify, params, t, user } from '../lib/page.js';
 import { renderForm } from '../lib/jsonform.js';
 import '../tasks/tasks.css';
-import { isMine } from '../tasks/common.js';
+import { goOnWith, isMine } from '../tasks/common.js';
+import { uploadAttachment } from '../lib/files.js';
 
 const start = params.start;
 const fieldsNode = document.getElementById('register-fields');
@@ -27,7 +28,7 @@ if (!start || !start.form) {
   const form = renderForm(fieldsNode, start.form, {});
 
   async function register() {
-    const data = form.getData();
+    let data = form.getData();
     if (!pending) {
       const created = await api('cases', { method: 'POST', body: {
         process_key: start.process_key, data, title: typeof data.title === 'string' ? data.title : '' } });
@@ -35,6 +36,9 @@ if (!start || !start.form) {
       if (!first) return created;
       pending = { case: created, task: first };
     }
+    // photos and recordings chosen before the case existed go to its attachments now
+    await form.uploadPending((file) => uploadAttachment(pending.case.id, file));
+    data = form.getData();
     const done = await api(`tasks/${encodeURIComponent(pending.task.id)}/complete`, { method: 'POST', body: { data } });
     pending = null;
     return done;
@@ -52,7 +56,8 @@ if (!start || !start.form) {
       const done = await register();
       notify(t('Registered as case {no}', { no: done.case_no }), 'ok');
       const next = (done.tasks || []).find((task) => isMine(task, user));
-      window.location.assign(next ? `/tasks/${encodeURIComponent(next.id)}` : `/cases/${done.id}`);
+      if (next) await goOnWith(next);
+      else window.location.assign(`/cases/${done.id}`);
     } catch (error) {
       submit.disabled = false;
       if (error instanceof ApiError) {

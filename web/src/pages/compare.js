@@ -1,7 +1,7 @@
-// Two versions of a process side by side, their differences (bpmn-js-differ) coloured on both
-// diagrams and listed; picking an entry selects the element in both.
+// Two versions of a process side by side, their differences (designer/changes.js: names, roles, our
+// properties, scripts, conditions, timers; renames as renames) coloured on both diagrams and listed
+// with before → after; picking an entry selects the element in both.
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
-import { diff } from 'bpmn-js-differ';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
 import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
@@ -10,6 +10,8 @@ import { api, attempt, h, params, t } from '../lib/page.js';
 import { definitionXml } from '../lib/diagram.js';
 import { moddleExtensions } from '../designer/modeler.js';
 import { TranslateModule } from '../designer/translate.js';
+import { compareRegistries, typeName } from '../designer/changes.js';
+import { loadCatalog } from '../designer/catalog.js';
 
 const key = params.key;
 const viewers = {
@@ -22,29 +24,23 @@ const KINDS = {
   added: { label: () => t('Added'), marker: 'diff-added', sides: ['right'] },
   removed: { label: () => t('Removed'), marker: 'diff-removed', sides: ['left'] },
   changed: { label: () => t('Changed'), marker: 'diff-changed', sides: ['left', 'right'] },
-  layout: { label: () => t('Moved or resized'), marker: 'diff-layout', sides: ['left', 'right'] },
+  renamed: { label: () => t('Renamed'), marker: 'diff-changed', sides: ['left', 'right'] },
+  moved: { label: () => t('Moved or resized'), marker: 'diff-layout', sides: ['left', 'right'] },
 };
 
-function show(value) {
-  if (value === undefined || value === null || value === '') return '∅';
-  if (typeof value === 'object') return value.id || value.name || value.body || value.$type || t('(structure)');
-  return String(value);
+const shorten = (value) => (value.length > 80 ? `${value.slice(0, 77)}…` : value);
+
+function details(entry) {
+  return h('ul', { class: 'diff-details' }, entry.changes.map((change) => h('li', { title: `${change.before} → ${change.after}` },
+    h('strong', {}, `${change.label}：`), shorten(change.before || '∅'), ' → ', shorten(change.after || '∅'))));
 }
 
-function details(kind, entry) {
-  if (kind !== 'changed') return '';
-  // bpmn-js-differ 3 hands jsondiffpatch's [old, new] to changed(model, property, newValue, oldValue),
-  // so its `newValue` holds the left (older) value and `oldValue` the right one.
-  return Object.entries(entry.attrs || {})
-    .map(([attr, change]) => `${attr}: ${show(change.newValue)} → ${show(change.oldValue)}`).join('; ');
-}
-
-function focus(id, row) {
-  for (const viewer of Object.values(viewers)) {
+function focus(ids, row) {
+  for (const [side, viewer] of Object.entries(viewers)) {
     const registry = viewer.get('elementRegistry');
     const canvas = viewer.get('canvas');
     registry.getAll().forEach((element) => canvas.removeMarker(element, 'diff-focus'));
-    const element = registry.get(id);
+    const element = registry.get(ids[side]);
     if (element) {
       viewer.get('selection').select(element);
       canvas.addMarker(element, 'diff-focus');
@@ -65,29 +61,22 @@ async function compare(left, right) {
   document.getElementById('left-title').textContent = t('version {version}', { version: left });
   document.getElementById('right-title').textContent = t('version {version}', { version: right });
 
-  const result = diff(viewers.left.getDefinitions(), viewers.right.getDefinitions());
-  const entries = [
-    ...Object.entries(result._added).map(([id, model]) => ({ kind: 'added', id, model })),
-    ...Object.entries(result._removed).map(([id, model]) => ({ kind: 'removed', id, model })),
-    ...Object.entries(result._changed).map(([id, change]) => ({ kind: 'changed', id, model: change.model, change })),
-    ...Object.entries(result._layoutChanged).map(([id, model]) => ({ kind: 'layout', id, model })),
-  ];
+  const entries = compareRegistries(viewers.left.get('elementRegistry'), viewers.right.get('elementRegistry'));
   const rows = entries.map((entry) => {
     const kind = KINDS[entry.kind];
+    const ids = { left: entry.leftId || entry.id, right: entry.id };
     for (const side of kind.sides) {
       const viewer = viewers[side];
-      if (viewer.get('elementRegistry').get(entry.id)) viewer.get('canvas').addMarker(entry.id, kind.marker);
+      if (viewer.get('elementRegistry').get(ids[side])) viewer.get('canvas').addMarker(ids[side], kind.marker);
     }
-    const name = (entry.model && entry.model.name) || '';
-    const type = (entry.model && entry.model.$type || '').replace(/^bpmn:/, '');
     const row = h('tr', { dataset: { elementId: entry.id, kind: entry.kind }, tabindex: '0' },
       h('td', { 'data-label': t('Change') }, h('span', { class: kind.marker }, kind.label())),
       h('td', { 'data-label': t('Element') },
-        h('button', { type: 'button', class: 'link' }, name ? `${name}（${entry.id}）` : entry.id),
-        h('span', { class: 'hint' }, ` ${type}`)),
-      h('td', { 'data-label': t('Details') }, details(entry.kind, entry.change)));
-    row.addEventListener('click', () => focus(entry.id, row));
-    row.addEventListener('keydown', (event) => { if (event.key === 'Enter') focus(entry.id, row); });
+        h('button', { type: 'button', class: 'link' }, entry.name ? `${entry.name}（${entry.id}）` : entry.id),
+        h('span', { class: 'hint' }, ` ${typeName(entry.type)}`)),
+      h('td', { 'data-label': t('Details') }, details(entry)));
+    row.addEventListener('click', () => focus(ids, row));
+    row.addEventListener('keydown', (event) => { if (event.key === 'Enter') focus(ids, row); });
     return row;
   });
   document.querySelector('#diff-list tbody').replaceChildren(...rows);
@@ -97,7 +86,7 @@ async function compare(left, right) {
 }
 
 async function start() {
-  const versions = await api(`definitions/${encodeURIComponent(key)}/versions`);
+  const [versions] = await Promise.all([api(`definitions/${encodeURIComponent(key)}/versions`), loadCatalog()]);
   const latest = versions.length ? versions[versions.length - 1] : null;
   document.getElementById('compare-title').textContent = `${t('Compare versions')} · ${latest ? latest.name : key}`;
   document.getElementById('compare-meta').textContent = key;

@@ -4,6 +4,7 @@ import '../designer/designer.css';
 import { api, ApiError, attempt, h, notify, params, t, when } from '../lib/page.js';
 import { loadCatalog } from '../designer/catalog.js';
 import { createModeler, focusElement, markIssues } from '../designer/modeler.js';
+import { explainIssue } from '../designer/issues.js';
 
 const key = params.key;
 const modeler = createModeler(document.getElementById('canvas'), '#properties');
@@ -74,7 +75,7 @@ function showIssues(issues) {
     const label = element ? (element.businessObject.name || issue.element_id) : (issue.element_id || issue.file);
     const where = [issue.element_id && issue.element_id !== label ? issue.element_id : null,
       issue.line ? t('line {line}', { line: issue.line }) : null].filter(Boolean).join(' · ');
-    const text = `${label}：${issue.message}`;
+    const text = `${label}：${explainIssue(issue.message)}`;
     return h('li', { dataset: { elementId: issue.element_id || '' } },
       element ? h('button', { type: 'button', class: 'link', onclick: () => focusElement(modeler, issue.element_id) }, text)
         : h('span', { class: 'field-error' }, text),

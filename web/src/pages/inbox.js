@@ -46,7 +46,8 @@ function row(task) {
         task.due_at ? when(task.due_at) : t('No time limit'),
         dueLabel(task.due_at) ? h('span', { class: `badge ${due}` }, dueLabel(task.due_at)) : null),
     completed ? null : h('td', { 'data-label': t('Claimed by') },
-      task.assignee ? (task.owner ? t('{who} (delegated by {owner})', { who: task.assignee, owner: task.owner }) : task.assignee)
+      task.assignee ? (task.owner ? t('{who} (delegated by {owner})', {
+        who: task.assignee_name || task.assignee, owner: task.owner_name || task.owner }) : task.assignee_name || task.assignee)
         : h('span', { class: 'hint' }, t('Not claimed'))));
 }
 
@@ -88,3 +89,11 @@ sortNode.addEventListener('change', () => attempt(load));
 renderTabs();
 attempt(load);
 attempt(loadCounts);
+// back from a task (the browser may show this page from its cache) or back to this tab: counts and
+// list as they are now
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) { attempt(load); attempt(loadCounts); }
+});
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') { attempt(load); attempt(loadCounts); }
+});

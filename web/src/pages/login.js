@@ -10,7 +10,7 @@ function showError(id, message) {
 }
 
 function next() {
-  window.location.assign(params.next || '/inbox');
+  window.location.assign(params.next || '/');
 }
 
 if (params.change_password) {

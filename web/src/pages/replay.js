@@ -2,14 +2,17 @@
 // its hashes, the diagram with the path so far and the open tasks, and the case data; the chain
 // verification at the top; the audit bundle for offline checking. The step is kept in the URL (?at=N).
 import { api, attempt, h, notify, params, t, when } from '../lib/page.js';
-import { caseTrail, createViewer, definitionXml } from '../lib/diagram.js';
+import { caseTrail, createViewer, definitionXml, processName } from '../lib/diagram.js';
 import { changedKeys, renderData } from '../audit/dataview.js';
 import { eventType, shortHash, statusName } from '../audit/labels.js';
+import { elementNames } from '../cases/timeline.js';
 import { renderVerdict, verifyCase } from '../audit/verify.js';
 import '../audit/audit.css';
 
 const caseId = params.case_id;
-let fieldLabels = {};  // field code -> its title on the case's forms
+let names = { labels: {}, options: {}, units: {} }; // field code -> title, coded values -> meaning, unit path -> name
+let stepNames = new Map(); // element id -> its name in the case's diagrams
+let formTitles = {}; // form key -> its title
 const $ = (id) => document.getElementById(id);
 const ui = {
   title: $('replay-title'), sub: $('replay-sub'), verdict: $('verify-result'), again: $('verify-again'),
@@ -80,31 +83,43 @@ function defaultProcess(trail, event) {
   return trail.length ? trail[0].process_key : caseInfo.process_key;
 }
 
+/** The step an event is about, by its name in the diagram (a task's name, not just "完成任务"). */
+function stepOf(event) {
+  const p = event.payload || {};
+  const id = (p.task && p.task.element_id) || p.element_id || p.to_element;
+  return id ? (stepNames.get(id) || id) : '';
+}
+
 function renderSteps() {
-  ui.list.replaceChildren(...events.map((event) => h('li', {},
-    h('button', { type: 'button', dataset: { seq: event.seq }, onclick: () => go(event.seq) },
-      h('span', { class: 'seq' }, `${event.seq}.`), eventType(event.type),
-      h('span', { class: 'meta' }, `${event.actor_name || event.actor} · ${when(event.at)}`)))));
+  ui.list.replaceChildren(...events.map((event) => {
+    const step = stepOf(event);
+    return h('li', {},
+      h('button', { type: 'button', dataset: { seq: event.seq }, onclick: () => go(event.seq) },
+        h('span', { class: 'seq' }, `${event.seq}.`), step ? `${eventType(event.type)}：${step}` : eventType(event.type),
+        h('span', { class: 'meta' }, `${event.actor_name || event.actor} · ${when(event.at)}`)));
+  }));
 }
 
 function renderEvent(event, snapshot, before) {
   const focus = focusOf(event);
-  const named = before && (before.open_tasks || []).find((task) => task.element_id === focus);
   const rows = [
     [t('Step'), t('{seq} of {total}', { seq: event.seq, total: events.length })],
     [t('Event type'), h('span', {}, eventType(event.type), ' ', h('code', { class: 'hint' }, event.type))],
     [t('Actor'), event.actor_name ? `${event.actor_name} (${event.actor})` : event.actor],
     [t('Time'), h('time', { datetime: event.at }, when(event.at))],
   ];
-  if (focus) rows.push([t('Task'), h('span', { id: 'event-task' }, named ? `${named.name}（${focus}）` : focus)]);
-  if (event.payload && event.payload.form) rows.push([t('Form'), h('code', {}, event.payload.form)]);
+  if (focus) rows.push([t('Task'), h('span', { id: 'event-task', title: focus }, stepNames.get(focus) || focus)]);
+  if (event.payload && event.payload.form) {
+    const form = event.payload.form;
+    rows.push([t('Form'), formTitles[form] ? h('span', { title: form }, formTitles[form]) : h('code', {}, form)]);
+  }
   if (event.payload && event.payload.reason) rows.push([t('Reason'), event.payload.reason]);
   rows.push([t('Case status after this step'), statusName(snapshot.status)]);
   rows.push([t('Hash'), h('span', { class: 'hash', id: 'event-hash' }, event.hash)]);
   rows.push([t('Previous hash'), h('span', { class: 'hash', id: 'event-prev-hash' }, event.prev_hash)]);
   const payload = event.payload && Object.keys(event.payload).length
     ? h('details', { class: 'event-payload' }, h('summary', {}, t('Event content (as recorded, personal data masked)')),
-      renderData(event.payload, { labels: fieldLabels }))
+      renderData(event.payload, names))
     : null;
   ui.event.replaceChildren(h('dl', { class: 'summary event-summary' },
     rows.flatMap(([label, value]) => [h('dt', {}, label), h('dd', {}, value)])), payload);
@@ -129,47 +144,19 @@ function renderTasks(snapshot) {
 async function renderDiagram(snapshot, event) {
   const trail = snapshot.trail && snapshot.trail.length ? snapshot.trail
     : [{ process_key: caseInfo.process_key, done: snapshot.path || [], active: (snapshot.open_tasks || []).map((x) => x.element_id) }];
-  await definitionsIndex();
+  // the XML deployed with the case's own version (a called process may have newer versions since)
+  const deployed = await caseTrail(caseId);
+  const xmlOf = (key) => (deployed.find((e) => e.process_key === key) || {}).xml;
   const shown = (chosenProcess && trail.find((e) => e.process_key === chosenProcess))
     || trail.find((e) => e.process_key === defaultProcess(trail, event)) || trail[0];
   ui.tabs.replaceChildren(...trail.map((entry) => h('button', {
-    type: 'button', role: 'tab', 'aria-selected': entry === shown ? 'true' : 'false',
+    type: 'button', role: 'tab', 'aria-selected': entry === shown ? 'true' : 'false', dataset: { process: entry.process_key },
     onclick: () => { chosenProcess = entry.process_key; attempt(() => show(current)); },
-  }, processNames[entry.process_key] || entry.process_key)));
+  }, processNames[entry.process_key] || processName(xmlOf(entry.process_key), entry.process_key))));
   ui.diagram.dataset.process = shown.process_key;
-  // the XML deployed with the case's own version (a called process may have newer versions since)
-  const deployed = (await caseTrail(caseId)).find((e) => e.process_key === shown.process_key);
-  const xml = deployed ? deployed.xml : await definitionXml(shown.process_key, await versionOf(shown));
+  const xml = xmlOf(shown.process_key) || await definitionXml(shown.process_key, await versionOf(shown));
   const focus = focusOf(event);
   await viewer.show(xml, { done: shown.done || [], active: shown.active || [], focus });
-  const registry = viewer.viewer.get('elementRegistry');
-  frame([focus, ...(shown.active || [])].map((id) => id && registry.get(id)).filter(Boolean));
-  const element = focus && registry.get(focus);
-  const taskNode = document.getElementById('event-task');
-  if (taskNode && taskNode.textContent === focus && element && element.businessObject && element.businessObject.name) {
-    taskNode.textContent = `${element.businessObject.name}（${focus}）`;
-  }
-}
-
-/** Bring this step's elements into view at a readable scale (the whole diagram is one click away). */
-function frame(elements) {
-  const canvas = viewer.viewer.get('canvas');
-  if (!elements.length) {
-    canvas.zoom('fit-viewport', 'auto');
-    return;
-  }
-  const box = { x1: Infinity, y1: Infinity, x2: -Infinity, y2: -Infinity };
-  for (const el of elements) {
-    box.x1 = Math.min(box.x1, el.x); box.y1 = Math.min(box.y1, el.y);
-    box.x2 = Math.max(box.x2, el.x + el.width); box.y2 = Math.max(box.y2, el.y + el.height);
-  }
-  const pad = 120;
-  const size = canvas.getSize();
-  const width = Math.max(box.x2 - box.x1 + 2 * pad, size.width);
-  const height = Math.max(box.y2 - box.y1 + 2 * pad, size.height);
-  const cx = (box.x1 + box.x2) / 2;
-  const cy = (box.y1 + box.y2) / 2;
-  canvas.viewbox({ x: cx - width / 2, y: cy - height / 2, width, height });
 }
 
 function renderControls() {
@@ -198,7 +185,7 @@ async function show(at) {
     renderEvent(event, snapshot, before);
     renderTasks(snapshot);
     ui.data.replaceChildren(renderData(snapshot.data, {
-      changed: before ? changedKeys(before.data, snapshot.data) : new Set(), labels: fieldLabels }));
+      changed: before ? changedKeys(before.data, snapshot.data) : new Set(), ...names }));
     await renderDiagram(snapshot, event);
   } finally {
     if (at === current) ui.main.classList.remove('loading');
@@ -258,11 +245,18 @@ async function verify() {
 async function start() {
   bindControls();
   ui.again.addEventListener('click', () => verify());
-  $('diagram-fit').addEventListener('click', () => viewer.viewer.get('canvas').zoom('fit-viewport', 'auto'));
   verify();
   let labels;
-  [caseInfo, events, labels] = await Promise.all([api(`cases/${caseId}`), loadEvents(), api(`cases/${caseId}/labels`)]);
-  fieldLabels = labels.labels;
+  let units;
+  let trail;
+  let forms;
+  [caseInfo, events, labels, units, trail, forms] = await Promise.all([api(`cases/${caseId}`), loadEvents(),
+    api(`cases/${caseId}/labels`), api('org/units').catch(() => []), caseTrail(caseId),
+    api('definitions/forms').catch(() => [])]);
+  formTitles = Object.fromEntries(forms.map((f) => [f.key, f.title || f.key]));
+  names = { labels: labels.labels, options: labels.options || {},
+    units: Object.fromEntries(units.map((unit) => [unit.path, unit.name])) };
+  stepNames = elementNames(trail.map((entry) => entry.xml));
   await definitionsIndex();
   document.title = `${t('Replay')} ${caseInfo.case_no} · ${t('Cunliao')}`;
   ui.title.textContent = t('Replay of case {case_no}', { case_no: caseInfo.case_no });

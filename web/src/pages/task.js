@@ -2,10 +2,12 @@
 // highlighted, and the actions the caller may take (GET /api/v1/tasks/{id} says which).
 import { api, ApiError, attempt, dueClass, h, notify, params, t, user, when } from '../lib/page.js';
 import { renderForm } from '../lib/jsonform.js';
-import { createViewer, showTrail } from '../lib/diagram.js';
+import { caseTrail, createViewer, processName, showTrail, workingEntry } from '../lib/diagram.js';
 import '../tasks/tasks.css';
 import { actionSpecs, askAndSend, post } from '../tasks/actions.js';
-import { dueLabel, isMine, prefill } from '../tasks/common.js';
+import { dueLabel, goOnWith, isMine, prefill } from '../tasks/common.js';
+import { uploadAttachment } from '../lib/files.js';
+import { mountDocuments } from '../documents/panel.js';
 
 const taskId = params.task_id;
 const notice = document.getElementById('task-notice');
@@ -14,6 +16,7 @@ const submitNode = document.getElementById('task-submit');
 const formNode = document.getElementById('task-form');
 let form = null;
 let viewer = null;
+let documentsShown = false;
 
 const STATES = { ready: t('To do'), completed: t('Done'), cancelled: t('Cancelled') };
 const CASE_STATES = { active: t('In progress'), waiting: t('Waiting'), incident: t('Incident'),
@@ -43,7 +46,7 @@ function renderHead(task) {
       task.state === 'ready' && task.due_at ? h('span', { class: `task-due ${due}` }, t('Due {when}', { when: when(task.due_at) }),
         dueLabel(task.due_at) ? ` · ${dueLabel(task.due_at)}` : '') : null, ' ',
       task.state === 'ready' ? h('span', { class: 'task-holder' }, task.assignee
-        ? t('Claimed by {who}', { who: task.assignee }) : t('Not claimed')) : null));
+        ? t('Claimed by {who}', { who: task.assignee_name || task.assignee }) : t('Not claimed')) : null));
   document.title = `${task.name} · ${document.title.split(' · ').pop()}`;
 }
 
@@ -57,40 +60,27 @@ function renderSummary(detail) {
     [t('Risk level'), info.risk_level ? h('span', { class: `risk risk-${info.risk_level}` }, RISK[info.risk_level] || info.risk_level) : null],
     [t('Parties'), parties.length ? h('ul', { class: 'parties' }, parties.map((p) => h('li', {}, p))) : null],
     [t('Status'), CASE_STATES[info.status] || info.status],
-    [t('Registered'), `${when(info.created_at)} ${info.created_by}`],
+    [t('Registered'), `${when(info.created_at)} ${info.created_by_name || info.created_by}`],
   ].filter(([, value]) => value);
   document.getElementById('case-summary').replaceChildren(
     h('h2', {}, t('Case summary')),
     h('dl', { class: 'summary' }, rows.flatMap(([label, value]) => [h('dt', {}, label), h('dd', {}, value)])));
 }
 
+/** The process this step is in, on its own diagram, opened on the step (the case's trail: anyone who
+ * may open the task may read it). */
 async function renderDiagram(detail) {
+  const trail = await caseTrail(detail.case.id, { fresh: true });
+  const holds = (list) => (list || []).includes(detail.element_id);
+  // a task still open: its own process; a finished one: where the case is now
+  const entry = trail.find((e) => holds(e.active)) || (detail.state === 'ready' && trail.find((e) => holds(e.done)))
+    || workingEntry(trail);
   const container = document.getElementById('task-diagram');
-  let trail;
-  try {
-    trail = await api(`cases/${detail.case.id}/trail`);
-  } catch (error) {
-    trail = [{ process_key: detail.case.process_key, version: detail.case.definition_version, done: [],
-      active: [detail.element_id] }];
-  }
-  const entry = trail.find((e) => (e.active || []).includes(detail.element_id))
-    || trail.find((e) => (e.done || []).includes(detail.element_id)) || trail[0];
   if (!entry) return;
+  container.dataset.process = entry.process_key;
+  document.getElementById('diagram-title').textContent = t('Process diagram: {name}', { name: processName(entry.xml, entry.process_key) });
   if (!viewer) viewer = createViewer(container);
-  await showTrail(viewer, entry, detail.element_id);
-  centre(viewer.viewer, detail.element_id);
-}
-
-/** A large process fitted into the side panel is too small to read: centre on this step instead. */
-function centre(bpmn, elementId) {
-  const element = bpmn.get('elementRegistry').get(elementId);
-  const canvas = bpmn.get('canvas');
-  const box = canvas.viewbox();
-  if (!element || box.scale >= 0.75) return;
-  const scale = 0.85;
-  const width = box.outer.width / scale;
-  const height = box.outer.height / scale;
-  canvas.viewbox({ x: element.x + element.width / 2 - width / 2, y: element.y + element.height / 2 - height / 2, width, height });
+  await showTrail(viewer, entry, detail.state === 'ready' ? detail.element_id : null);
 }
 
 function renderActions(detail) {
@@ -118,7 +108,8 @@ function showForm(detail, start) {
     form = null;
     return;
   }
-  form = renderForm(formNode, detail.form, start, { readOnly: !editable, showTitle: detail.form.title !== detail.name });
+  form = renderForm(formNode, detail.form, start, { readOnly: !editable, showTitle: detail.form.title !== detail.name,
+    upload: editable ? (file) => uploadAttachment(detail.case.id, file) : null });
 }
 
 /** (Re)load the task; the form keeps what the user typed, else starts from the draft or the case data. */
@@ -138,12 +129,21 @@ async function load() {
   showForm(detail, start || {});
   renderActions(detail);
   attempt(() => renderDiagram(detail));
+  if (!documentsShown) {
+    documentsShown = true;
+    mountDocuments(document.getElementById('task-documents'), { caseId: detail.case.id, taskId,
+      canWrite: detail.state === 'ready' && detail.actions.length > 0 });
+  }
   return detail;
 }
 
 async function complete() {
   showNotice('');
   if (!form) return;
+  if (form.busy()) {
+    showNotice(t('Wait until the files are uploaded.'));
+    return;
+  }
   if (!form.validate()) {
     showNotice(t('Please correct the marked fields.'));
     return;
@@ -155,10 +155,15 @@ async function complete() {
     const next = (done.tasks || []).find((task) => isMine(task, user));
     if (next) {
       notify(t('Done. The next step is yours.'), 'ok');
-      window.location.assign(`/tasks/${encodeURIComponent(next.id)}`);
+      await goOnWith(next);
       return;
     }
     finished(done);
+    await attempt(async () => {
+      const now = await api(`tasks/${encodeURIComponent(taskId)}`);
+      renderHead(now);
+      await renderDiagram(now);
+    });
   } catch (error) {
     button.disabled = false;
     if (error instanceof ApiError && error.status === 422 && Object.keys(error.errors).length) {

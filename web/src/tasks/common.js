@@ -1,5 +1,5 @@
 // What the inbox, task and register pages share.
-import { dueClass, t } from '../lib/page.js';
+import { api, dueClass, t } from '../lib/page.js';
 
 /** A word beside the due time, so the colour is not the only sign. */
 export function dueLabel(iso) {
@@ -36,4 +36,16 @@ export function isMine(task, user) {
   return Boolean(task && user && task.state === 'ready' && (user.roles || []).includes(task.role)
     && (task.jurisdiction || '').startsWith(user.unit_path || '/')
     && (!task.assignee || task.assignee === user.username));
+}
+
+/** Open the next step the user's own action has just made theirs, claimed for them (认领) on the way:
+ * it is theirs to carry on with, so it shows under 我的 and a colleague does not pick it up meanwhile.
+ * A claim that fails (someone was quicker) still opens the task, which then says who holds it. */
+export async function goOnWith(task) {
+  if (!task.assignee) {
+    try {
+      await api(`tasks/${encodeURIComponent(task.id)}/claim`, { method: 'POST', body: {} });
+    } catch (ignored) { /* the task page shows the task as it is */ }
+  }
+  window.location.assign(`/tasks/${encodeURIComponent(task.id)}`);
 }

@@ -1,16 +1,16 @@
 """delivery once: outbox state (delivered or undeliverable: dead letters); new-task and overdue
 notifications told once per task and person
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30 09:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

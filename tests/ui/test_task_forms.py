@@ -1,0 +1,60 @@
+"""Task pages that keep up (issue 17 item 3): the header follows every action, a step the user's own
+action makes theirs is claimed (认领) for them and shows under 我的; a required multiple choice
+(风险标签) is required in the browser and on the server; keyboards by field type."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from .conftest import api_token, sign_in
+from .test_inbox_task import complete, example, ready_task, registered_case
+
+
+def test_the_header_says_done_after_completing(ui):
+    case = registered_case(ui.base, "完成后状态刷新测试纠纷")
+    task = ready_task(ui.base, api_token(ui.base, "grid"), case["id"], "notice")
+    sign_in(ui, "grid", next_path=f"/tasks/{task['id']}")
+    expect(ui.locator("#task-head")).to_contain_text("未认领")
+    for label in ("已核验身份", "已告知人民调解性质、原则和权利义务", "已告知个人信息处理规则"):
+        ui.get_by_role("group", name=label).get_by_label("是").check()
+    ui.get_by_role("group", name="告知方式").get_by_label("当面告知").check()
+    ui.get_by_role("button", name="完成").click()
+    expect(ui.get_by_role("heading", name="任务已完成")).to_be_visible()   # the next step is the town's
+    expect(ui.locator("#task-head")).to_contain_text("已完成")
+    expect(ui.locator("#task-head")).not_to_contain_text("未认领")
+
+
+def test_risk_flags_are_required_in_the_browser_and_on_the_server(ui):
+    case = registered_case(ui.base, "风险标签必填测试纠纷")
+    complete(ui.base, api_token(ui.base, "grid"), case["id"], "notice", example("intake_notice"))
+    task = ready_task(ui.base, api_token(ui.base, "town"), case["id"], "classify")
+    sign_in(ui, "town", next_path=f"/tasks/{task['id']}")
+    flags = ui.locator('[data-path="risk_flags"]')
+    expect(flags.locator(".jf-required")).to_be_visible()
+    ui.get_by_label("纠纷类型").select_option("邻里")
+    ui.get_by_role("group", name="五小纠纷").get_by_label("是").check()
+    count = ui.get_by_label("涉及人数")
+    expect(count).to_have_attribute("inputmode", "numeric")
+    count.fill("2")
+    ui.get_by_label("涉及金额（元）").fill("0")
+    ui.get_by_role("group", name="紧急情形").get_by_label("否").check()
+
+    # nothing ticked: the browser says so, before asking the server
+    ui.get_by_role("button", name="完成").click()
+    expect(flags.locator(".field-error")).to_have_text("此项必填。")
+    # "无" with a risk: only the server's rule knows; its answer lands on the field
+    flags.get_by_label("无", exact=True).check()
+    flags.get_by_label("家暴").check()
+    ui.get_by_role("button", name="完成").click()
+    expect(flags.locator(".field-error")).to_have_text("选了“无”就不要再选其他风险标签")
+    flags.get_by_label("家暴").uncheck()
+    ui.get_by_role("button", name="完成").click()
+
+    # the next step (风险等级确认) is the town's again: the page goes on, claimed for the user
+    expect(ui.get_by_role("heading", name="风险等级确认", exact=True)).to_be_visible()
+    expect(ui.locator("#task-head")).to_contain_text("认领人：镇综治中心 张专员")
+    assert ready_task(ui.base, api_token(ui.base, "town"), case["id"], "risk_confirm")["assignee"] == "town"
+    ui.goto(f"{ui.base}/inbox?view=mine")
+    expect(ui.locator("tr", has_text=case["case_no"])).to_contain_text("风险等级确认")
+    expect(ui.get_by_role("tab", name=re.compile("我的"))).not_to_contain_text(re.compile(r"我的\s*0$"))
