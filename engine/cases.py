@@ -5,20 +5,18 @@ runs the engine to its next wait and works out everything to write: the new stat
 events, the changes to the open-task, timer and message indexes (a ``store.Change``). Then it writes
 all of that in one short transaction whose UPDATE of the case row checks the version it read: of
 two commands racing on one case exactly one lands, the other gets Conflict, and a crash at any
-point leaves the case as it was.
+point leaves the case as it was. Messages live in ``messages.py``, timers in ``timers.py``.
 """
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable
 from uuid import UUID, uuid5
 
 from jsonschema import Draft202012Validator
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
@@ -27,20 +25,17 @@ from .db import Database
 from .deadlines import Deadlines
 from .definitions import task_properties
 from .errors import Conflict, InvalidData, NotFound
-from .models import Case, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
+from .messages import MessageCommands
+from .models import Case, CaseTask, MessageWait, PendingTimer
 from .registry import DefinitionRegistry, LoadedSpec
 from .sandbox import SandboxError, timer_values
 from .repairs import RepairCommands
+from .steps import OPEN_STATUSES, checked_data
 from .task_actions import TaskActions
+from .timers import TimerCommands
 from .store import Change, NewEvent
 
 log = logging.getLogger(__name__)
-
-MAX_DATA_BYTES = 256 * 1024
-OPEN_STATUSES = ("active", "waiting")
-TIMER_LOCK = timedelta(seconds=30)
-MAX_DISPATCH_DEPTH = 5
-_dispatching = threading.local()
 
 
 def due_from_properties(props: dict[str, str], now: datetime, deadlines: Deadlines | None = None) -> datetime | None:
@@ -83,7 +78,7 @@ _TASK_BY_ID = select(_task_table).where(_task_table.c.id == bindparam("task_id")
 _READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("case_id"), _task_table.c.state == "ready")
 
 
-class CaseService(RepairCommands, TaskActions):
+class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
     def __init__(self, db: Database, registry: DefinitionRegistry, clock_: clock.Clock,
                  resolve_role: Callable[[str], str | None], deadlines: Deadlines | None = None,
                  case_prefix: str = "MC", seal: Callable[[dict], dict] | None = None,
@@ -104,10 +99,17 @@ class CaseService(RepairCommands, TaskActions):
     # -- commands ----------------------------------------------------------------------------
 
     def start(self, process_key: str, data: dict[str, Any], actor: str, jurisdiction: str = "",
-              title: str = "", message: str | None = None) -> CaseView:
+              title: str = "", message: str | None = None,
+              also: Callable[[Connection, Case], None] | None = None) -> CaseView:
         """Start a case on the latest version of a process; with ``message``, at the message start
-        event of that name with ``data`` as the message's payload."""
-        data = self.seal(_checked_data(data))
+        event of that name with ``data`` as the message's payload. ``also`` writes the caller's
+        own rows in the same transaction (and may refuse the start by raising)."""
+        return self._start(process_key, self.seal(checked_data(data)), actor, jurisdiction, title, message,
+                           also=also)
+
+    def _start(self, process_key: str, data: dict[str, Any], actor: str, jurisdiction: str = "", title: str = "",
+               message: str | None = None, receipt: dict[str, Any] | None = None,
+               also: Callable[[Connection, Case], None] | None = None) -> CaseView:
         now = self.clock.now()
         with self.db.read() as session:
             version = self.registry.latest(session, process_key)
@@ -126,11 +128,14 @@ class CaseService(RepairCommands, TaskActions):
             started["message"] = message
         change = self._change(snapshot, incident, now, actor, expected_version=None,
                               events=[NewEvent("case_started", actor, now, started)])
+        change.receipt = receipt
+        if also is not None:
+            change.also.append(also)
         return self._commit(change, snapshot)
 
     def complete_task(self, task_id: str, data: dict[str, Any], actor: str,
                       authorize: Callable[[CaseTask, Case], None] | None = None) -> CaseView:
-        data = _checked_data(data)
+        data = checked_data(data)
         now = self.clock.now()
         with self.db.read() as session:
             found = session.connection().execute(_TASK_BY_ID, {"task_id": task_id}).first()
@@ -146,72 +151,20 @@ class CaseService(RepairCommands, TaskActions):
             raise Conflict(f"task '{row.name}' is held by {row.assignee}", assignee=row.assignee)
         _require_open(snapshot.case)
         workflow = snapshot.workflow
+        events, fired_incident = self._fire_due_timers_first(snapshot, now)
         task = runtime.find_task(workflow, UUID(task_id))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-            raise Conflict(f"task '{row.name}' is no longer ready")
+            why = "its deadline timer fired first" if events else "it was done or withdrawn meanwhile"
+            raise Conflict(f"task '{row.name}' is no longer ready: {why}")
         form_key, schema = snapshot.loaded.form_for(task.task_spec)
         _validate_form(schema, data)
         data = self.seal(data)
-        event = NewEvent("task_completed", actor, now, {
-            "task": runtime.spec_key(task), "task_id": task_id, "data": data, "form": form_key})
+        events.append(NewEvent("task_completed", actor, now, {
+            "task": runtime.spec_key(task), "task_id": task_id, "data": data, "form": form_key}))
         with clock.pinned(now):
-            incident = steps.complete(workflow, task, data)
-        change = self._change(snapshot, incident, now, actor, events=[event], completed={task_id})
+            incident = steps.complete(workflow, task, data) or fired_incident
+        change = self._change(snapshot, incident, now, actor, events=events, completed={task_id})
         return self._commit(change, snapshot)
-
-    def deliver_message(self, name: str, correlation: dict[str, Any], payload: dict[str, Any],
-                        idempotency_key: str, actor: str, within: str = "",
-                        start_in: str | None = None) -> list[CaseView]:
-        """Deliver to the one open case (under the ``within`` jurisdiction) waiting for ``name``;
-        if none waits and a process starts on that message, start a case of it (in the payload's
-        ``jurisdiction``, else ``start_in``, else ``within``). A repeated idempotency key returns
-        the first answer and changes nothing."""
-        payload = self.seal(_checked_data(payload))
-        with self.db.read() as session:
-            receipt = session.get(MessageReceipt, idempotency_key)
-            if receipt is None:
-                try:
-                    case_id = self._receiver(session, name, correlation, within).id
-                except NotFound:
-                    starter = self._message_starter(session, name)
-                    if starter is None:
-                        raise
-                    case_id = None
-        if receipt is not None:
-            return self._replayed_receipt(receipt, name, idempotency_key)
-        if case_id is None:
-            jurisdiction = start_in if start_in is not None else within
-            return [self._start_for_message(starter, name, payload, actor, jurisdiction, idempotency_key)]
-        try:
-            return [self._deliver(case_id, name, correlation, payload, actor, idempotency_key)]
-        except Conflict:
-            with self.db.read() as session:
-                receipt = session.get(MessageReceipt, idempotency_key)
-            if receipt is None:
-                raise
-            return self._replayed_receipt(receipt, name, idempotency_key)
-
-    def fire_due_timers(self, worker_id: str = "worker", limit: int = 50) -> int:
-        """Fire every timer due by now; safe to run in several processes at once."""
-        now = self.clock.now()
-        case_ids = self._claim_timers(now, worker_id, limit)
-        for case_id in case_ids:
-            for _attempt in range(3):
-                try:
-                    self._fire_case_timers(case_id, now)
-                    break
-                except Conflict:
-                    log.info("case %s changed while its timers fired; trying again", case_id)
-        return len(case_ids)
-
-    def dispatch_outbox(self, limit: int = 50) -> int:
-        """Deliver messages thrown by cases to the cases waiting for them."""
-        with self.db.read() as session:
-            pending = list(session.scalars(select(MessageOutbox).where(MessageOutbox.settled_at.is_(None))
-                                           .order_by(MessageOutbox.id).limit(limit)))
-        for message in pending:
-            self._dispatch(message)
-        return len(pending)
 
     def cancel(self, case_id: int, actor: str, reason: str) -> CaseView:
         return self._set_status(case_id, actor, "case_cancelled", reason, "cancelled",
@@ -317,14 +270,8 @@ class CaseService(RepairCommands, TaskActions):
     def _commit(self, change: Change, snapshot: _Snapshot) -> CaseView:
         with self.db.write_engine.begin() as conn:
             store.write(conn, change, self.case_prefix)
-        if change.outbox and getattr(_dispatching, "depth", 0) < MAX_DISPATCH_DEPTH:
-            # Deliver right away, unless this is already a chain of messages several cases deep (two
-            # processes answering each other): the worker then carries on, round by round.
-            _dispatching.depth = getattr(_dispatching, "depth", 0) + 1
-            try:
-                self.dispatch_outbox()
-            finally:
-                _dispatching.depth -= 1
+        # Committed: from here on nothing may turn the answer into a failure.
+        self._dispatch_after_commit(change.outbox_ids)
         return self._view(change, snapshot)
 
     def _view(self, change: Change, snapshot: _Snapshot) -> CaseView:
@@ -342,106 +289,6 @@ class CaseService(RepairCommands, TaskActions):
             tasks = list(session.scalars(select(CaseTask).where(CaseTask.case_id == case_id, CaseTask.state == "ready")
                                          .order_by(CaseTask.created_at, CaseTask.id)))
             return CaseView(case, tasks, self.registry.load(session, case.definition_id).version)
-
-    # -- messages ------------------------------------------------------------------------------
-
-    def _receiver(self, session: Session, name: str, correlation: dict[str, Any], within: str = "") -> Case:
-        query = (select(Case).join(MessageWait, MessageWait.case_id == Case.id)
-                 .where(MessageWait.name == name, Case.status.in_(OPEN_STATUSES)).distinct())
-        if within:
-            query = query.where(Case.jurisdiction.startswith(within, autoescape=True))
-        if "case_no" in correlation:
-            query = query.where(Case.case_no == str(correlation["case_no"]))
-        matches = [case for case in session.scalars(query) if _correlates(case, correlation)]
-        if not matches:
-            raise NotFound(f"no open case is waiting for message '{name}' with correlation "
-                           f"{json.dumps(correlation, ensure_ascii=False)}")
-        if len(matches) > 1:
-            raise Conflict(f"{len(matches)} cases wait for message '{name}' with this correlation; "
-                           "give a correlation that names one case (e.g. case_no)")
-        return matches[0]
-
-    def _deliver(self, case_id: int, name: str, correlation: dict[str, Any], payload: dict[str, Any],
-                 actor: str, idempotency_key: str) -> CaseView:
-        now = self.clock.now()
-        with self.db.read() as session:
-            snapshot = self._snapshot(session, case_id)
-        _require_open(snapshot.case)
-        waiting = runtime.waiting_for(snapshot.workflow, name)
-        if not waiting:
-            raise Conflict(f"case {snapshot.case.case_no} is no longer waiting for message '{name}'")
-        event = NewEvent("message_delivered", actor, now, {"name": name, "correlation": correlation,
-                                                           "payload": payload})
-        with clock.pinned(now):
-            incident = steps.deliver(snapshot.workflow, waiting[0], name, payload)
-        change = self._change(snapshot, incident, now, actor, events=[event])
-        change.receipt = {"idempotency_key": idempotency_key, "name": name, "received_at": now}
-        return self._commit(change, snapshot)
-
-    def _message_starter(self, session: Session, name: str) -> str | None:
-        """The one deployed process with a message start event for ``name``, if any."""
-        keys = [v.process_key for v in self.registry.latest_versions(session)
-                if name in runtime.message_start_names(self.registry.load(session, v.id).spec)]
-        if len(keys) > 1:
-            raise Conflict(f"several processes start on message '{name}': {', '.join(keys)}")
-        return keys[0] if keys else None
-
-    def _start_for_message(self, process_key: str, name: str, payload: dict[str, Any], actor: str,
-                           jurisdiction: str, receipt_key: str) -> CaseView:
-        jurisdiction = str(payload.get("jurisdiction") or jurisdiction)
-        view = self.start(process_key, payload, actor, jurisdiction, message=name)
-        with self.db.write_engine.begin() as conn:
-            conn.execute(insert(MessageReceipt.__table__), [{"idempotency_key": receipt_key, "name": name,
-                                                             "case_ids": [view.case.id], "received_at": view.case.created_at}])
-        return view
-
-    def _replayed_receipt(self, receipt: MessageReceipt, name: str, key: str) -> list[CaseView]:
-        if receipt.name != name:
-            raise Conflict(f"idempotency key '{key}' was already used for message '{receipt.name}'")
-        return [self.view(case_id) for case_id in receipt.case_ids]
-
-    def _dispatch(self, message: MessageOutbox) -> None:
-        key = f"outbox:{message.id}"
-        try:
-            with self.db.read() as session:
-                sender = session.get(Case, message.sender_case_id)
-            views = self.deliver_message(message.name, message.correlation, message.payload, key,
-                                         f"case:{sender.case_no}", start_in=sender.jurisdiction)
-            outcome = f"delivered to {', '.join(v.case.case_no for v in views)}"
-        except (NotFound, Conflict) as exc:
-            outcome = exc.message[:400]
-        with self.db.write_engine.begin() as conn:
-            conn.execute(update(MessageOutbox).where(MessageOutbox.id == message.id, MessageOutbox.settled_at.is_(None))
-                         .values(settled_at=self.clock.now(), outcome=outcome))
-
-    # -- timers --------------------------------------------------------------------------------
-
-    def _claim_timers(self, now: datetime, worker_id: str, limit: int) -> list[int]:
-        with self.db.write() as session, session.begin():
-            due = (select(PendingTimer.id, PendingTimer.case_id).join(Case, Case.id == PendingTimer.case_id)
-                   .where(PendingTimer.due_at < now, Case.status.in_(OPEN_STATUSES),
-                          (PendingTimer.locked_until.is_(None)) | (PendingTimer.locked_until < now))
-                   .order_by(PendingTimer.due_at).limit(limit))
-            if session.bind.dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True, of=PendingTimer)
-            rows = session.execute(due).all()
-            if not rows:
-                return []
-            session.execute(update(PendingTimer).where(PendingTimer.id.in_([r.id for r in rows]))
-                            .values(locked_until=now + TIMER_LOCK, locked_by=worker_id))
-            return sorted({r.case_id for r in rows})
-
-    def _fire_case_timers(self, case_id: int, now: datetime) -> None:
-        with self.db.read() as session:
-            snapshot = self._snapshot(session, case_id, read_index=True)
-        if snapshot.case.status not in OPEN_STATUSES:
-            return
-        workflow = snapshot.workflow
-        with clock.pinned(now):
-            fired, incident = steps.fire_timers(workflow)
-        events = [NewEvent("timer_fired", "timer", now, {"timers": [runtime.spec_key(t) for t in fired]})] if fired else []
-        # Rewriting every timer row of the case also releases this worker's claims.
-        self._commit(self._change(snapshot, incident, now, "timer", events=events), snapshot)
 
     # -- status changes ------------------------------------------------------------------------
 
@@ -527,30 +374,6 @@ def _require_open(case: Case) -> None:
     if case.status not in OPEN_STATUSES:
         raise Conflict(f"case {case.case_no} is {case.status}; its tasks cannot be completed now",
                        case_status=case.status)
-
-
-def _correlates(case: Case, correlation: dict[str, Any]) -> bool:
-    known = dict(case.data or {})
-    known.update({"case_no": case.case_no, "case_id": case.id})
-    return all(known.get(key) == value or str(known.get(key)) == str(value) for key, value in correlation.items())
-
-
-def _checked_data(data: Any) -> dict[str, Any]:
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise InvalidData("data must be a JSON object")
-    bad = [key for key in data if not isinstance(key, str) or key.startswith("_")]
-    if bad:
-        raise InvalidData("field names may not start with an underscore",
-                          {str(key): "field names may not start with an underscore" for key in bad})
-    try:
-        size = len(json.dumps(data, ensure_ascii=False, default=str))
-    except (TypeError, ValueError) as exc:
-        raise InvalidData(f"data is not plain JSON: {exc}") from None
-    if size > MAX_DATA_BYTES:
-        raise InvalidData(f"data is larger than {MAX_DATA_BYTES // 1024} KB")
-    return data
 
 
 def _validate_form(schema: dict | None, data: dict[str, Any]) -> None:

@@ -27,6 +27,15 @@ class Conflict(EngineError):
     code = "conflict"
 
 
+class Stale(Conflict):
+    """The case changed between a command's read and its write; reading again may succeed."""
+
+
+class AlreadyDone(Conflict):
+    """Another command did this first: the unique key that lets it happen once (a message's
+    idempotency key, an intake's source reference) is taken, and this command wrote nothing."""
+
+
 class InvalidData(EngineError):
     """Input data that cannot be accepted; ``errors`` maps field paths to messages."""
 

@@ -174,9 +174,13 @@ class MessageReceipt(Base):
 
 class MessageOutbox(Base):
     """Messages thrown by a case, written with the sender's command and delivered after it (each
-    delivery is its own command, idempotent by the outbox row), so no command spans two cases."""
+    delivery is its own command, idempotent by the outbox row), so no command spans two cases.
+
+    ``state``: pending until settled, then delivered, or undeliverable (a dead letter: no case waits
+    for it and none may start on it; ``outcome`` says why, and administrators list them)."""
 
     __tablename__ = "message_outbox"
+    __table_args__ = (Index("ix_message_outbox_state", "state", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     sender_case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
@@ -186,6 +190,7 @@ class MessageOutbox(Base):
     created_at: Mapped[datetime]
     settled_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     outcome: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
 
 
 class CaseCounter(Base):

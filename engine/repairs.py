@@ -43,7 +43,7 @@ class RepairCommands:
             if snapshot.case.status != "incident":
                 raise Conflict(f"case {snapshot.case.case_no} has no incident to retry")
             return steps.retry(snapshot.workflow)
-        return self._repair(case_id, actor, reason, "case_retried", {}, run)
+        return self._repair(case_id, actor, reason, "case_retried", {}, run, fire_first=True)
 
     def skip_task(self, task_id: str, actor: str, reason: str):
         with self.db.read() as session:
@@ -59,7 +59,8 @@ class RepairCommands:
             payload["task"] = runtime.spec_key(task)
             return steps.complete(snapshot.workflow, task, {})
         payload: dict[str, Any] = {"task_id": task_id}
-        return self._repair(case_id, actor, reason, "task_skipped", payload, run, completed={task_id})
+        return self._repair(case_id, actor, reason, "task_skipped", payload, run, completed={task_id},
+                            fire_first=True)
 
     def rewind(self, case_id: int, to_seq: int, actor: str, reason: str):
         def run(snapshot):
@@ -103,7 +104,9 @@ class RepairCommands:
         return lambda definition_id: self.registry.load(session, definition_id)
 
     def _repair(self, case_id: int, actor: str, reason: str, event_type: str, payload: dict[str, Any], run,
-                completed=frozenset()):
+                completed=frozenset(), fire_first: bool = False):
+        """``fire_first``: the repair runs the engine on, so timers already due fire before it, as
+        their own event (see timers.py)."""
         if not reason or not reason.strip():
             raise InvalidData("a reason is required for every repair", {"reason": "required"})
         now = self.clock.now()
@@ -111,9 +114,10 @@ class RepairCommands:
             snapshot = self._snapshot(session, case_id)
         if snapshot.case.status not in REPAIRABLE:
             raise Conflict(f"case {snapshot.case.case_no} is {snapshot.case.status}; it cannot be repaired")
+        events, fired_incident = self._fire_due_timers_first(snapshot, now) if fire_first else ([], None)
         with clock.pinned(now):
-            incident = run(snapshot)
-        event = NewEvent(event_type, actor, now, {**payload, "reason": reason.strip()})
-        change = self._change(snapshot, incident, now, actor, events=[event], completed=set(completed))
+            incident = run(snapshot) or fired_incident
+        events.append(NewEvent(event_type, actor, now, {**payload, "reason": reason.strip()}))
+        change = self._change(snapshot, incident, now, actor, events=events, completed=set(completed))
         return self._commit(change, snapshot)
 

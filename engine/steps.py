@@ -7,6 +7,7 @@ become an incident, never a crash.
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Callable
 
@@ -15,12 +16,36 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import bounds, runtime
+from .errors import InvalidData
 from .sandbox import SandboxError
 
 log = logging.getLogger(__name__)
 
 Incident = dict[str, Any] | None
 OnComplete = Callable[[Any], None] | None
+
+# A case that is open to inputs: tasks, messages and timers move it.
+OPEN_STATUSES = ("active", "waiting")
+MAX_DATA_BYTES = 256 * 1024
+
+
+def checked_data(data: Any) -> dict[str, Any]:
+    """Input data (a form, a message payload, start data) as plain JSON of a bounded size."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidData("data must be a JSON object")
+    bad = [key for key in data if not isinstance(key, str) or key.startswith("_")]
+    if bad:
+        raise InvalidData("field names may not start with an underscore",
+                          {str(key): "field names may not start with an underscore" for key in bad})
+    try:
+        size = len(json.dumps(data, ensure_ascii=False, default=str))
+    except (TypeError, ValueError) as exc:
+        raise InvalidData(f"data is not plain JSON: {exc}") from None
+    if size > MAX_DATA_BYTES:
+        raise InvalidData(f"data is larger than {MAX_DATA_BYTES // 1024} KB")
+    return data
 
 
 def begin(loaded, engine, data: dict[str, Any], message: str | None = None,

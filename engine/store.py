@@ -4,6 +4,11 @@ A command computes everything it will write (``Change``) from a snapshot read wi
 writes it here. The case row's UPDATE checks the version the snapshot had, so when two commands
 race on one case exactly one write lands and the other raises Conflict having written nothing.
 Keeping the engine work outside the transaction keeps SQLite's single write lock short.
+
+What must happen once (a message's delivery, an intake's case) claims its unique key inside the
+same transaction with ``insert_once``: of two commands racing for the key, the second inserts
+nothing and raises AlreadyDone, so its whole write rolls back and no unique-violation error is
+ever raised or logged.
 """
 from __future__ import annotations
 
@@ -11,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import Connection, bindparam, delete, insert, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import audit
-from .errors import Conflict
+from .errors import AlreadyDone, Stale
 from .models import (Case, CaseCounter, CaseEvent, CaseField, CaseTask, MessageOutbox, MessageReceipt, MessageWait,
                      PendingTimer)
 
@@ -31,8 +36,8 @@ _SET_CHAIN = (update(_cases).where(_cases.c.id == bindparam("case_id"))
               .values(event_seq=bindparam("event_seq"), chain_head=bindparam("chain_head")))
 _CLOSE_TASK = (update(_tasks).where(_tasks.c.id == bindparam("task_id"))
                .values(state=bindparam("state"), closed_at=bindparam("closed_at"), closed_by=bindparam("closed_by")))
-_INSERT = {model: insert(model.__table__) for model in (CaseTask, CaseEvent, PendingTimer, MessageWait,
-                                                         MessageOutbox, MessageReceipt, CaseField)}
+_INSERT = {model: insert(model.__table__) for model in (CaseTask, CaseEvent, PendingTimer, MessageWait, CaseField)}
+_INSERT_OUTBOX = insert(MessageOutbox.__table__).returning(MessageOutbox.__table__.c.id, sort_by_parameter_order=True)
 
 
 @dataclass
@@ -55,8 +60,12 @@ class Change:
     dropped_waits: list[str] = field(default_factory=list)
     new_waits: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
-    receipt: dict[str, Any] | None = None
+    outbox_ids: list[int] = field(default_factory=list)           # filled in by write()
+    receipt: dict[str, Any] | None = None   # the delivered message's key: claimed once, or AlreadyDone
     fields: list[tuple[str, str]] | None = None   # the case's indexed fields, when they changed
+    # The caller's own rows that must commit with the case or not at all (an intake record, the
+    # notifications of a task action): called with the connection and the written case.
+    also: list[Callable[[Connection, Case], None]] = field(default_factory=list)
     actor: str = ""
     at: datetime | None = None
 
@@ -70,6 +79,8 @@ def write(conn: Connection, change: Change, case_prefix: str) -> None:
     else:
         rows = _event_rows(case, change.events)
         _update_case(conn, case, change.expected_version)
+    if change.receipt is not None:
+        _claim_receipt(conn, case, change.receipt)
     if rows:
         conn.execute(_INSERT[CaseEvent], rows)
     if change.closed_tasks:
@@ -86,13 +97,33 @@ def write(conn: Connection, change: Change, case_prefix: str) -> None:
     if change.new_waits:
         conn.execute(_INSERT[MessageWait], [{**row, "case_id": case.id} for row in change.new_waits])
     if change.outbox:
-        conn.execute(_INSERT[MessageOutbox], [{**row, "sender_case_id": case.id} for row in change.outbox])
-    if change.receipt is not None:
-        conn.execute(_INSERT[MessageReceipt], [{**change.receipt, "case_ids": [case.id]}])
+        change.outbox_ids = list(conn.execute(_INSERT_OUTBOX, [{**row, "sender_case_id": case.id, "state": "pending"}
+                                                               for row in change.outbox]).scalars())
     if change.fields is not None:
         conn.execute(delete(CaseField.__table__).where(CaseField.__table__.c.case_id == case.id))
         if change.fields:
             conn.execute(_INSERT[CaseField], [{"case_id": case.id, "name": n, "value": v} for n, v in change.fields])
+    for write_also in change.also:
+        write_also(conn, case)
+
+
+def insert_once(conn: Connection, table: Table, values: dict[str, Any], key: list[str], where: Any = None) -> Any:
+    """Insert a row unless its unique ``key`` (with ``where``: a partial unique index) is taken;
+    the new row's primary key, or None.
+
+    ON CONFLICT DO NOTHING: on PostgreSQL the second of two racing inserts waits for the first
+    transaction and then inserts nothing; SQLite's write lock already serialises them."""
+    dialect: Callable = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    [primary] = table.primary_key.columns
+    statement = (dialect(table).values(**values).on_conflict_do_nothing(index_elements=key, index_where=where)
+                 .returning(primary))
+    return conn.execute(statement).scalar()
+
+
+def _claim_receipt(conn: Connection, case: Case, receipt: dict[str, Any]) -> None:
+    key = receipt["idempotency_key"]
+    if insert_once(conn, MessageReceipt.__table__, {**receipt, "case_ids": [case.id]}, ["idempotency_key"]) is None:
+        raise AlreadyDone(f"message '{receipt['name']}' with key '{key}' was already delivered", key=key)
 
 
 _BUMP_CASE = (update(_cases).where(_cases.c.id == bindparam("case_id"), _cases.c.version == bindparam("expected"))
@@ -108,7 +139,7 @@ def append_events(conn: Connection, case: Case, events: list[NewEvent]) -> None:
                                        "event_seq": case.event_seq, "chain_head": case.chain_head,
                                        "updated_at": events[-1].at})
     if result.rowcount != 1:
-        raise Conflict("the case was changed by someone else at the same time; reload and try again")
+        raise Stale("the case was changed by someone else at the same time; reload and try again")
     case.version = expected + 1
     conn.execute(_INSERT[CaseEvent], rows)
 
@@ -127,7 +158,7 @@ def _update_case(conn: Connection, case: Case, expected_version: int) -> None:
                   event_seq=case.event_seq, chain_head=case.chain_head)
     result = conn.execute(_UPDATE_CASE, values)
     if result.rowcount != 1:
-        raise Conflict("the case was changed by someone else at the same time; reload and try again")
+        raise Stale("the case was changed by someone else at the same time; reload and try again")
     case.version = expected_version + 1
 
 

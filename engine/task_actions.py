@@ -3,8 +3,8 @@
 case (comments, attachments, personal-data views).
 
 Every action is an audit event. Actions that do not move the workflow are written with
-``_record``: the event and the task-row change in one transaction, guarded by the case version like
-every command. Returning work moves the workflow back and is built on replay, as rewind is.
+``_record``: the event, the task-row change and the caller's ``also`` rows (its notifications) in
+one transaction, guarded by the case version like every command. Returning work moves the workflow back and is built on replay, as rewind is.
 """
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from .store import NewEvent
 from .verify import load_events
 
 _tasks = CaseTask.__table__
+# The caller's own rows to write in the action's transaction (the people it tells): see store.Change.also.
+Also = Callable[[Connection, Case], None] | None
 
 
 class TaskActions:
@@ -44,28 +46,28 @@ class TaskActions:
             return {"assignee": task.owner, "owner": None} if task.owner else {"assignee": None}
         return self._task_action(task_id, actor, "task_unclaimed", change)
 
-    def reassign(self, task_id: str, actor: str, to_user: str, reason: str):
+    def reassign(self, task_id: str, actor: str, to_user: str, reason: str, also: Also = None):
         _require_reason(reason)
         return self._task_action(task_id, actor, "task_reassigned", lambda task: {"assignee": to_user, "owner": None},
-                                 {"to": to_user, "reason": reason})
+                                 {"to": to_user, "reason": reason}, also)
 
-    def delegate(self, task_id: str, actor: str, to_user: str, note: str = ""):
+    def delegate(self, task_id: str, actor: str, to_user: str, note: str = "", also: Also = None):
         def change(task: CaseTask) -> dict[str, Any]:
             if task.assignee != actor:
                 raise Conflict("claim the task before delegating it")
             if to_user == actor:
                 raise InvalidData("delegate to someone else", {"to": "must be another user"})
             return {"assignee": to_user, "owner": actor}
-        return self._task_action(task_id, actor, "task_delegated", change, {"to": to_user, "note": note})
+        return self._task_action(task_id, actor, "task_delegated", change, {"to": to_user, "note": note}, also)
 
-    def resolve_delegation(self, task_id: str, actor: str, draft: dict[str, Any]):
+    def resolve_delegation(self, task_id: str, actor: str, draft: dict[str, Any], also: Also = None):
         """The delegate hands the task back to its owner, with the data they prepared."""
         def change(task: CaseTask) -> dict[str, Any]:
             if not task.owner or task.assignee != actor:
                 raise Conflict("only the person the task was delegated to can hand it back")
             return {"assignee": task.owner, "owner": None, "draft": sealed or None}
         sealed = self.seal(draft or {})
-        return self._task_action(task_id, actor, "task_delegation_resolved", change, {"draft": sealed})
+        return self._task_action(task_id, actor, "task_delegation_resolved", change, {"draft": sealed}, also)
 
     def recall(self, task_id: str, actor: str):
         """The delegator takes a delegated task back (收回)."""
@@ -75,13 +77,14 @@ class TaskActions:
             return {"assignee": actor, "owner": None}
         return self._task_action(task_id, actor, "task_recalled", change)
 
-    def urge(self, task_id: str, actor: str, message: str):
-        return self._task_action(task_id, actor, "task_urged", lambda task: {}, {"message": message})
+    def urge(self, task_id: str, actor: str, message: str, also: Also = None):
+        return self._task_action(task_id, actor, "task_urged", lambda task: {}, {"message": message}, also)
 
-    def copy_to(self, task_id: str, actor: str, to_users: list[str], note: str):
+    def copy_to(self, task_id: str, actor: str, to_users: list[str], note: str, also: Also = None):
         if not to_users:
             raise InvalidData("name who to copy", {"to": "required"})
-        return self._task_action(task_id, actor, "task_copied", lambda task: {}, {"to": to_users, "note": note})
+        return self._task_action(task_id, actor, "task_copied", lambda task: {}, {"to": to_users, "note": note},
+                                 also)
 
     def annotate(self, case_id: int, actor: str, event_type: str, payload: dict[str, Any],
                  apply: Callable[[Connection], None] | None = None) -> Case:
@@ -118,7 +121,7 @@ class TaskActions:
     # -- plumbing --------------------------------------------------------------------------------
 
     def _task_action(self, task_id: str, actor: str, event_type: str, change: Callable[[CaseTask], dict],
-                     payload: dict[str, Any] | None = None) -> CaseTask:
+                     payload: dict[str, Any] | None = None, also: Also = None) -> CaseTask:
         with self.db.read() as session:
             task = session.get(CaseTask, task_id)
             if task is None:
@@ -139,12 +142,13 @@ class TaskActions:
                 count = len(conn.execute(select(_tasks.c.id).where(*unchanged), {"tid": task_id}).all())
             if count != 1:
                 raise Conflict(f"task '{task.name}' changed at the same time; reload and try again")
-        self._record(task.case_id, event, apply)
+        self._record(task.case_id, event, apply, also)
         for key, value in values.items():
             setattr(task, key, value)
         return task
 
-    def _record(self, case_id: int, event: NewEvent, apply: Callable[[Connection], None] | None) -> Case:
+    def _record(self, case_id: int, event: NewEvent, apply: Callable[[Connection], None] | None,
+                also: Also = None) -> Case:
         with self.db.read() as session:
             case = session.get(Case, case_id)
             if case is None:
@@ -154,6 +158,8 @@ class TaskActions:
             store.append_events(conn, case, [event])
             if apply is not None:
                 apply(conn)
+            if also is not None:
+                also(conn, case)
         return case
 
 

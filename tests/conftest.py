@@ -8,13 +8,15 @@ session_replication_role, which needs the superuser CI connects as).
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from api.core.config import Settings
 from api.core.services import build_services
@@ -24,6 +26,7 @@ from cunliao.cli import migrate
 from engine.clock import FakeClock
 from engine.db import make_engine
 from engine.definitions import SourceFile
+from engine.models import MessageOutbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEMO_PASSWORD = "test-password"
@@ -31,6 +34,10 @@ KEEP_TABLES = {"alembic_version", "sla_rules", "calendar_days"}
 # On PostgreSQL the seeded people are restored from a snapshot after each test (no argon2 per test).
 PEOPLE_TABLES = ("roles", "org_units", "users", "user_roles")
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+# How many times each concurrency test repeats its race: a few in `make test`, 100 to prove it.
+REPEATS = int(os.environ.get("CONCURRENCY_REPEATS", "3"))
+# Thrown messages not yet settled (delivered or undeliverable).
+UNSETTLED = select(func.count()).select_from(MessageOutbox).where(MessageOutbox.settled_at.is_(None))
 
 
 def _seed(url: str) -> None:
@@ -89,6 +96,35 @@ def db_url(_template, tmp_path) -> str:
 
 
 _PEOPLE_SNAPSHOT: dict[str, list[dict]] = {}
+
+# What a unique-key race that was not handled leaves in a log, on either database.
+UNIQUE_VIOLATION = ("IntegrityError", "UniqueViolation", "UNIQUE constraint failed",
+                    "duplicate key value violates unique constraint")
+
+
+def integrity_errors(lines) -> list[str]:
+    """The log records (or plain lines) that show an unhandled unique-key race."""
+    found = []
+    for line in lines:
+        text = line if isinstance(line, str) else line.getMessage()
+        if isinstance(line, logging.LogRecord) and line.exc_info and line.exc_info[1] is not None:
+            text += "\n" + "".join(traceback.format_exception(*line.exc_info))
+        if any(marker in text for marker in UNIQUE_VIOLATION):
+            found.append(text)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_integrity_error_in_the_log(request, caplog):
+    """Every test: nothing the engine or the API logged shows an IntegrityError. Exactly-once
+    writes claim their keys with ON CONFLICT DO NOTHING, so a race never raises one."""
+    for name in ("engine", "api"):
+        caplog.set_level(logging.INFO, logger=name)
+    yield
+    if request.node.get_closest_marker("raises_integrity_error"):
+        return
+    found = integrity_errors(caplog.get_records("setup") + caplog.get_records("call"))
+    assert not found, "an IntegrityError was logged:\n" + "\n".join(found)
 
 
 @pytest.fixture

@@ -121,6 +121,7 @@ POLICIES = {
     "GET /api/v1/notifications": (anyone, False),
     "POST /api/v1/notifications/<int:notification_id>/read": (nobody, False),
     "POST /api/v1/messages": (not_read_only, False),
+    "GET /api/v1/messages/undeliverable": (admins, False),
     "GET /api/v1/definitions": (anyone, False),
     "GET /api/v1/definitions/<key>/versions": (anyone, False),
     "GET /api/v1/definitions/<key>/versions/<int:number>": (anyone, False),

@@ -49,6 +49,7 @@ def test_malformed_requests_get_problems_not_500(client, login, method, path):
             assert response.get_json()["message"]
 
 
+@pytest.mark.raises_integrity_error
 def test_a_lost_race_on_a_unique_rule_is_a_conflict_not_a_crash(app):
     from sqlalchemy.exc import IntegrityError
 

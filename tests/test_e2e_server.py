@@ -1,4 +1,5 @@
-"""End to end: `cunliao serve` (gunicorn with 2 workers plus the timer worker) on a real port."""
+"""End to end: `cunliao serve` (gunicorn with 2 workers plus the timer worker) on a real port. Its
+log must show no IntegrityError."""
 from __future__ import annotations
 
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .conftest import DEMO_PASSWORD, FIXTURES
+from .conftest import DEMO_PASSWORD, FIXTURES, REPEATS, UNSETTLED, integrity_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
@@ -40,12 +41,14 @@ def _wait_until(check, what: str, limit: float = 60.0):
 
 
 @pytest.fixture
-def server(db_url):
+def server(db_url, tmp_path):
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "DEMO_PASSWORD": DEMO_PASSWORD, "HOST": "127.0.0.1",
            "PORT": str(port), "SECRET_KEY": "e2e", "WORKER_POLL_SECONDS": "0.1"}
-    process = subprocess.Popen([sys.executable, "-m", "cunliao.cli", "serve"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "cunliao.cli", "serve"], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until(lambda: requests.get(f"{base}/healthz", timeout=15).status_code == 200, "the server")
@@ -56,6 +59,8 @@ def server(db_url):
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+    logged = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    assert not integrity_errors(logged), "\n".join(logged[-80:])
 
 
 def _token(base: str, username: str) -> dict[str, str]:
@@ -91,3 +96,40 @@ def test_serve_runs_api_and_timer_worker(server):
     garbage = requests.post(f"{server}/api/v1/cases", headers={**grid, "Content-Type": "application/json"},
                             data=b"{broken", timeout=10)
     assert garbage.status_code in (400, 422) and garbage.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_thirty_concurrent_starts_each_answer_201_and_start_one_receiver(server, db_url):
+    """Each start throws the message that starts a case; the web delivers it right after the
+    commit while the serve's timer worker dispatches the outbox too."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from engine.db import make_engine
+    from engine.models import Case
+
+    designer, grid = _token(server, "designer"), _token(server, "grid")
+    files = [("files", (name, (FIXTURES / name).read_bytes())) for name in ("t_convert.bpmn", "t_lead_start.bpmn")]
+    assert requests.post(f"{server}/api/v1/definitions", headers=designer, files=files, timeout=30).status_code == 201
+    engine = make_engine(db_url)
+
+    def stored(key):
+        with engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(Case).where(Case.process_key == key))
+
+    def unsettled():
+        with engine.connect() as conn:
+            return conn.scalar(UNSETTLED)
+
+    try:
+        for round_ in range(REPEATS):
+            def start(i):
+                return requests.post(f"{server}/api/v1/cases", headers=grid, timeout=60, json={
+                    "process_key": "t_convert", "data": {"summary": f"线索{round_}-{i}", "source_ref": f"{round_}-{i}"}})
+            with ThreadPoolExecutor(max_workers=30) as pool:
+                answers = list(pool.map(start, range(30)))
+            assert [a.status_code for a in answers] == [201] * 30, [a.text for a in answers if a.status_code != 201]
+            _wait_until(lambda: unsettled() == 0, "every thrown message to settle")
+            assert (stored("t_convert"), stored("t_lead_start")) == (30 * (round_ + 1),) * 2
+    finally:
+        engine.dispose()

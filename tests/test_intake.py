@@ -128,6 +128,21 @@ def test_a_repeated_push_returns_the_same_record_and_starts_nothing(client, svc,
     assert push(client, keys, "petition", body("petition", "110-A")).status_code == 201
 
 
+@pytest.mark.parametrize("channel", ["police_110", "one_key_call"])
+def test_a_push_sent_twice_at_once_starts_one_case_and_both_answers_name_it(app, svc, library, keys,  # noqa: F811
+                                                                             channel):
+    from .conftest import REPEATS
+    from .test_exactly_once import together
+
+    for round_ in range(REPEATS):
+        payload = body(channel, f"TWICE-{round_}")
+        answers = together(*[lambda: push(app.test_client(), keys, channel, payload)] * 2)
+        assert sorted(a.status_code for a in answers) == [200, 201], [a.get_json() for a in answers]
+        assert answers[0].get_json()["case_no"] == answers[1].get_json()["case_no"] is not None
+        with svc.db.read() as session:
+            assert session.scalar(select(func.count()).select_from(Case)) == round_ + 1
+
+
 def test_a_malformed_body_is_a_problem_listing_each_bad_field(client, svc, library, keys):  # noqa: F811
     payload = body("hotline_12345", "")
     del payload["reply_by"]
@@ -242,6 +257,7 @@ class _Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                received[-1]["idempotency_key"] = self.headers["Idempotency-Key"]
                 self.send_response(500 if outer.fail else 200)
                 self.end_headers()
 
@@ -273,6 +289,9 @@ def test_webhook_reports_a_12345_lead_only_after_it_changes(client, svc, library
         receiver.server.shutdown()
     sent = receiver.received[-1]
     assert len(receiver.received) == 2 and sent["case_no"] == created["case_no"] and sent["source_ref"] == "GD-1"
+    # The refused post and its retry carry one key: the receiver can tell a repeat.
+    key = f"intake-hotline_12345-GD-1-v{sent['version']}"
+    assert receiver.received[0]["idempotency_key"] == sent["idempotency_key"] == key
     assert sent["steps"] and sent["steps"] != ["线索研判"] and sent["version"] > created["version"]
     assert sent["reply_by"].startswith("2026-03-05T09:00") and sent["reply_met"] is None
 

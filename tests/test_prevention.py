@@ -272,29 +272,26 @@ def test_bad_input_is_problem_json_listing_the_fields(client, login):
     assert "month" in body["errors"]
 
 
-def test_a_plan_lost_to_a_racing_request_leaves_no_live_case_behind(client, login, library, app, clock, monkeypatch):
-    """Two people create a plan for the same person at once: the unique index lets one win; the
-    loser's freshly started case is cancelled with the reason on its record."""
+def test_a_plan_lost_to_a_racing_request_leaves_no_case_behind(client, login, library, app, clock, monkeypatch):
+    """Two people create a plan for the same person at once: the partial unique index, claimed in the
+    case's own transaction, lets one win; the loser answers 409 and its case was never stored."""
     from api.prevention.service import FollowupPlan
 
     grid = login("grid")
     census = person(client, grid, serial=31, name="赵某")
     services = app.extensions["cunliao"]
     real_start = services.cases.start
-    started = []
 
-    def start_then_lose_the_race(*args, **kwargs):
-        view = real_start(*args, **kwargs)
-        started.append(view.case.id)
+    def start_after_the_other_request(*args, **kwargs):
         with services.db.write() as session, session.begin():  # the other request's plan lands first
             session.add(FollowupPlan(person_id=census["id"], area_path=G1_PATH, interval_days=7,
                                      responsible_unit="杨家湾村调委会", reason="另一人同时创建", status="active",
-                                     case_id=view.case.id, case_no=view.case.case_no, created_by="town",
-                                     created_at=clock.now()))
-        return view
+                                     case_id=0, case_no="MC-OTHER", created_by="town", created_at=clock.now()))
+        return real_start(*args, **kwargs)
 
-    monkeypatch.setattr(services.cases, "start", start_then_lose_the_race)
+    monkeypatch.setattr(services.cases, "start", start_after_the_other_request)
     problem(client.post(f"{P}/followup-plans", headers=grid, json={
         "person_id": census["id"], "interval_days": 7, "responsible_unit": "杨家湾村调委会", "reason": "重复"}), 409)
     with services.db.read() as session:
-        assert session.get(Case, started[0]).status == "cancelled"
+        assert session.scalars(select(Case).where(Case.process_key == "key_person_followup")).all() == []
+        assert [p.case_no for p in session.scalars(select(FollowupPlan))] == ["MC-OTHER"]

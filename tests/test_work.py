@@ -151,6 +151,7 @@ def test_webhook_channel_posts_notifications(client, login, case, svc):
     class Gateway(BaseHTTPRequestHandler):
         def do_POST(self):
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            received[-1]["idempotency_key"] = self.headers["Idempotency-Key"]
             self.send_response(200)
             self.end_headers()
 
@@ -168,6 +169,7 @@ def test_webhook_channel_posts_notifications(client, login, case, svc):
     finally:
         server.shutdown()
     assert received[0]["to"] == "grid" and received[0]["kind"] == "urge"
+    assert received[0]["idempotency_key"] == f"notification-{received[0]['id']}"
 
 
 def test_comments_and_attachments(client, login, case):
@@ -243,3 +245,25 @@ def test_overdue_tasks_notify_their_holders_once(client, login, case, svc, clock
     assert notify_overdue(svc.db, clock.now()) == 0
     [note] = client.get("/api/v1/notifications", headers=login("grid")).get_json()
     assert note["kind"] == "overdue" and "已超期" in note["message"]
+
+
+def test_two_workers_telling_of_new_and_overdue_tasks_tell_each_person_once(svc, clock):
+    """Both workers' rounds find the same fresh tasks at once: each (task, person, kind) is told once."""
+    from sqlalchemy import func, select
+
+    from api.core.notify import Notification, notify_new_tasks, notify_overdue
+
+    from .conftest import REPEATS, deploy
+    from .test_exactly_once import together
+
+    deploy(svc, "t_simple.bpmn", "t_register.schema.json")
+    for _ in range(REPEATS):
+        svc.cases.start("t_simple", {}, "grid", "/macheng/songbu/songbu-yangjiawan/songbu-yangjiawan-g1/")
+        together(*[lambda: notify_new_tasks(svc.db, clock.now())] * 2)
+        clock.advance(hours=3)  # past the register task's 2-hour deadline
+        together(*[lambda: notify_overdue(svc.db, clock.now())] * 2)
+    with svc.db.read() as session:
+        told = session.execute(select(Notification.kind, Notification.task_id, Notification.username, func.count())
+                               .group_by(Notification.kind, Notification.task_id, Notification.username)).all()
+    assert {kind for kind, *_ in told} == {"new_task", "overdue"}
+    assert [row for row in told if row[3] != 1] == []

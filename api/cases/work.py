@@ -4,16 +4,18 @@ reassign (转办, supervisors), delegate (委派) and take back, return to an ea
 the people it concerns get a notification."""
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.core import auth
 from api.core.auth import Principal
 from api.core.guards import roles, task_visible, visible_task, writer
 from api.core.models import OrgUnit, User, UserRole
-from api.core.notify import holders, notify
+from api.core.notify import holders, notify, telling
 from api.core.problems import ApiProblem
 from api.core.scope import task_offered_to
 from api.core.services import services
@@ -22,6 +24,7 @@ from engine.models import Case, CaseTask
 from .routes import task_out
 from .work_schemas import CopyIn, DelegateIn, OverdueBoard, ReassignIn, ResolveIn, ReturnIn, TaskActionOut, UrgeIn
 
+log = logging.getLogger(__name__)
 blp = Blueprint("work", __name__, url_prefix="/api/v1/tasks", description="Task actions")
 
 SUPERVISORS = ("admin", "town_director", "city_director")
@@ -79,11 +82,9 @@ def _user_for(task: CaseTask, username: str) -> str:
     return username
 
 
-def _told(done: CaseTask, recipients, kind: str, message: str) -> dict:
-    """Tell the people an action concerns (in-app and webhook), then answer the task as it is now."""
-    svc = services()
-    notify(svc.db, recipients, kind, message, svc.clock.now(), done.case_id, done.id)
-    return _out(done)
+def _telling(task: CaseTask, recipients, kind: str, message: str):
+    """Tell the people an action concerns (in-app and webhook), in the action's own transaction."""
+    return telling(recipients, kind, message, services().clock.now(), task.id)
 
 
 def _out(task: CaseTask) -> dict:
@@ -123,9 +124,8 @@ def reassign(body, task_id: str):
     principal = auth.current()
     task = _visible_task(principal, task_id)
     svc = services()
-    done = svc.cases.reassign(task_id, principal.username, _user_for(task, body["to"]), body["reason"])
-    return _told(done, [body["to"]], "reassigned",
-                 f"{principal.display_name} 将任务「{task.name}」转办给您：{body['reason']}")
+    told = _telling(task, [body["to"]], "reassigned", f"{principal.display_name} 将任务「{task.name}」转办给您：{body['reason']}")
+    return _out(svc.cases.reassign(task_id, principal.username, _user_for(task, body["to"]), body["reason"], also=told))
 
 
 @blp.post("/<task_id>/delegate")
@@ -137,8 +137,8 @@ def delegate(body, task_id: str):
     principal = auth.current()
     task = _visible_task(principal, task_id)
     svc = services()
-    done = svc.cases.delegate(task_id, principal.username, _user_for(task, body["to"]), body["note"])
-    return _told(done, [body["to"]], "delegated", f"{principal.display_name} 委派您办理「{task.name}」：{body['note']}")
+    told = _telling(task, [body["to"]], "delegated", f"{principal.display_name} 委派您办理「{task.name}」：{body['note']}")
+    return _out(svc.cases.delegate(task_id, principal.username, _user_for(task, body["to"]), body["note"], also=told))
 
 
 @blp.post("/<task_id>/resolve")
@@ -150,8 +150,8 @@ def resolve(body, task_id: str):
     principal = auth.current()
     task = _visible_task(principal, task_id)
     svc = services()
-    done = svc.cases.resolve_delegation(task_id, principal.username, body["draft"])
-    return _told(done, [task.owner], "delegated", f"「{task.name}」已由 {principal.display_name} 办好交回")
+    told = _telling(task, [task.owner], "delegated", f"「{task.name}」已由 {principal.display_name} 办好交回")
+    return _out(svc.cases.resolve_delegation(task_id, principal.username, body["draft"], also=told))
 
 
 @blp.post("/<task_id>/recall")
@@ -174,9 +174,12 @@ def return_task(body, task_id: str):
     task = _visible_task(principal, task_id)
     svc = services()
     view = svc.cases.return_to(task_id, principal.username, body["to_element"], body["reason"])
-    for new in view.tasks:
-        notify(svc.db, _holders(new), "returned", f"「{task.name}」退回到「{new.name}」：{body['reason']}",
-               svc.clock.now(), new.case_id, new.id)
+    try:  # the return is stored: telling its new holders cannot undo it (the worker tells them of new tasks too)
+        for new in view.tasks:
+            notify(svc.db, _holders(new), "returned", f"「{task.name}」退回到「{new.name}」：{body['reason']}",
+                   svc.clock.now(), new.case_id, new.id)
+    except SQLAlchemyError:
+        log.warning("telling the holders of returned task %s failed", task_id, exc_info=True)
     return [task_out(t, view.case.case_no) for t in view.tasks]
 
 
@@ -190,8 +193,8 @@ def urge(body, task_id: str):
     principal = auth.current()
     task = _visible_task(principal, task_id)
     svc = services()
-    done = svc.cases.urge(task_id, principal.username, body["message"])
-    return _told(done, _holders(task), "urge", f"{principal.display_name} 催办「{task.name}」：{body['message']}")
+    told = _telling(task, _holders(task), "urge", f"{principal.display_name} 催办「{task.name}」：{body['message']}")
+    return _out(svc.cases.urge(task_id, principal.username, body["message"], also=told))
 
 
 @blp.post("/<task_id>/copy")
@@ -209,8 +212,8 @@ def copy(body, task_id: str):
     unknown = sorted(set(body["to"]) - known)
     if unknown:
         raise ApiProblem(422, f"unknown users: {', '.join(unknown)}", "抄送对象不存在", errors={"to": ", ".join(unknown)})
-    done = svc.cases.copy_to(task_id, principal.username, sorted(known), body["note"])
-    return _told(done, known, "copy", f"{principal.display_name} 抄送「{task.name}」：{body['note']}")
+    told = _telling(task, known, "copy", f"{principal.display_name} 抄送「{task.name}」：{body['note']}")
+    return _out(svc.cases.copy_to(task_id, principal.username, sorted(known), body["note"], also=told))
 
 
 @blp.get("/overdue-board")

@@ -3,6 +3,8 @@
 A notification is a row per recipient (new task, urge, copy, overdue). When ``NOTIFY_WEBHOOK_URL``
 is set, the timer worker posts undelivered rows to it as JSON and marks them sent; a failing
 gateway is retried on the next round and never blocks the case that caused the notification.
+Delivery is at least once (a crash between the gateway's answer and the mark sends the row again),
+so every post carries ``Idempotency-Key: notification-<id>`` for the gateway to drop repeats.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import urllib.request
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, insert, select, update
+from sqlalchemy import BigInteger, Connection, ForeignKey, Index, Integer, String, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.clock import CHINA
@@ -24,8 +27,15 @@ log = logging.getLogger(__name__)
 KINDS = ("new_task", "urge", "copy", "overdue", "delegated", "reassigned", "returned")
 
 
+# Told once per task and person, however many workers run their rounds at once (a partial unique index).
+ONCE_KINDS = ("new_task", "overdue")
+_ONCE = text("kind IN ('new_task', 'overdue')")
+
+
 class Notification(Base):
     __tablename__ = "notifications"
+    __table_args__ = (Index("uq_notifications_once", "kind", "task_id", "username", unique=True,
+                            sqlite_where=_ONCE, postgresql_where=_ONCE),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(100), index=True)
@@ -40,11 +50,31 @@ class Notification(Base):
 
 def notify(db: Database, usernames: Iterable[str], kind: str, message: str, at: datetime,
            case_id: int | None = None, task_id: str | None = None) -> int:
+    with db.write_engine.begin() as conn:
+        return write_notifications(conn, usernames, kind, message, at, case_id, task_id)
+
+
+def telling(usernames: Iterable[str], kind: str, message: str, at: datetime, task_id: str | None = None):
+    """Notifications to write in a task action's own transaction (``also``): told if and only if
+    the action is stored, and no failure after its commit can turn its answer into an error."""
+    recipients = sorted(set(usernames))
+
+    def write(conn: Connection, case) -> None:
+        write_notifications(conn, recipients, kind, message, at, case.id, task_id)
+    return write
+
+
+def write_notifications(conn: Connection, usernames: Iterable[str], kind: str, message: str, at: datetime,
+                        case_id: int | None = None, task_id: str | None = None) -> int:
     rows = [{"username": u, "kind": kind, "message": message[:1000], "case_id": case_id, "task_id": task_id,
              "created_at": at} for u in sorted(set(usernames)) if u]
     if rows:
-        with db.write_engine.begin() as conn:
-            conn.execute(insert(Notification.__table__), rows)
+        statement = insert(Notification.__table__)
+        if kind in ONCE_KINDS:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            statement = dialect.insert(Notification.__table__).on_conflict_do_nothing(
+                index_elements=["kind", "task_id", "username"], index_where=_ONCE)
+        conn.execute(statement, rows)
     return len(rows)
 
 
@@ -58,7 +88,8 @@ def send_pending(db: Database, url: str, at: datetime, limit: int = 100, timeout
         body = json.dumps({"id": item.id, "to": item.username, "kind": item.kind, "message": item.message,
                            "case_id": item.case_id, "task_id": item.task_id,
                            "created_at": item.created_at.isoformat()}, ensure_ascii=False).encode()
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json",
+                                                                  "Idempotency-Key": f"notification-{item.id}"})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 if 200 <= response.status < 300:

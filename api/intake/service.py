@@ -1,7 +1,8 @@
 """Intake from outside systems (12345, 110, court, petitions, one-key calls, grid reports).
 
 A push is checked against its channel's JSON Schema, claimed once per (channel, source_ref) in
-``intake_records`` (so a repeated push creates nothing), linked to open cases of the same parties
+``intake_records`` in the same transaction as its case (so a repeated push, even a concurrent one,
+creates nothing and answers with the first push's case), linked to open cases of the same parties
 (identity hash, phone hash, address + category) and turned into a ``lead_clue`` or
 ``dispute_intake`` case. The record then reports the case's state: on request (status endpoint)
 and, from the worker, to the channel's webhook whenever the case's version moved on.
@@ -19,15 +20,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, delete, insert,
-                        select, update)
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, insert, select,
+                        update)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core.models import OrgUnit
 from api.core.problems import ApiProblem
 from engine.clock import CHINA
+from engine.errors import AlreadyDone
 from engine.models import Base, Case, CaseField, CaseTask, MessageOutbox, MessageReceipt
+from engine.store import insert_once
 
 from .schemas import CHANNELS
 
@@ -173,7 +175,9 @@ class Intake:
 
 
 def receive(svc, channel: str, body: dict[str, Any]) -> Intake:
-    """Start the channel's process for a validated body, once per (channel, source_ref)."""
+    """Start the channel's process for a validated body, once per (channel, source_ref): the record
+    is written in the case's own transaction, so of two pushes at once one starts the case and the
+    other, finding the reference taken, answers with that case."""
     source_ref = body["source_ref"]
     existing = find_record(svc.db, channel, source_ref)
     if existing is not None:
@@ -183,22 +187,16 @@ def receive(svc, channel: str, body: dict[str, Any]) -> Intake:
     linked = find_linked(svc.db, hashes, body)
     process_key = "lead_clue" if channel in LEAD_CHANNELS else "dispute_intake"
     now = svc.clock.now()
-    record_id = _claim(svc.db, channel, source_ref, process_key, now, body, linked, hashes)
-    if record_id is None:  # another push of the same reference won the race
-        return Intake(find_record(svc.db, channel, source_ref), False)
+    summary = body["what"]["summary"][:60]
+    if process_key == "lead_clue":
+        data, title = lead_data(channel, body, linked, village), f"{CHANNEL_NAMES[channel]}线索：{summary}"
+    else:
+        data, title = case_data(channel, body, now), f"{CHANNEL_NAMES[channel]}：{summary}"
+    claim = _record_writer(channel, source_ref, process_key, now, body, linked, hashes)
     try:
-        summary = body["what"]["summary"][:60]
-        if process_key == "lead_clue":
-            data, title = lead_data(channel, body, linked, village), f"{CHANNEL_NAMES[channel]}线索：{summary}"
-        else:
-            data, title = case_data(channel, body, now), f"{CHANNEL_NAMES[channel]}：{summary}"
-        view = svc.cases.start(process_key, data, f"intake:{channel}", jurisdiction, title)
-    except Exception:
-        _release(svc.db, record_id)
-        raise
-    with svc.db.write_engine.begin() as conn:
-        conn.execute(update(IntakeRecord.__table__).where(IntakeRecord.__table__.c.id == record_id).values(
-            case_id=view.case.id, case_no=view.case.case_no, last_reported_version=view.case.version))
+        svc.cases.start(process_key, data, f"intake:{channel}", jurisdiction, title, also=claim)
+    except AlreadyDone:  # another push of the same reference won the race
+        return Intake(find_record(svc.db, channel, source_ref), False)
     return Intake(find_record(svc.db, channel, source_ref), True)
 
 
@@ -211,29 +209,24 @@ def find_record(db, channel: str, source_ref: str) -> IntakeRecord | None:
         return record
 
 
-def _claim(db, channel: str, source_ref: str, process_key: str, now: datetime, body: dict[str, Any],
-           linked: list[dict[str, Any]], hashes: dict[str, set[str]]) -> int | None:
-    """Insert the record before the case exists, so two pushes of one reference start one case."""
+def _record_writer(channel: str, source_ref: str, process_key: str, now: datetime, body: dict[str, Any],
+                   linked: list[dict[str, Any]], hashes: dict[str, set[str]]):
+    """The intake record and its party hashes, written in the new case's transaction; a reference
+    already taken refuses the whole start."""
     reply_by = _instant(body["reply_by"]) if body.get("reply_by") else None
-    try:
-        with db.write_engine.begin() as conn:
-            record_id = conn.execute(insert(IntakeRecord.__table__).returning(IntakeRecord.__table__.c.id), [{
-                "channel": channel, "source_ref": source_ref, "process_key": process_key, "case_id": None,
-                "case_no": None, "received_at": now, "reply_by": reply_by, "linked_cases": linked,
-                "last_reported_version": 0, "reported_at": None}]).scalar_one()
-            rows = [{"record_id": record_id, "kind": kind, "hash": h} for kind, values in hashes.items()
-                    for h in sorted(values)]
-            if rows:
-                conn.execute(insert(IntakeParty.__table__), rows)
-    except IntegrityError:
-        return None
-    return record_id
 
-
-def _release(db, record_id: int) -> None:
-    with db.write_engine.begin() as conn:
-        conn.execute(delete(IntakeParty.__table__).where(IntakeParty.__table__.c.record_id == record_id))
-        conn.execute(delete(IntakeRecord.__table__).where(IntakeRecord.__table__.c.id == record_id))
+    def write(conn, case: Case) -> None:
+        record_id = insert_once(conn, IntakeRecord.__table__, {
+            "channel": channel, "source_ref": source_ref, "process_key": process_key, "case_id": case.id,
+            "case_no": case.case_no, "received_at": now, "reply_by": reply_by, "linked_cases": linked,
+            "last_reported_version": case.version, "reported_at": None}, ["channel", "source_ref"])
+        if record_id is None:
+            raise AlreadyDone(f"{channel} {source_ref} was already received", source_ref=source_ref)
+        rows = [{"record_id": record_id, "kind": kind, "hash": h} for kind, values in hashes.items()
+                for h in sorted(values)]
+        if rows:
+            conn.execute(insert(IntakeParty.__table__), rows)
+    return write
 
 
 def resolve_unit(db, channel: str, body: dict[str, Any]) -> tuple[str, str | None]:
@@ -433,11 +426,12 @@ def record_response(db, record: IntakeRecord, tasks: list[CaseTask], now: dateti
                           (False if due_at is not None and now > due_at else None)),
         "escalated_at": escalation.created_at if escalation is not None else None}
     with db.write() as session, session.begin():
-        row = session.scalars(select(IntakeResponse).where(IntakeResponse.record_id == record.id)).first()
-        if row is None:
-            row = IntakeResponse(record_id=record.id, case_id=record.case_id, recorded_at=now, **values)
-            session.add(row)
-        elif any(getattr(row, k) != v for k, v in values.items()):
+        # Two readers of one status at once (the push's answer and a repeated push, the webhook
+        # round): the first creates the row, the other finds it and brings it up to date.
+        insert_once(session.connection(), IntakeResponse.__table__, {
+            "record_id": record.id, "case_id": record.case_id, "recorded_at": now, **values}, ["record_id"])
+        row = session.scalars(select(IntakeResponse).where(IntakeResponse.record_id == record.id)).one()
+        if any(getattr(row, k) != v for k, v in values.items()):
             for key, value in values.items():
                 setattr(row, key, value)
             row.recorded_at = now
@@ -500,8 +494,11 @@ def report_changes(db, urls: dict[str, str], now: datetime, limit: int = 100, ti
         if record.channel in failed:
             continue
         body = json.dumps(status(db, record, now), ensure_ascii=False, default=_json_default).encode()
-        request = urllib.request.Request(urls[record.channel], data=body, method="POST",
-                                         headers={"Content-Type": "application/json; charset=utf-8"})
+        # At least once: a crash between the receiver's answer and our mark posts it again, with
+        # the same key (one per case version), so the receiver can drop the repeat.
+        request = urllib.request.Request(urls[record.channel], data=body, method="POST", headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "Idempotency-Key": f"intake-{record.channel}-{record.source_ref}-v{version}"})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 ok = 200 <= response.status < 300

@@ -13,7 +13,8 @@ from datetime import timedelta, timezone
 from functools import wraps
 
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from api.census.ledger import PHONE, id_problem
 from api.census.service import CensusItem, CensusPerson
@@ -22,8 +23,9 @@ from api.core.org import in_scope
 from api.core.problems import ApiProblem
 from api.core.scope import case_in_scope, changes_in_area, in_area
 from api.core.services import services
-from engine.errors import Conflict, NotFound
+from engine.errors import AlreadyDone, Conflict, NotFound
 from engine.models import Case
+from engine.store import insert_once
 
 from .schemas import (EntriesQuery, EntryIn, EntryOut, EntryPatch, EscalateIn, PreventionChangeOut,
                       PreventionChangesQuery, HoursOut, HoursQuery, ListsQuery, LogIn, LogOut, LogsQuery, PlanClose,
@@ -281,18 +283,33 @@ def create_plan(body):
     data = {"person_id": body["person_id"], "person_name": name, "interval_days": body["interval_days"],
             "responsible_unit": body["responsible_unit"], "responsible_user": body["responsible_user"] or "",
             "followup_reason": body["reason"]}
+    now = svc.clock.now()
+    plan_id: list[int] = []
+
+    def write_plan(conn, case) -> None:
+        """The plan, in its case's transaction: of two requests at once, the one that finds the
+        person's active plan taken (the partial unique index) starts no case at all."""
+        values = {"person_id": body["person_id"], "area_path": grid_path, "interval_days": body["interval_days"],
+                  "responsible_user": body["responsible_user"], "responsible_unit": body["responsible_unit"],
+                  "reason": body["reason"], "status": "active", "case_id": case.id, "case_no": case.case_no,
+                  "created_by": principal.username, "created_at": now}
+        new_id = insert_once(conn, FollowupPlan.__table__, values, ["person_id"], where=text("status = 'active'"))
+        if new_id is None:
+            raise AlreadyDone("this person already has an active follow-up plan")
+        plan_id.append(new_id)
+        with Session(bind=conn) as session:
+            record_change(session, now, principal.username, "plan", new_id, grid_path, "create", None,
+                          plan_snapshot(session.get(FollowupPlan, new_id)))
+            session.flush()
     try:
-        view = svc.cases.start(FOLLOWUP_PROCESS, data, principal.username, grid_path, f"重点人员跟进：{name}")
+        svc.cases.start(FOLLOWUP_PROCESS, data, principal.username, grid_path, f"重点人员跟进：{name}", also=write_plan)
     except NotFound:
         raise ApiProblem(409, f"the process {FOLLOWUP_PROCESS} is not deployed", "重点人员跟进流程尚未部署") from None
-    now = svc.clock.now()
-    with undo_case_on_failure(svc, view.case.id, principal.username), svc.db.write() as session, session.begin():
-        plan = FollowupPlan(person_id=body["person_id"], area_path=grid_path, interval_days=body["interval_days"],
-                            responsible_user=body["responsible_user"], responsible_unit=body["responsible_unit"],
-                            reason=body["reason"], status="active", case_id=view.case.id, case_no=view.case.case_no,
-                            created_by=principal.username, created_at=now)
-        add_recorded(session, plan, "plan", plan_snapshot, principal.username, now)
-        return plan_view(session, plan)
+    except AlreadyDone:
+        raise ApiProblem(409, "this person already has an active follow-up plan", "此人已有在办的跟进计划",
+                         field="person_id") from None
+    with svc.db.read() as session:
+        return plan_view(session, session.get(FollowupPlan, plan_id[0]))
 
 
 @blp.get("/followup-plans")

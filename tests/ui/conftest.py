@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ..conftest import DEMO_PASSWORD, PG_URL
+from ..conftest import DEMO_PASSWORD, PG_URL, integrity_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
@@ -127,6 +127,8 @@ def live_server(tmp_path_factory, ui_database_url):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
+    logged = Path(log.name).read_text(encoding="utf-8", errors="replace").splitlines()
+    assert not integrity_errors(logged), f"an IntegrityError was logged; see {log.name}"
 
 
 @pytest.fixture
