@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, clock, runtime, steps, store
+from . import assignment, audit, clock, runtime, steps, store
 from .db import Database
 from .deadlines import Deadlines
 from .definitions import task_properties
@@ -82,8 +82,10 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
     def __init__(self, db: Database, registry: DefinitionRegistry, clock_: clock.Clock,
                  resolve_role: Callable[[str], str | None], deadlines: Deadlines | None = None,
                  case_prefix: str = "MC", seal: Callable[[dict], dict] | None = None,
-                 indexed_fields: tuple[str, ...] = ()) -> None:
+                 indexed_fields: tuple[str, ...] = (), role_level: assignment.RoleLevel | None = None) -> None:
         self.db = db
+        # Where holders of a role sit (grid, village, town, city, department): a task's default unit.
+        self.role_level = role_level or (lambda role: None)
         # Applied to every input after validation, before the engine and the audit log see it (the
         # app seals personal data with it).
         self.seal = seal or (lambda data: data)
@@ -159,6 +161,11 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         form_key, schema = snapshot.loaded.form_for(task.task_spec)
         _validate_form(schema, data)
         data = self.seal(data)
+        actor_variable = task_properties(task.task_spec).get("actorVariable")
+        if actor_variable:  # who did this step, for later steps (person.<variable>) and the "mine" view
+            data = {**data, actor_variable: actor}
+        if not snapshot.case.first_handler:  # 首办负责人: the first person to sign for the case
+            snapshot.case.first_handler = actor
         events.append(NewEvent("task_completed", actor, now, {
             "task": runtime.spec_key(task), "task_id": task_id, "data": data, "form": form_key}))
         with clock.pinned(now):
@@ -241,12 +248,15 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
             spec = task.task_spec
             props = task_properties(spec)
             form_key, _ = snapshot.loaded.form_for(spec)
+            role = self.resolve_role(spec.lane) if spec.lane else None
+            goes_to = assignment.resolve(props, change.case.jurisdiction, task.data,
+                                         self.role_level(role) if role else None)
             change.new_tasks.append({
                 "id": task_id, "state": "ready", "element_id": spec.bpmn_id or spec.name,
                 "name": spec.bpmn_name or spec.bpmn_id or spec.name, "lane": spec.lane,
-                "role": self.resolve_role(spec.lane) if spec.lane else None,
-                "jurisdiction": _task_unit(task, props) or change.case.jurisdiction, "form_key": form_key, "due_at": due_from_properties(props, now, self.deadlines),
-                "priority": _priority(props), "created_at": now})
+                "role": role, "jurisdiction": goes_to.unit, "assignee": goes_to.person, "form_key": form_key,
+                "due_at": due_from_properties(props, now, self.deadlines), "priority": _priority(props),
+                "created_at": now})
 
     @staticmethod
     def _diff_waits(change: Change, snapshot: _Snapshot, workflow) -> None:
@@ -328,14 +338,6 @@ def _indexed_waits(workflow) -> tuple[dict[str, PendingTimer], dict[str, Message
         wait_id = str(uuid5(workflow.task_tree.id, name))
         messages[wait_id] = MessageWait(id=wait_id, name=name, element_id=element_id)
     return timers, messages
-
-
-def _task_unit(task, props: dict[str, str]) -> str | None:
-    """The org unit a task is sent to, when its ``unitVariable`` property names a data variable
-    holding a unit path (a department): the task is then offered there, not in the case's area."""
-    variable = props.get("unitVariable")
-    value = task.data.get(variable) if variable else None
-    return value if isinstance(value, str) and value.startswith("/") and value.endswith("/") else None
 
 
 def index_values(data: dict[str, Any], names: tuple[str, ...]) -> set[tuple[str, str]]:

@@ -12,7 +12,8 @@ element id and line, so a designer can fix a diagram in one pass. What it checks
   another language, processes without an id) are listed with their element and line, whatever
   tool exported the file;
 * called processes and decisions exist (in the bundle or among deployed definitions);
-* every user task sits in a lane that names a known role, and its form exists.
+* every user task sits in a lane that names a known role, its assignment expression (`assign`) is
+  well formed, and its form exists.
 
 User tasks carry Cunliao's extension properties as ``spiffworkflow:property`` entries:
 ``formKey`` (a JSON Schema form in the bundle), ``slaKey`` (a row of the SLA table), ``dueIn`` (an
@@ -40,7 +41,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from . import bounds, xmlsafe
+from . import assignment, bounds, xmlsafe
 from . import definition_checks as checks
 from .sandbox import timer_values
 from .errors import DefinitionInvalid, ValidationIssue
@@ -367,6 +368,9 @@ def _check_user_task(bundle: _Bundle, file: str, task_spec, resolve_role: RoleRe
         bundle.issue(file, f"user task '{label}' is in lane '{task_spec.lane}', which names no known role",
                      element_id, line)
     props = task_properties(task_spec)
+    wrong = assignment.problem(props)
+    if wrong:
+        bundle.issue(file, wrong, element_id, line)
     due_in = props.get("dueIn")
     problem = due_in and timer_values.check_literal("timeDuration", due_in)
     if problem:

@@ -109,7 +109,8 @@ class Case(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
-
+    # 首办负责人: the first person who signed for (claimed or completed a task of) the case.
+    first_handler: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
 
 
 class CaseTask(Base):

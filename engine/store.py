@@ -25,7 +25,7 @@ from .models import (Case, CaseCounter, CaseEvent, CaseField, CaseTask, MessageO
                      PendingTimer)
 
 CASE_COLUMNS = ("status", "state", "data", "incident", "updated_at", "completed_at", "jurisdiction", "title",
-                "definition_id")
+                "definition_id", "first_handler")
 
 # Statements are built once: building and cache-keying them per call cost more than running them.
 _cases, _tasks, _events = Case.__table__, CaseTask.__table__, CaseEvent.__table__

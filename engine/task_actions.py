@@ -35,7 +35,7 @@ class TaskActions:
             if task.assignee:
                 raise Conflict(f"task '{task.name}' is already claimed by {task.assignee}", assignee=task.assignee)
             return {"assignee": actor}
-        return self._task_action(task_id, actor, "task_claimed", change)
+        return self._task_action(task_id, actor, "task_claimed", change, also=_first_handler(actor))
 
     def unclaim(self, task_id: str, actor: str, supervisor: bool = False):
         def change(task: CaseTask) -> dict[str, Any]:
@@ -50,6 +50,26 @@ class TaskActions:
         _require_reason(reason)
         return self._task_action(task_id, actor, "task_reassigned", lambda task: {"assignee": to_user, "owner": None},
                                  {"to": to_user, "reason": reason}, also)
+
+    def assign(self, task_id: str, actor: str, to_user: str | None, unit: str, reason: str = "",
+               also: Also = None):
+        """指派: a centre user gives a task to a named person (and that person's unit), or sends it to
+        a unit (a department) for whoever holds its role there. The caller checked who may."""
+        payload = {"to": to_user, "unit": unit, "reason": reason}
+        return self._task_action(task_id, actor, "task_assigned",
+                                 lambda task: {"assignee": to_user, "owner": None, "jurisdiction": unit}, payload, also)
+
+    def transfer(self, task_id: str, actor: str, role: str, unit: str, reason: str, also: Also = None):
+        """转派: move a task to another level (the city, a town, a department) and the role that works
+        there, with a reason. Whoever held it lets go."""
+        _require_reason(reason)
+
+        def change(task: CaseTask) -> dict[str, Any]:
+            if task.role == role and task.jurisdiction == unit:
+                raise InvalidData("the task is already there", {"unit": "already there"})
+            return {"role": role, "jurisdiction": unit, "assignee": None, "owner": None}
+        return self._task_action(task_id, actor, "task_transferred", change,
+                                 {"role": role, "unit": unit, "reason": reason.strip()}, also)
 
     def delegate(self, task_id: str, actor: str, to_user: str, note: str = "", also: Also = None):
         def change(task: CaseTask) -> dict[str, Any]:
@@ -130,12 +150,14 @@ class TaskActions:
         if task.state != "ready":
             raise Conflict(f"task '{task.name}' is no longer ready: it was {task.state}", task_state=task.state)
         values = change(task)
+        moved = {"from_role": task.role, "from_unit": task.jurisdiction} if "jurisdiction" in values else {}
         event = NewEvent(event_type, actor, self.clock.now(), {
-            "task_id": task_id, "element_id": task.element_id, **(payload or {})})
+            "task_id": task_id, "element_id": task.element_id, **moved, **(payload or {})})
 
         def apply(conn: Connection) -> None:
             # The task row must still be as we read it: one writer per task at a time.
-            unchanged = (_tasks.c.id == bindparam("tid"), _tasks.c.state == "ready", _same(_tasks.c.assignee, task.assignee))
+            unchanged = (_tasks.c.id == bindparam("tid"), _tasks.c.state == "ready", _same(_tasks.c.assignee, task.assignee),
+                         _tasks.c.jurisdiction == task.jurisdiction, _same(_tasks.c.role, task.role))
             if values:
                 count = conn.execute(update(_tasks).where(*unchanged).values(**values), {"tid": task_id}).rowcount
             else:
@@ -161,6 +183,14 @@ class TaskActions:
             if also is not None:
                 also(conn, case)
         return case
+
+
+def _first_handler(actor: str) -> Also:
+    """The first person to sign for a case becomes its 首办负责人 (first handler)."""
+    def write(conn: Connection, case: Case) -> None:
+        conn.execute(update(Case.__table__).where(Case.__table__.c.id == case.id,
+                                                 Case.__table__.c.first_handler.is_(None)).values(first_handler=actor))
+    return write
 
 
 def _same(column, value):

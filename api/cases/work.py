@@ -48,7 +48,7 @@ def returner(view):
 
 
 def offered(principal: Principal, task: CaseTask) -> bool:
-    return task.role in principal.roles and principal.covers(task.jurisdiction)
+    return principal.offered(task.role, task.jurisdiction)
 
 
 def _holders(task: CaseTask) -> list[str]:
@@ -57,7 +57,8 @@ def _holders(task: CaseTask) -> list[str]:
 
 def may_hold(user: User, task: CaseTask) -> bool:
     """Whether a user could be given the task: the task's role, over the task's area."""
-    return user.active and task.role in user.roles and task.jurisdiction.startswith(user.unit.path)
+    return user.active and task.role in user.roles and (task.jurisdiction.startswith(user.unit.path)
+                                                         or user.unit.path.startswith(task.jurisdiction))
 
 
 def candidates(session, task: CaseTask, besides: str) -> list[dict]:

@@ -92,6 +92,11 @@ class Principal:
     def covers(self, jurisdiction: str) -> bool:
         return (jurisdiction or "").startswith(self.unit_path)
 
+    def offered(self, role: str | None, unit: str) -> bool:
+        """Whether a task for (role, unit) is offered to this user: they hold the role at the unit,
+        above it, or within it (a village's task reaches the grid workers of the village)."""
+        return role in self.roles and bool(unit) and (self.covers(unit) or self.unit_path.startswith(unit))
+
 
 @dataclass(frozen=True)
 class IssuedToken:

@@ -96,6 +96,7 @@ def visible_task(task_id: str) -> CaseTask:
         task = session.get(CaseTask, task_id)
         case = session.get(Case, task.case_id) if task else None
     if task is None or not (principal.covers(task.jurisdiction) or principal.covers(case.jurisdiction)
+                            or principal.offered(task.role, task.jurisdiction)
                             or principal.username in (task.assignee, task.owner)):
         raise NotFound(f"task {task_id} does not exist or is outside your jurisdiction")
     return task

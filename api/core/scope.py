@@ -14,17 +14,27 @@ def _prefix(principal: Principal) -> str:
     return escaped + "%"
 
 
+def ancestors(path: str) -> list[str]:
+    """The unit paths a path lies in, itself included: /a/b/ -> [/a/, /a/b/]."""
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts) + 1)]
+
+
 def case_in_scope(principal: Principal) -> ColumnElement[bool]:
-    """Cases in the caller's area, and cases that sent a task to the caller's unit (a department
-    sees the cases whistled to it)."""
+    """Cases in the caller's area, cases that sent a task to the caller's unit (a department
+    sees the cases whistled to it), and cases with a task offered or given to the caller."""
     sent_here = exists().where(CaseTask.case_id == Case.id,
-                               CaseTask.jurisdiction.like(_prefix(principal), escape="\\"))
+                               CaseTask.jurisdiction.like(_prefix(principal), escape="\\")
+                               | task_offered_to(principal) | (CaseTask.assignee == principal.username))
     return Case.jurisdiction.like(_prefix(principal), escape="\\") | sent_here
 
 
 def task_offered_to(principal: Principal) -> ColumnElement[bool]:
-    """A task is offered to holders of its lane's role within the case's jurisdiction."""
-    return CaseTask.role.in_(sorted(principal.roles)) & CaseTask.jurisdiction.like(_prefix(principal), escape="\\")
+    """A task is offered to holders of its lane's role at its unit, above it or within it (see
+    Principal.offered)."""
+    return CaseTask.role.in_(sorted(principal.roles)) & (
+        CaseTask.jurisdiction.like(_prefix(principal), escape="\\")
+        | CaseTask.jurisdiction.in_(ancestors(principal.unit_path)))
 
 
 def in_area(column, principal: Principal, area=None) -> ColumnElement[bool]:

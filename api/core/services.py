@@ -34,6 +34,10 @@ class RoleCatalogue:
     def resolve(self, lane: str) -> str | None:
         return self._by_name.get((lane or "").strip().lower())
 
+    def level(self, code: str) -> str | None:
+        """Where holders of a role sit: grid, village, town, city or department."""
+        return next((entry.get("level") for entry in self.entries if entry["code"] == code), None)
+
 
 @dataclass
 class Services:
@@ -57,7 +61,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     declared = DeclaredFields(db)
     catalogue = json.loads((settings.workflows_dir / "catalogue.json").read_text(encoding="utf-8"))
     cases = CaseService(db, registry, clock, roles.resolve, deadlines, case_prefix=settings.case_prefix,
-                        seal=lambda data: vault.seal(data, declared()), indexed_fields=tuple(catalogue["indexed_fields"]))
+                        seal=lambda data: vault.seal(data, declared()), indexed_fields=tuple(catalogue["indexed_fields"]),
+                        role_level=roles.level)
     return Services(settings, db, clock, roles, deadlines, registry, cases, vault)
 
 

@@ -21,6 +21,8 @@ EVENT_WORDS = {
     "task_delegation_resolved": "交回「{step}」",
     "task_recalled": "收回「{step}」",
     "task_reassigned": "转办「{step}」",
+    "task_assigned": "指派「{step}」",
+    "task_transferred": "转派「{step}」",
     "task_returned": "退回至「{step}」",
     "task_urged": "催办「{step}」",
     "task_copied": "抄送「{step}」",
