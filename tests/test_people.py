@@ -88,7 +88,7 @@ def user_id(svc, username: str) -> int:
 
 def test_units_crud_with_audit(client, admin):
     units = client.get("/api/v1/admin/units", headers=admin).get_json()
-    assert len(units) == 22 and units[0]["path"] == "/macheng/"
+    assert len(units) == 24 and units[0]["path"] == "/macheng/"
     assert [u["path"] for u in units] == sorted(u["path"] for u in units)
     assert {u["code"] for u in client.get("/api/v1/admin/units?kind=乡镇", headers=admin).get_json()} == {
         "songbu", "guishan"}
@@ -180,7 +180,8 @@ def test_a_town_admin_sees_and_changes_only_the_town(client, admin, town_admin, 
                          json={"kind": "village"}), 403)
 
     users = client.get("/api/v1/admin/users", headers=town_admin).get_json()
-    assert {u["username"] for u in users["items"]} == {"grid", "mediator", "town", "songbu-admin"}
+    assert {u["username"] for u in users["items"]} == {"grid", "grid2", "mediator", "secretary", "town", "director",
+                                                       "justice", "police", "songbu-admin"}
     city = user_id(svc, "city")
     for response in (client.get(f"/api/v1/admin/users/{city}", headers=town_admin),
                      client.patch(f"/api/v1/admin/users/{city}", headers=town_admin, json={"active": False}),
@@ -213,7 +214,7 @@ def test_users_crud_and_password_reset(client, admin, svc):
 
     listing = client.get("/api/v1/admin/users?q=wang&active=true", headers=admin).get_json()
     assert listing["total"] == 1 and listing["items"][0]["username"] == "wang.tiaojie"
-    assert client.get("/api/v1/admin/users?role=村调解员", headers=admin).get_json()["total"] == 2
+    assert client.get("/api/v1/admin/users?role=村调解员", headers=admin).get_json()["total"] == 3
     got = client.get(f"/api/v1/admin/users/{user['id']}", headers=admin).get_json()
     assert "temporary_password" not in got and "password_hash" not in got
 

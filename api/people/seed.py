@@ -30,7 +30,9 @@ DEMO_TREE = ("macheng", "麻城市", "city", [
             ("guishan-guifeng-g2", "龟峰村第二网格", "grid", [])]),
         ("guishan-shiqiao", "石桥村", "village", [
             ("guishan-shiqiao-g1", "石桥村第一网格", "grid", []),
-            ("guishan-shiqiao-g2", "石桥村第二网格", "grid", [])])]),
+            ("guishan-shiqiao-g2", "石桥村第二网格", "grid", [])]),
+        ("guishan-sifasuo", "龟山镇司法所", "department", []),
+        ("guishan-paichusuo", "龟山派出所", "department", [])]),
     ("minzheng", "市民政局", "department", []),
     ("renshe", "市人社局", "department", []),
     ("ziranziyuan", "市自然资源和规划局", "department", []),
@@ -38,7 +40,9 @@ DEMO_TREE = ("macheng", "麻城市", "city", [
     ("xinfang", "市信访局", "department", []),
 ])
 
-# (username, display name, unit code, roles)
+# (username, display name, unit code, roles). Every role a bundled lane names has a login in each
+# town where it sits (tests/test_staffing.py keeps it so); a town's 司法所 and 派出所 also sign for
+# the whistles sent to them (department_liaison).
 DEMO_USERS = [
     ("admin", "系统管理员", "macheng", ["admin"]),
     ("designer", "流程设计员 陈工", "macheng", ["designer"]),
@@ -49,6 +53,22 @@ DEMO_USERS = [
     ("city", "市综治中心 刘主任", "macheng", ["city_director", "city_officer"]),
     ("dept", "民政局联络员 赵联络", "minzheng", ["department_liaison"]),
     ("leader", "包案领导 孙书记", "macheng", ["leader"]),
+    ("grid2", "网格员 周网格", "songbu-yangjiawan-g2", ["grid_worker"]),
+    ("secretary", "村书记 杨书记", "songbu-yangjiawan", ["village_secretary"]),
+    ("director", "镇综治中心 冯主任", "songbu", ["town_director"]),
+    ("justice", "宋埠镇司法所 蒋专员", "songbu-sifasuo", ["justice_officer", "department_liaison"]),
+    ("police", "宋埠派出所 韩联络", "songbu-paichusuo", ["police_liaison", "department_liaison"]),
+    ("grid_gs", "网格员 吴网格", "guishan-guifeng-g1", ["grid_worker"]),
+    ("mediator_gs", "村调解员 郑调解", "guishan-guifeng", ["village_mediator"]),
+    ("secretary_gs", "村书记 何书记", "guishan-guifeng", ["village_secretary"]),
+    ("town_gs", "镇综治中心 钱专员", "guishan", ["town_officer"]),
+    ("director_gs", "镇综治中心 陈主任", "guishan", ["town_director"]),
+    ("justice_gs", "龟山镇司法所 沈专员", "guishan-sifasuo", ["justice_officer", "department_liaison"]),
+    ("police_gs", "龟山派出所 韦联络", "guishan-paichusuo", ["police_liaison", "department_liaison"]),
+    ("dept_renshe", "人社局联络员 许联络", "renshe", ["department_liaison"]),
+    ("dept_ziran", "自然资源局联络员 何联络", "ziranziyuan", ["department_liaison"]),
+    ("dept_fulian", "妇联联络员 吕联络", "fulian", ["department_liaison"]),
+    ("dept_xinfang", "信访局联络员 施联络", "xinfang", ["department_liaison"]),
 ]
 
 
@@ -76,28 +96,33 @@ def sync_reference_data(session: Session, catalogue: RoleCatalogue, workflows_di
 
 
 def seed_demo(session: Session, password: str, now, demo_mode: bool = True) -> bool:
-    """Create the demo organisation and users unless they exist; returns whether it did.
+    """Create the demo organisation and users that do not exist yet (by unit code and username),
+    so a database seeded by an older release gains the logins added since; returns whether it
+    created anything.
 
     Outside demo mode the seeded accounts must change their (publicly known) password at first login."""
-    if session.scalars(select(User).where(User.username == "admin")).first() is not None:
-        return False
-    units: dict[str, OrgUnit] = {}
+    units = {unit.code: unit for unit in session.scalars(select(OrgUnit))}
+    created = False
 
     def add(node, parent: OrgUnit | None) -> None:
+        nonlocal created
         code, name, kind, children = node
-        unit = OrgUnit(code=code, name=name, kind=kind, parent_id=parent.id if parent else None,
-                       path=f"{parent.path if parent else '/'}{code}/")
-        session.add(unit)
-        session.flush()
-        units[code] = unit
+        if code not in units:
+            unit = OrgUnit(code=code, name=name, kind=kind, parent_id=parent.id if parent else None,
+                           path=f"{parent.path if parent else '/'}{code}/")
+            session.add(unit)
+            session.flush()
+            units[code], created = unit, True
         for child in children:
-            add(child, unit)
+            add(child, units[code])
 
     add(DEMO_TREE, None)
-    password_hash = hash_password(password)  # one hash for all: argon2 is slow on purpose
-    for username, display_name, unit_code, roles in DEMO_USERS:
+    existing = set(session.scalars(select(User.username)))
+    missing = [entry for entry in DEMO_USERS if entry[0] not in existing]
+    password_hash = hash_password(password) if missing else ""  # one hash for all: argon2 is slow on purpose
+    for username, display_name, unit_code, roles in missing:
         user = User(username=username, display_name=display_name, password_hash=password_hash,
                     unit_id=units[unit_code].id, created_at=now, must_change_password=not demo_mode)
         user.role_links = [UserRole(role_code=role) for role in roles]
         session.add(user)
-    return True
+    return created or bool(missing)

@@ -1,5 +1,5 @@
-// Administrators' user screen: the users of the admin's area, create one, deactivate, reactivate,
-// reset a password. Every rule (area, roles, own account) is the API's; this page shows its answers.
+// Administrators' user screen: the users of the admin's area, create one, edit one (name, unit,
+// roles), deactivate, reactivate, reset a password. Every rule (area, roles, own account) is the API's; this page shows its answers.
 import { api, ApiError, attempt, h, lang, notify, t, user as me } from '../lib/page.js';
 import '../audit/audit.css';
 import '../audit/admin.css';
@@ -9,6 +9,7 @@ const PAGE_SIZE = 25;
 let state = { page: 1, q: '', active: 'true' };
 let roleNames = {};
 let units = [];
+let editing = null; // the account the form edits, or null when it creates one
 
 function roleName(code) {
   return roleNames[code] || code;
@@ -48,7 +49,8 @@ async function resetPassword(account) {
 
 function row(account) {
   const self = me && account.username === me.username;
-  const actions = [h('button', { type: 'button', onclick: () => attempt(() => resetPassword(account)) }, t('Reset password'))];
+  const actions = [h('button', { type: 'button', class: 'edit-user', onclick: () => openEdit(account) }, t('Edit')),
+    h('button', { type: 'button', onclick: () => attempt(() => resetPassword(account)) }, t('Reset password'))];
   if (account.active && !self) {
     actions.push(h('button', { type: 'button', class: 'danger', onclick: () => attempt(() => deactivate(account)) }, t('Deactivate')));
   } else if (!account.active) {
@@ -99,7 +101,55 @@ function showErrors(form, errors, message) {
   }
 }
 
+/** Open the form on an existing account: its name, unit and roles can change (each change is audited). */
+function openEdit(account) {
+  const form = $('user-form');
+  form.reset();
+  clearErrors(form);
+  editing = account;
+  $('nu-username').value = account.username;
+  $('nu-username').disabled = true;
+  $('nu-display-name').value = account.display_name;
+  $('nu-unit').value = String(account.unit_id);
+  for (const box of form.querySelectorAll('input[name="roles"]')) box.checked = account.roles.includes(box.value);
+  $('nu-password-field').hidden = true;
+  $('new-user-title').textContent = t('Edit user');
+  $('user-submit').textContent = t('Save changes');
+  toggleForm(true);
+  $('nu-display-name').focus();
+}
+
+function closeForm() {
+  editing = null;
+  $('nu-username').disabled = false;
+  $('nu-password-field').hidden = false;
+  $('new-user-title').textContent = t('New user');
+  $('user-submit').textContent = t('Create user');
+  $('user-form').reset();
+  toggleForm(false);
+}
+
+async function saveUser(form) {
+  clearErrors(form);
+  const roles = [...form.querySelectorAll('input[name="roles"]:checked')].map((box) => box.value);
+  const body = { display_name: $('nu-display-name').value.trim(), unit_id: Number($('nu-unit').value), roles };
+  if (!body.display_name || !roles.length) {
+    showErrors(form, body.display_name ? { roles: t('Choose at least one role') } : { display_name: t('Required') }, '');
+    return;
+  }
+  try {
+    const saved = await api(`admin/users/${editing.id}`, { method: 'PATCH', body });
+    notify(t('{username} saved', { username: saved.username }));
+    closeForm();
+    await load();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    showErrors(form, error.errors, error.message);
+  }
+}
+
 async function createUser(form) {
+  if (editing) return saveUser(form);
   clearErrors(form);
   const roles = [...form.querySelectorAll('input[name="roles"]:checked')].map((box) => box.value);
   const body = {
@@ -119,8 +169,7 @@ async function createUser(form) {
     const created = await api('admin/users', { method: 'POST', body });
     notify(t('{username} created', { username: created.username }));
     if (created.temporary_password) showSecret(created.username, created.temporary_password);
-    form.reset();
-    toggleForm(false);
+    closeForm();
     state = { page: 1, q: created.username, active: '' };
     $('uf-q').value = created.username;
     $('uf-active').value = '';
@@ -134,7 +183,7 @@ async function createUser(form) {
 function toggleForm(open) {
   $('new-user').hidden = !open;
   $('new-user-toggle').setAttribute('aria-expanded', open ? 'true' : 'false');
-  if (open) $('nu-username').focus();
+  if (open && !editing) $('nu-username').focus();
 }
 
 const KIND_ORDER = ['city', 'town', 'village', 'grid', 'department'];
@@ -171,8 +220,11 @@ async function start() {
   await load();
 }
 
-$('new-user-toggle').addEventListener('click', () => toggleForm($('new-user').hidden));
-$('new-user-cancel').addEventListener('click', () => toggleForm(false));
+$('new-user-toggle').addEventListener('click', () => {
+  if (editing || !$('new-user').hidden) closeForm();
+  else toggleForm(true);
+});
+$('new-user-cancel').addEventListener('click', closeForm);
 $('user-form').addEventListener('submit', (event) => {
   event.preventDefault();
   attempt(() => createUser(event.currentTarget));
