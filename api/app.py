@@ -12,7 +12,7 @@ from flask import Flask, request, send_from_directory
 from engine.clock import Clock
 
 from .audit import routes as audit
-from .cases import journal, messages, routes as cases, tasks, work
+from .cases import assign, journal, messages, routes as cases, tasks, work
 from .census import routes as census
 from .core import answers, auth, headers, health, inputs, problems, ratelimit
 from .core.config import Settings
@@ -51,7 +51,7 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.register_converter(inputs.BoundedIntConverter, inputs.path_int_schema)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
-    for blueprint in (login.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
+    for blueprint in (login.blp, definitions.blp, cases.blp, tasks.blp, work.blp, assign.blp, messages.blp, audit.blp,
                       journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, units.blp,
                       documents.blp):
         api.register_blueprint(blueprint)

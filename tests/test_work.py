@@ -64,11 +64,11 @@ def grid2(svc):
 
     with svc.db.write() as session, session.begin():
         unit = session.scalars(select(OrgUnit).where(OrgUnit.code == "songbu-yangjiawan-g1")).one()
-        user = User(username="grid2", display_name="网格员二", password_hash=hash_password("test-password"),
+        user = User(username="grid1b", display_name="网格员二", password_hash=hash_password("test-password"),
                     unit_id=unit.id, created_at=svc.clock.now())
         user.role_links = [UserRole(role_code="grid_worker")]
         session.add(user)
-    return "grid2"
+    return "grid1b"
 
 
 def test_reassign_by_supervisor_then_the_old_holder_cannot_complete(client, login, case, grid2):

@@ -1,6 +1,8 @@
 """Cases: start one, list and read them (scoped to the caller's jurisdiction), cancel, suspend, resume."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -9,6 +11,7 @@ from sqlalchemy import exists, func, select
 from api.core import auth
 from api.core.guards import area_in_scope, case_visible, roles, scoped_case, writer
 from api.core.models import OrgUnit
+from api.core.org import display_names
 from api.core.pii import UNMASK_ROLES, masked
 from api.core.problems import ApiProblem
 from api.core.scope import case_in_scope
@@ -52,11 +55,15 @@ class CaseListPage(Schema):
     page_size = fields.Integer()
 
 
-def case_out(view: CaseView) -> dict:
+def case_out(view: CaseView, names: dict[str, str] | None = None) -> dict:
     case = view.case
     out = {column: getattr(case, column) for column in (
         "id", "case_no", "process_key", "status", "version", "jurisdiction", "title", "data", "incident",
-        "created_by", "created_at", "updated_at", "completed_at")}
+        "created_by", "created_at", "updated_at", "completed_at", "first_handler")}
+    if case.first_handler and names is None:
+        with services().db.read() as session:
+            names = display_names(session, {case.first_handler})
+    out["first_handler_name"] = (names or {}).get(case.first_handler) if case.first_handler else None
     out["data"] = masked(case.data)  # personal data shows masked; see /personal-data
     out["definition_version"] = view.definition_version
     out["tasks"] = [task_out(task, case.case_no) for task in view.tasks]
@@ -121,7 +128,8 @@ def _case_page(query: dict) -> dict:
                                .join(DefinitionVersion, DefinitionVersion.id == Case.definition_id)
                                .where(*conditions).order_by(Case.id.desc())
                                .offset((page - 1) * size).limit(size)).all()
-        items = [case_out(CaseView(case, [], version)) for case, version in rows]
+        names = display_names(session, {case.first_handler for case, _ in rows if case.first_handler})
+        items = [case_out(CaseView(case, [], version), names) for case, version in rows]
         tasks = _ready_tasks(session, [item["id"] for item in items])
         areas = _area_names(session, [item["jurisdiction"] for item in items])
         for item in items:
@@ -189,7 +197,21 @@ def _filters(principal, query: dict, svc) -> list:
     if query.get("overdue"):
         conditions.append(exists().where(CaseTask.case_id == Case.id, CaseTask.state == "ready",
                                          CaseTask.due_at < svc.clock.now()))
+    if query.get("mine"):
+        conditions.append(mine(principal))
     return conditions
+
+
+def mine(principal) -> Any:
+    """My cases: I am their 包案领导 (the ``leader`` field) or 首办负责人, or my unit was sent one of
+    their tasks by name (a department in a whistle)."""
+    led = exists().where(CaseField.case_id == Case.id, CaseField.name == "leader",
+                         CaseField.value == principal.username)
+    sent_to_my_department = exists().where(CaseTask.case_id == Case.id, CaseTask.jurisdiction == principal.unit_path,
+                                           CaseTask.role.in_(sorted(principal.roles)),
+                                           exists().where(OrgUnit.path == principal.unit_path,
+                                                          OrgUnit.kind == "department"))
+    return (Case.first_handler == principal.username) | led | sent_to_my_department
 
 
 def _ready_tasks(session, case_ids: list[int]) -> dict[int, list[CaseTask]]:

@@ -48,6 +48,9 @@ class CaseOut(Schema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)
+    first_handler = fields.String(allow_none=True, metadata={
+        "description": "首办负责人: username of the first person who signed for the case"})
+    first_handler_name = fields.String(allow_none=True)
     tasks = fields.List(fields.Nested(TaskOut))
 
 
@@ -79,6 +82,9 @@ class CaseQuery(_In):
     owner_level = fields.String()
     channel = fields.String(metadata={"description": "the data's channel, or a lead's source (hotline_12345 …)"})
     overdue = fields.Boolean(metadata={"description": "only cases with a ready task past its due time"})
+    mine = fields.Boolean(metadata={"description": (
+        "only my cases: where I am the 包案领导 (leader), the 首办负责人 (first handler), or my department "
+        "was sent a task (a whistle)")})
     created_from = Moment()
     created_to = Moment()
     page = Page()

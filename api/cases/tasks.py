@@ -41,6 +41,8 @@ class TaskCounts(Schema):
 
 class TaskListItem(TaskOut):
     case_title = fields.String(allow_none=True)
+    first_handler = fields.String(allow_none=True, metadata={"description": "the case's 首办负责人 (username)"})
+    first_handler_name = fields.String(allow_none=True)
     assignee_name = fields.String(allow_none=True, metadata={"description": "the assignee's display name"})
     owner_name = fields.String(allow_none=True, metadata={"description": "the delegator's display name"})
 
@@ -97,10 +99,13 @@ def list_tasks(query):
             conditions.append(Case.data[field].as_string() == query[field])
     with svc.db.read() as session:
         rows = session.execute(
-            select(CaseTask, Case.case_no, Case.title).join(Case, Case.id == CaseTask.case_id).where(*conditions)
-            .order_by(*SORTS[query["sort"]]).limit(query["limit"])).all()
-        names = display_names(session, {name for task, _, _ in rows for name in (task.assignee, task.owner) if name})
-        return [{**_task(task, case_no, now, names), "case_title": title} for task, case_no, title in rows]
+            select(CaseTask, Case.case_no, Case.title, Case.first_handler).join(Case, Case.id == CaseTask.case_id)
+            .where(*conditions).order_by(*SORTS[query["sort"]]).limit(query["limit"])).all()
+        names = display_names(session, {name for task, _, _, first in rows
+                                        for name in (task.assignee, task.owner, first) if name})
+        return [{**_task(task, case_no, now, names), "case_title": title, "first_handler": first,
+                 "first_handler_name": names.get(first) if first else None}
+                for task, case_no, title, first in rows]
 
 
 VIEWS = ("todo", "mine", "groups", "overdue", "due_soon", "completed")

@@ -16,6 +16,7 @@ from api.core.auth import Principal
 from api.core.guards import roles, task_visible, visible_task, writer
 from api.core.models import OrgUnit, User, UserRole
 from api.core.notify import holders, notify, telling
+from api.core.org import display_names
 from api.core.problems import ApiProblem
 from api.core.scope import task_offered_to
 from api.core.services import services
@@ -225,10 +226,15 @@ def overdue_board():
     svc = services()
     now = svc.clock.now()
     with svc.db.read() as session:
+        overdue = (CaseTask.state == "ready", CaseTask.due_at < now,
+                   task_offered_to(principal) | Case.jurisdiction.startswith(principal.unit_path))
         rows = session.execute(select(CaseTask.jurisdiction, func.count()).join(Case, Case.id == CaseTask.case_id)
-                               .where(CaseTask.state == "ready", CaseTask.due_at < now,
-                                      task_offered_to(principal) | Case.jurisdiction.startswith(principal.unit_path))
-                               .group_by(CaseTask.jurisdiction)).all()
+                               .where(*overdue).group_by(CaseTask.jurisdiction)).all()
+        handlers = session.execute(select(Case.first_handler, func.count()).select_from(CaseTask)
+                                   .join(Case, Case.id == CaseTask.case_id)
+                                   .where(*overdue, Case.first_handler.is_not(None))
+                                   .group_by(Case.first_handler)).all()
+        people = display_names(session, {name for name, _ in handlers})
         units = {u.path: u for u in session.scalars(select(OrgUnit))}
     by_town: dict[str, int] = {}
     by_department: dict[str, int] = {}
@@ -245,4 +251,6 @@ def overdue_board():
         return [{"path": path, "name": units[path].name if path in units else path, "count": n}
                 for path, n in sorted(counts.items(), key=lambda item: -item[1])]
     return {"total": sum(by_town.values()) + sum(by_department.values()), "by_town": named(by_town),
-            "by_department": named(by_department)}
+            "by_department": named(by_department),
+            "by_first_handler": [{"path": name, "name": people.get(name, name), "count": n}
+                                 for name, n in sorted(handlers, key=lambda item: (-item[1], item[0]))]}

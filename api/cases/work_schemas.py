@@ -55,6 +55,8 @@ class OverdueBoard(Schema):
     total = fields.Integer()
     by_town = fields.List(fields.Nested(BoardLine))
     by_department = fields.List(fields.Nested(BoardLine))
+    by_first_handler = fields.List(fields.Nested(BoardLine), metadata={
+        "description": "overdue tasks by their case's 首办负责人 (path: the username; name: the person)"})
 
 
 class CommentIn(_In):

@@ -22,7 +22,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.core.auth import Principal
-from api.core.models import OrgUnit
+from api.core.models import OrgUnit, User
 from api.core.org import like_prefix
 from api.core.problems import ApiProblem
 from api.core.scope import case_in_scope
@@ -36,7 +36,7 @@ FINAL_CLOSURES = ("closed_resolved", "closed_transferred", "closed_unresolved")
 # A lead that became a case, joined an open case or proved no dispute is not a dispute of its own.
 LEAD_NOT_COUNTED = ("converted", "linked", "false_alarm")
 SATISFIED = ("满意", "基本满意")
-GROUPINGS = ("town", "village", "category", "channel", "month")
+GROUPINGS = ("town", "village", "category", "channel", "month", "first_handler")
 COUNTS = ("screened", "cases", "leads", "resolved", "transferred", "closed", "closed_on_time", "revisited",
           "satisfied", "overdue_tasks", "overdue_cases", "emergencies", "petitions", "recurrences")
 RATES = {"resolution_rate": ("resolved", "screened"), "on_time_rate": ("closed_on_time", "closed"),
@@ -45,7 +45,7 @@ CHANNEL_NAMES = {"grid_patrol": "网格排查", "walk_in": "来访", "one_key_ca
                  "lead": "线索转案", "police_110": "110警情", "hotline_12345": "12345热线", "court_divorce": "离婚诉讼",
                  "petition": "信访", "grid_report": "网格上报", "women_federation": "妇联转介"}
 UNKNOWN_LABELS = {"town": "市级直接办理", "village": "乡镇及以上直接办理", "category": "未分类", "channel": "未填写",
-                  "month": "—"}
+                  "month": "—", "first_handler": "尚无人签收"}
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def _facts(principal: Principal, filters: Filters, now: datetime, dialect: str, 
             return []
         column = {"town": lambda: _unit_above("town"), "village": lambda: _unit_above("village"),
                   "category": lambda: fields.c.category, "channel": lambda: channel_key,
-                  "month": lambda: _month(dialect)}[name]()
+                  "month": lambda: _month(dialect), "first_handler": lambda: Case.first_handler}[name]()
         return [column.label(name)]
 
     counted = or_(
@@ -191,6 +191,8 @@ def _labels(session: Session, group_by: str):
         names = dict(session.execute(select(OrgUnit.path, OrgUnit.name).where(OrgUnit.kind == group_by)).all())
     elif group_by == "channel":
         names = CHANNEL_NAMES
+    elif group_by == "first_handler":  # by person: the 首办负责人's name
+        names = dict(session.execute(select(User.username, User.display_name)).all())
     else:
         names = {}
     return lambda key: UNKNOWN_LABELS[group_by] if key is None else names.get(key, key)
