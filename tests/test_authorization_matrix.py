@@ -28,6 +28,7 @@ COVERS = {"in": {"admin", "designer", "auditor", "grid", "mediator", "town", "ci
 READ_ONLY = {"auditor", "designer"}
 SUPERVISORS = {"admin", "town_director", "city_director"}
 URGERS = SUPERVISORS | {"town_officer", "city_officer"}
+CENTRE = {"town_officer", "town_director", "city_officer", "city_director"}
 CENSUS_ROUNDS = {"grid_worker", "town_officer", "town_director"}
 UNMASK = {"grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "justice_officer",
           "police_liaison", "city_officer", "city_director", "leader"}
@@ -112,6 +113,8 @@ POLICIES = {
     "POST /api/v1/tasks/<task_id>/return": (task_return, True),
     "POST /api/v1/tasks/<task_id>/reassign": (gated(SUPERVISORS), True),
     "POST /api/v1/tasks/<task_id>/urge": (gated(URGERS), True),
+    "POST /api/v1/tasks/<task_id>/assign": (gated(CENTRE), True),
+    "POST /api/v1/tasks/<task_id>/transfer": (gated(CENTRE), True),
     "POST /api/v1/tasks/<task_id>/skip": (gated({"admin"}), True),
     "GET /api/v1/cases": (anyone, False),
     "POST /api/v1/cases/search": (anyone, False),
