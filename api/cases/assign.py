@@ -72,9 +72,13 @@ def _centre_task(principal: Principal, task_id: str) -> tuple[CaseTask, Case]:
     task = visible_task(task_id)
     with services().db.read() as session:
         case = session.get(Case, task.case_id)
+    check_task(principal, task, case)
+    return task, case
+
+
+def check_task(principal: Principal, task: CaseTask, case: Case) -> None:
     if not (principal.covers(task.jurisdiction) or principal.covers(case.jurisdiction)):
         raise _refuse("the task is outside your area", "该任务不在您的辖区内，不能指派或转派", "task")
-    return task, case
 
 
 def _unit(session, ref: str, field: str) -> OrgUnit:
