@@ -16,7 +16,8 @@ from .audit import jsonable
 from .clock import parse_instant
 
 # Events that change nothing in the workflow: they are recorded for people, not for the engine.
-INFORMATIONAL = {"message_sent", "task_claimed", "task_unclaimed", "task_reassigned", "task_assigned", "task_transferred", "task_delegated",
+INFORMATIONAL = {"message_sent", "task_claimed", "task_unclaimed", "task_reassigned", "task_assigned",
+                 "task_transferred", "task_delegated",
                  "task_delegation_resolved", "task_recalled", "task_urged", "task_copied", "comment_added",
                  "attachment_added", "personal_data_viewed", "document_issued", "document_signed",
                  "audit_bundle_downloaded"}

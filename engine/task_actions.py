@@ -156,8 +156,9 @@ class TaskActions:
 
         def apply(conn: Connection) -> None:
             # The task row must still be as we read it: one writer per task at a time.
-            unchanged = (_tasks.c.id == bindparam("tid"), _tasks.c.state == "ready", _same(_tasks.c.assignee, task.assignee),
-                         _tasks.c.jurisdiction == task.jurisdiction, _same(_tasks.c.role, task.role))
+            unchanged = (_tasks.c.id == bindparam("tid"), _tasks.c.state == "ready",
+                         _same(_tasks.c.assignee, task.assignee), _tasks.c.jurisdiction == task.jurisdiction,
+                         _same(_tasks.c.role, task.role))
             if values:
                 count = conn.execute(update(_tasks).where(*unchanged).values(**values), {"tid": task_id}).rowcount
             else:

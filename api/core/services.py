@@ -61,8 +61,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     declared = DeclaredFields(db)
     catalogue = json.loads((settings.workflows_dir / "catalogue.json").read_text(encoding="utf-8"))
     cases = CaseService(db, registry, clock, roles.resolve, deadlines, case_prefix=settings.case_prefix,
-                        seal=lambda data: vault.seal(data, declared()), indexed_fields=tuple(catalogue["indexed_fields"]),
-                        role_level=roles.level)
+                        seal=lambda data: vault.seal(data, declared()),
+                        indexed_fields=tuple(catalogue["indexed_fields"]), role_level=roles.level)
     return Services(settings, db, clock, roles, deadlines, registry, cases, vault)
 
 

@@ -17,7 +17,8 @@ class _In(Schema):
 
 class KpiQuery(_In):
     group_by = fields.String(load_default=None, validate=validate.OneOf(GROUPINGS),
-                             metadata={"description": "town, village, category, channel, month or first_handler (首办负责人, by person)"})
+                             metadata={"description": ("town, village, category, channel, month or first_handler "
+                                                       "(首办负责人, by person)")})
     from_ = Day(data_key="from", load_default=None,
                 metadata={"description": "first registration day (YYYY-MM-DD, China time), inclusive"})
     to = Day(load_default=None, metadata={"description": "last registration day, inclusive"})
