@@ -25,6 +25,7 @@ from engine.verify import load_events
 from .journal import attachment_problems
 from .routes import case_out, task_out
 from .schemas import CaseOut, TaskComplete, TaskOut, TaskQuery
+from .assign import CENTRE_ROLES
 from .work import SUPERVISORS, URGERS, candidates, offered, returner
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks")
@@ -78,7 +79,7 @@ class TaskDetail(TaskListItem):
         "description": "[{username, display_name}] the task may be delegated or reassigned to"})
     actions = fields.List(fields.String(), metadata={"description": (
         "what the caller may do now: claim, unclaim, complete, return, delegate, resolve, recall, reassign, "
-        "urge, copy")})
+        "assign (指派), transfer (转派), urge, copy")})
 
 
 @blp.get("")
@@ -282,6 +283,9 @@ def _actions(principal, task: CaseTask, case: Case, can_return: bool) -> list[st
         actions.append("recall")
     if _passes(roles(*SUPERVISORS)):
         actions.append("reassign")
+    in_my_area = principal.covers(task.jurisdiction) or principal.covers(case.jurisdiction)
+    if principal.has_role(*CENTRE_ROLES) and in_my_area:
+        actions += ["assign", "transfer"]
     if _passes(roles(*URGERS)):
         actions.append("urge")
     if may_write:

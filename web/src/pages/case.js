@@ -49,6 +49,8 @@ function renderSummary(c) {
     text ? summaryRow(t('Dispute summary'), String(text)) : [],
     data.address || data.location ? summaryRow(t('Place'), String(data.address || data.location)) : [],
     summaryRow(t('Registered at'), `${when(c.created_at)}（${c.created_by}）`),
+    summaryRow(t('First handler'), c.first_handler ? `${c.first_handler_name || c.first_handler}（${c.first_handler}）`
+      : h('span', { class: 'muted' }, t('Not signed for yet'))),
     summaryRow(t('Last change'), when(c.updated_at)),
     c.completed_at ? summaryRow(t('Closed at'), when(c.completed_at)) : [],
     summaryRow(t('Deadlines'), ...(deadlines.length ? deadlines.map((task) => h('span', {

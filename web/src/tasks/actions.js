@@ -37,6 +37,20 @@ export function actionSpecs(detail) {
         reason: { type: 'string', title: t('Reason'), minLength: 1, maxLength: 2000 },
       } },
     },
+    assign: {
+      label: t('Assign (指派)'), schema: { type: 'object', required: ['to'], properties: {
+        to: { type: 'string', title: t('Assign to (username)'), minLength: 1, maxLength: 100,
+          description: t('A person in your area who holds the role this task needs.') },
+        reason: { type: 'string', title: t('Reason'), maxLength: 2000 },
+      } },
+    },
+    transfer: {
+      label: t('Transfer (转派)'), schema: { type: 'object', required: ['unit', 'reason'], properties: {
+        unit: { type: 'string', title: t('Transfer to unit (code)'), minLength: 1, maxLength: 400,
+          description: t('The city or town centre above you, or a unit of your area (e.g. macheng).') },
+        reason: { type: 'string', title: t('Reason'), minLength: 1, maxLength: 2000 },
+      } },
+    },
     urge: {
       label: t('Urge'), schema: { type: 'object', properties: {
         message: { type: 'string', title: t('Message'), maxLength: 500, default: '请尽快办理' },

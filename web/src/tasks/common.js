@@ -33,8 +33,11 @@ function unmasked(value) {
 
 /** Whether a task is for one of the user's roles (the server decides; this only picks where to go). */
 export function isMine(task, user) {
+  const unit = task && (task.jurisdiction || '');
+  const at = user && (user.unit_path || '/');
+  // offered at the task's unit, above it or within it (a village's grid task reaches its grids)
   return Boolean(task && user && task.state === 'ready' && (user.roles || []).includes(task.role)
-    && (task.jurisdiction || '').startsWith(user.unit_path || '/')
+    && (unit.startsWith(at) || (unit && at.startsWith(unit)))
     && (!task.assignee || task.assignee === user.username));
 }
 
