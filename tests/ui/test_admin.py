@@ -58,3 +58,32 @@ def test_the_user_screen_is_for_admins_only(ui):
     expect(ui.locator(".mainnav")).not_to_contain_text("用户管理")
     ui.goto(f"{ui.base}/admin/users")
     expect(ui.locator("h1")).to_have_text("无权访问")
+
+
+def test_admin_edits_an_existing_users_roles_and_unit_and_it_is_audited(ui):
+    admin = api_token(ui.base, "admin")
+    username = f"ui-{uuid.uuid4().hex[:8]}"
+    units = requests.get(f"{ui.base}/api/v1/admin/units", headers=admin, timeout=30).json()
+    unit = {u["code"]: u for u in units}
+    created = requests.post(f"{ui.base}/api/v1/admin/users", headers=admin, timeout=30, json={
+        "username": username, "display_name": "待调整 人员", "unit_id": unit["songbu-yangjiawan-g1"]["id"],
+        "roles": ["grid_worker"], "password": "Edit-me-2026"})
+    assert created.status_code == 201, created.text
+    sign_in(ui, "admin", next_path="/admin/users")
+    ui.locator("#uf-q").fill(username)
+    ui.locator("#uf-q").press("Enter")
+    row = ui.locator(f'#user-rows tr[data-username="{username}"]')
+    row.get_by_role("button", name="编辑").click()
+    expect(ui.locator("#new-user-title")).to_have_text("编辑用户")
+    expect(ui.get_by_label("用户名", exact=True)).to_be_disabled()
+    ui.get_by_label("所属单位").select_option(value=str(unit["songbu-yangjiawan"]["id"]))
+    ui.get_by_role("checkbox", name="网格员").uncheck()
+    ui.get_by_role("checkbox", name="村书记").check()
+    ui.get_by_role("button", name="保存修改").click()
+    expect(row).to_contain_text("村书记")
+    expect(row).not_to_contain_text("网格员")
+    expect(row).not_to_contain_text("第一网格")
+    audit = requests.get(f"{ui.base}/api/v1/admin/audit?target_type=user", headers=admin, timeout=30).json()["items"]
+    [change] = [a for a in audit if a["action"] == "user.update" and a["after"]["username"] == username]
+    assert change["before"]["roles"] == ["grid_worker"] and change["after"]["roles"] == ["village_secretary"]
+    assert change["after"]["unit_path"] == "/macheng/songbu/songbu-yangjiawan/"
