@@ -195,3 +195,25 @@ def test_a_supervisor_reassigns_to_a_person_picked_by_name(ui):
     dialog.get_by_role("button", name="确定").click()
     expect(ui.locator("#task-notice")).to_contain_text("转办：已完成")
     assert ready_task(ui.base, api_token(ui.base, "grid"), case["id"], "notice")["assignee"] == "grid"
+
+
+def test_a_town_officer_assigns_by_name_and_the_first_handler_finds_the_case_under_my_cases(ui):
+    case = registered_case(ui.base, "指派选人测试纠纷")      # the grid worker registered it: its 首办负责人
+    task = ready_task(ui.base, api_token(ui.base, "grid"), case["id"], "notice")
+    sign_in(ui, "town", next_path=f"/tasks/{task['id']}")
+    ui.get_by_role("button", name="指派").click()
+    dialog = ui.locator("#action-dialog")
+    dialog.get_by_label("指派给（用户名）").fill("mediator")
+    dialog.get_by_role("button", name="确定").click()
+    expect(dialog).to_contain_text("没有该任务需要的角色")
+    dialog.get_by_label("指派给（用户名）").fill("grid2")
+    dialog.get_by_label("理由").fill("包片网格员")
+    dialog.get_by_role("button", name="确定").click()
+    expect(ui.locator("#task-notice")).to_contain_text("指派：已完成")
+    assert ready_task(ui.base, api_token(ui.base, "grid"), case["id"], "notice")["assignee"] == "grid2"
+
+    sign_in(ui, "grid")
+    ui.get_by_role("tab", name=re.compile("我的案件")).click()
+    row = ui.locator(f'tr[data-case-id="{case["id"]}"]')
+    expect(row).to_contain_text("网格员 李网格")
+    expect(row).to_contain_text("权利告知与身份核验")
