@@ -8,6 +8,8 @@ terms tried in order (the first unit term that resolves wins; a ``person.`` term
   grid case lies in a village, a town and the city; a village case has no grid);
 * ``case.area``: the case's area as it is;
 * ``unit.<variable>``: a unit path held in a data variable (a department a whistle went to);
+  ``unit.<variable>@town`` (or ``@village``, ``@grid``, ``@city``): that level of it (the town of
+  the village a lead names, where its 派出所 sits);
 * ``person.<variable>``: the username held in a data variable (the leader named for 包案): the
   task is given to that person directly.
 
@@ -25,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 LEVEL_DEPTH = {"city": 1, "town": 2, "village": 3, "grid": 4}
-_TERM = re.compile(r"^(case)\.(grid|village|town|city|area)$|^(unit|person)\.([A-Za-z_][A-Za-z0-9_]{0,99})$")
+_TERM = re.compile(r"^(case)\.(grid|village|town|city|area)$|^(person)\.([A-Za-z_][A-Za-z0-9_]{0,99})$"
+                   r"|^(unit)\.([A-Za-z_][A-Za-z0-9_]{0,99})(@(grid|village|town|city))?$")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def problem(props: dict[str, str]) -> str | None:
     for term in terms(props):
         if not _TERM.match(term):
             return (f"assign term '{term}' is not one of case.grid, case.village, case.town, case.city, "
-                    "case.area, unit.<variable>, person.<variable>")
+                    "case.area, unit.<variable>, unit.<variable>@town (or @grid, @village, @city), person.<variable>")
     return None
 
 
@@ -60,7 +63,9 @@ def resolve(props: dict[str, str], area: str, data: dict[str, Any], role_level: 
             value = data.get(name)
             person = value.strip() if isinstance(value, str) and value.strip() else None
         elif unit is None and kind == "unit":
+            name, _, level = name.partition("@")
             unit = _unit_value(data.get(name))
+            unit = level_of(unit, level) if unit and level else unit
         elif unit is None and kind == "case":
             unit = area if name == "area" else level_of(area, name)
     # A department's people sit beside the areas: without a named department the task goes to the

@@ -26,12 +26,13 @@ VILLAGE = "/macheng/songbu/songbu-yangjiawan/"
     ({"assign": "person.leader, case.city"}, GRID, {"leader": "leader"}, "city", Assignment("/macheng/", "leader")),
     ({"assign": "person.leader, case.city"}, GRID, {}, "city", Assignment("/macheng/")),
     ({"assign": "case.area"}, GRID, {}, "town", Assignment(GRID)),
+    ({"assign": "case.town, unit.u@town"}, "/macheng/", {"u": VILLAGE}, "town", Assignment("/macheng/songbu/")),
 ])
 def test_resolve(props, area, data, level, expected):
     assert resolve(props, area, data, level) == expected
 
 
-@pytest.mark.parametrize("value", ["case.street", "unit.", "person.a b", "case.grid;drop", "__import__('os')", " "])
+@pytest.mark.parametrize("value", ["case.street", "unit.", "person.a b", "unit.u@street", "person.p@town", "case.grid;drop", "__import__('os')", " "])
 def test_bad_expressions_are_named(value):
     assert problem({"assign": value})
 

@@ -70,6 +70,10 @@ def test_a_12345_lead_is_checked_by_the_grid_worker_of_the_address(client, login
     assert (done["screen"], done["verify"]) == ("city", "grid")
     case = client.get(f"/api/v1/cases/{case_id}", headers=grid).get_json()
     assert case["first_handler"] == "city" and case["first_handler_name"] == "市综治中心 刘主任"
+    by_person = client.get("/api/v1/stats/kpis?group_by=first_handler", headers=city).get_json()["groups"]
+    assert [(g["key"], g["label"], g["leads"]) for g in by_person] == [("city", "市综治中心 刘主任", 1)]
+    board = client.get("/api/v1/tasks/overdue-board", headers=city).get_json()
+    assert board["by_first_handler"] == []                          # nothing overdue yet
 
 
 def test_a_five_batches_policy_check_is_done_by_a_department_liaison(client, login, svc, library):

@@ -402,7 +402,7 @@ def test_a_one_key_call_not_answered_escalates_to_the_town_officer(client, svc, 
     clock.advance(timedelta(minutes=10, seconds=1))
     assert svc.cases.fire_due_timers() == 1
     [escalation] = [t for t in ready(svc, case.id) if t.element_id == "onekey_escalate"]
-    assert (escalation.role, escalation.jurisdiction) == ("town_officer", VILLAGE)
+    assert (escalation.role, escalation.jurisdiction) == ("town_officer", "/macheng/songbu/")  # the town of the case
     answer = client.get("/api/v1/intake/one_key_call/OK-2", headers=keys["one_key_call"]).get_json()
     assert answer["response"]["within_window"] is False and answer["response"]["answered_at"] is None
     assert answer["response"]["escalated_at"] and "一键呼叫超时督办" in answer["steps"]

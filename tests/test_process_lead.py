@@ -15,6 +15,7 @@ pytestmark = pytest.mark.usefixtures("verify_all_cases")
 
 CITY = "/macheng/"
 VILLAGE = "/macheng/songbu/songbu-yangjiawan/"
+TOWN = "/macheng/songbu/"
 
 
 LEAD_110 = {"source": "police_110", "source_ref": "110-20260302-0007", "lead_summary": "杨家湾村两户因排水沟争吵报警"}
@@ -70,7 +71,7 @@ def test_a_red_lead_not_verified_in_two_hours_is_escalated_then_an_emergency_goe
     assert svc.cases.fire_due_timers() == 1
     do(svc, cid, "verify_supervise", example("lead_verify_supervise"), role="town_officer", unit=VILLAGE)
     do(svc, cid, "verify", example("lead_verify", lead_result="emergency"))
-    do(svc, cid, "emergency", example("lead_emergency"), role="police_liaison", unit=VILLAGE)
+    do(svc, cid, "emergency", example("lead_emergency"), role="police_liaison", unit="/macheng/songbu/")  # the town of the village: its 派出所
     view = do(svc, cid, "feedback", example("lead_feedback"))
     assert view.case.status == "completed" and view.case.data["lead_result"] == "emergency"
 
@@ -93,7 +94,7 @@ def test_a_divorce_filing_gets_joint_screening_then_monitoring_until_conversion(
     view = do(svc, cid, "screen", {**SCREEN, "category": "婚姻家庭"})
     joint = {(t.element_id, t.role, t.jurisdiction) for t in view.tasks}
     assert joint == {("joint_fulian", "department_liaison", "/macheng/fulian/"),
-                     ("joint_police", "police_liaison", VILLAGE), ("joint_tribunal", "justice_officer", VILLAGE)}
+                     ("joint_police", "police_liaison", TOWN), ("joint_tribunal", "justice_officer", TOWN)}
     for key in ("joint_fulian", "joint_police", "joint_tribunal"):
         do(svc, cid, key, example(f"lead_{key}"))
     do(svc, cid, "verify", example("lead_verify", lead_result="monitor"))
