@@ -65,13 +65,13 @@ def test_a_12345_lead_is_checked_by_the_grid_worker_of_the_address(client, login
     assert "verify" not in inbox(client, grid2, case_id)         # the next grid of the village does not get it
     verify = inbox(client, grid, case_id)["verify"]
     assert (verify["role"], verify["jurisdiction"]) == ("grid_worker", GRID)
+    by_person = client.get("/api/v1/stats/kpis?group_by=first_handler", headers=city).get_json()["groups"]
+    assert [(g["key"], g["label"], g["leads"]) for g in by_person] == [("city", "市综治中心 刘主任", 1)]
     work(client, grid, case_id, "verify", {"lead_result": "false_alarm"})
     done = who_did(svc, case_id)
     assert (done["screen"], done["verify"]) == ("city", "grid")
     case = client.get(f"/api/v1/cases/{case_id}", headers=grid).get_json()
     assert case["first_handler"] == "city" and case["first_handler_name"] == "市综治中心 刘主任"
-    by_person = client.get("/api/v1/stats/kpis?group_by=first_handler", headers=city).get_json()["groups"]
-    assert [(g["key"], g["label"], g["leads"]) for g in by_person] == [("city", "市综治中心 刘主任", 1)]
     board = client.get("/api/v1/tasks/overdue-board", headers=city).get_json()
     assert board["by_first_handler"] == []                          # nothing overdue yet
 
