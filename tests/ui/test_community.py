@@ -1,6 +1,8 @@
 """The community work page (群防群治): a 五老和谐会 with a member (phone shown masked), a 警民恳谈会
-whose raised issue becomes a case in the resident's grid, and the six campaigns' counts."""
+whose raised issue becomes a case in the resident's grid, and the six campaigns' counts; the dashboard's 六大行动 figure."""
 from __future__ import annotations
+
+import re
 
 from playwright.sync_api import expect
 
@@ -42,3 +44,11 @@ def test_roster_member_and_a_meeting_issue_that_becomes_a_case(ui):
     ui.get_by_role("button", name="登记问题").click()
     expect(ui.locator("#issue-list")).to_contain_text("案件 MC-")
     expect(ui.locator("#campaign-rows tr")).to_have_count(6)
+
+
+def test_the_dashboard_shows_the_six_campaigns(ui):
+    sign_in(ui, "town", next_path="/dashboard")
+    expect(ui.get_by_role("heading", name="六大行动")).to_be_visible()
+    expect(ui.locator("#chart-campaigns")).to_have_attribute("data-total", re.compile(r"^\d+$"))
+    rows = ui.evaluate("() => window.cunliaoCampaigns.rows.map((r) => r.campaign_name)")
+    assert len(rows) == 6 and "平安村（社区）创建行动" in rows

@@ -18,7 +18,7 @@ export async function loadEvents() {
     h('td', { 'data-label': t('Date') }, event.held_on),
     h('td', { 'data-label': t('Kind') }, event.kind_name),
     h('td', { 'data-label': t('Area') }, unitName(event.area_path)),
-    h('td', { 'data-label': t('Place') }, event.place),
+    h('td', { 'data-label': t('Venue') }, event.place),
     h('td', { 'data-label': t('Attendees') }, String(event.attendees)),
     h('td', { 'data-label': t('Issues raised') }, String(event.issues.length)),
     h('td', { 'data-label': t('Actions') }, h('button', { type: 'button', onclick: () => openEvent(event) },
@@ -40,7 +40,7 @@ export async function loadEventCounts() {
   const rows = await api('community/event-counts', { query: { year } });
   $('event-count-rows').replaceChildren(...rows.map((row) => h('tr', {},
     h('td', { 'data-label': t('Month') }, row.month), h('td', { 'data-label': t('Kind') }, row.kind_name),
-    h('td', { 'data-label': t('Events') }, String(row.events)), h('td', { 'data-label': t('Attendees') }, String(row.attendees)),
+    h('td', { 'data-label': t('Events held') }, String(row.events)), h('td', { 'data-label': t('Attendees') }, String(row.attendees)),
     h('td', { 'data-label': t('Issues raised') }, String(row.issues)), h('td', { 'data-label': t('Leads') }, String(row.leads)),
     h('td', { 'data-label': t('Cases') }, String(row.cases)))));
 }

@@ -8,7 +8,7 @@ export async function loadCards() {
   const [coverage, missing] = await Promise.all([api('community/contact-card-coverage'),
     api('community/households-without-card')]);
   $('coverage-rows').replaceChildren(...coverage.map((row) => h('tr', {},
-    h('td', { 'data-label': t('Village') }, row.village), h('td', { 'data-label': t('Households') }, String(row.households)),
+    h('td', { 'data-label': t('Village') }, row.village), h('td', { 'data-label': t('Census households') }, String(row.households)),
     h('td', { 'data-label': t('With a card') }, String(row.with_card)),
     h('td', { 'data-label': t('Without a card') }, h('strong', {}, String(row.without_card))))));
   $('card-household').replaceChildren(...missing.map((household) => h('option', { value: household.id },
@@ -20,7 +20,7 @@ export async function loadCampaigns() {
   const rows = await api('community/campaign-counts', { query: month ? { month } : {} });
   $('campaign-rows').replaceChildren(...rows.map((row) => h('tr', { dataset: { campaign: row.campaign } },
     h('td', { 'data-label': t('Campaign') }, row.campaign_name), h('td', { 'data-label': t('Cases') }, String(row.cases)),
-    h('td', { 'data-label': t('Patrols') }, String(row.patrols)), h('td', { 'data-label': t('Events') }, String(row.events)),
+    h('td', { 'data-label': t('Patrols') }, String(row.patrols)), h('td', { 'data-label': t('Events held') }, String(row.events)),
     h('td', { 'data-label': t('Total') }, h('strong', {}, String(row.total))))));
 }
 

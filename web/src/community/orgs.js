@@ -10,9 +10,9 @@ export async function loadOrgs() {
   const [orgs, counts] = await Promise.all([api('community/orgs'), api('community/participations')]);
   const byOrg = new Map(counts.map((row) => [row.org_id, row.appointments]));
   emptyRow($('org-rows'), $('org-empty'), orgs.map((org) => h('tr', { dataset: { orgId: org.id } },
-    h('td', { 'data-label': t('Name') }, h('strong', {}, org.name)),
+    h('td', { 'data-label': t('Organisation') }, h('strong', {}, org.name)),
     h('td', { 'data-label': t('Area') }, unitName(org.area_path)),
-    h('td', { 'data-label': t('Members') }, String(org.member_count)),
+    h('td', { 'data-label': t('Member count') }, String(org.member_count)),
     h('td', { 'data-label': t('Participations') }, String(byOrg.get(org.id) || 0)),
     h('td', { 'data-label': t('Actions') }, h('button', { type: 'button', onclick: () => attempt(() => openOrg(org.id)) },
       t('Roster'))))));
@@ -25,7 +25,7 @@ async function openOrg(id) {
   $('org-detail-title').textContent = `${org.name}（${unitName(org.area_path)}）`;
   $('member-rows').replaceChildren(...org.members.map((member) => h('tr', { dataset: { memberId: member.id } },
     h('td', { 'data-label': t('Name') }, member.name),
-    h('td', { 'data-label': t('Title') }, member.title || '—'),
+    h('td', { 'data-label': t('Member title') }, member.title || '—'),
     h('td', { 'data-label': t('Phone') }, member.phone || '—'),
     h('td', { 'data-label': t('Participations') }, String(member.participations)),
     h('td', { 'data-label': t('Status') }, member.active ? t('On the roster') : t('Off the roster')))));
