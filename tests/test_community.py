@@ -60,6 +60,9 @@ def test_wulao_member_appointed_to_a_mediation_and_counted(client, login, librar
     roster = ok(client.get(f"{C}/orgs/{org['id']}", headers=grid))
     assert [m["name"] for m in roster["members"]] == ["陈老师", "周老"] and "13912345678" not in str(roster)
     problem(client.get(f"{C}/orgs/{org['id']}", headers=login("dept")), 404)
+    assert [o["id"] for o in ok(client.get(f"{C}/orgs", headers=grid))] == [org["id"]]  # the grid's own village
+    assert [o["member_count"] for o in ok(client.get(f"{C}/orgs?area={VILLAGE}&kind=wulao", headers=town))] == [2]
+    assert ok(client.get(f"{C}/orgs?area={OTHER_VILLAGE}", headers=login("city"))) == []
 
     # A neighbour quarrel the grid worker started in the grid; the village mediator brings in 陈老师.
     case = ok(client.post("/api/v1/cases", headers=grid, json={"process_key": "quick_mediation",
@@ -218,5 +221,5 @@ def test_campaign_tags_counts_visits_and_patrols_by_everyone_named(client, login
     assert counts["rule_of_law"]["total"] == 1 and counts["grassroots"]["total"] == 0
     village_counts = {c["campaign"]: c["total"] for c in ok(client.get(f"{C}/campaign-counts", headers=mediator))}
     assert village_counts["safe_village"] == 2 and village_counts["rule_of_law"] == 0
-    assert [t["campaign"] for t in ok(client.get(
-        f"{C}/campaign-tags?target_type=event&target_id={event['id']}", headers=town))] == ["safe_village", "rule_of_law"]
+    tags = ok(client.get(f"{C}/campaign-tags?target_type=event&target_id={event['id']}", headers=town))
+    assert [t["campaign"] for t in tags] == ["safe_village", "rule_of_law"]

@@ -123,7 +123,8 @@ def activity_hours(query):
     with services().db.read() as session:
         area = optional_area(session, principal, query)
         visits = list(session.scalars(select(CensusVisit).where(
-            in_area(CensusVisit.grid_path, principal, area), CensusVisit.started_at < end, CensusVisit.ended_at > start)))
+            in_area(CensusVisit.grid_path, principal, area), CensusVisit.started_at < end,
+            CensusVisit.ended_at > start)))
         patrols = list(session.scalars(select(PatrolLog).where(
             in_area(PatrolLog.area_path, principal, area), PatrolLog.started_at < end, PatrolLog.ended_at > start)))
     people: dict[str, dict] = {}

@@ -7,7 +7,7 @@ row of ``community_appointments`` that the counts read.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.core import auth
@@ -17,13 +17,15 @@ from api.core.problems import ApiProblem
 from api.core.scope import case_in_scope, in_area
 from api.core.services import services
 from api.prevention.service import invalid, month_bounds, not_found
+from engine.errors import AlreadyDone
 from engine.models import Case
+from engine.store import insert_once
 
 from .common import (add_recorded, blp, day_start, known, optional_area, record_change, scoped_row, scoped_unit,
                      sealed_phone, vocabulary, writer)
 from .models import CommunityAppointment, CommunityMember, CommunityOrg
-from .schemas import (AppointmentIn, AppointmentOut, RosterMemberIn, RosterMemberOut, RosterMemberPatch, MonthQuery, OrgDetail, OrgIn,
-                      OrgOut, OrgsQuery, ParticipationOut)
+from .schemas import (AppointmentIn, AppointmentOut, MonthQuery, OrgDetail, OrgIn, OrgOut, OrgsQuery,
+                      ParticipationOut, RosterMemberIn, RosterMemberOut, RosterMemberPatch)
 
 OPEN_CASE = ("active", "waiting")
 
@@ -52,7 +54,8 @@ def readable_org(session: Session, org_id: int, principal) -> CommunityOrg:
     """An organisation of the caller's area, or of the village the caller works in (a grid worker calls
     on the village's 五老), else 404."""
     org = session.get(CommunityOrg, org_id)
-    if org is None or not (in_scope(org.area_path, principal.unit_path) or in_scope(principal.unit_path, org.area_path)):
+    if org is None or not (in_scope(org.area_path, principal.unit_path)
+                           or in_scope(principal.unit_path, org.area_path)):
         raise not_found("organisation", org_id)
     return org
 
@@ -93,9 +96,10 @@ def list_orgs(query):
     principal = auth.current()
     with services().db.read() as session:
         area = optional_area(session, principal, query)
-        statement = select(CommunityOrg).where(in_area(CommunityOrg.area_path, principal, area)
-                                               | (CommunityOrg.area_path.in_(ancestors(principal.unit_path))
-                                                  if area is None else False))
+        visible = in_area(CommunityOrg.area_path, principal, area)
+        if area is None:  # and the organisations of the village the caller works in
+            visible = visible | CommunityOrg.area_path.in_(ancestors(principal.unit_path))
+        statement = select(CommunityOrg).where(visible)
         if query.get("kind"):
             statement = statement.where(CommunityOrg.kind == query["kind"])
         return [org_view(session, o) for o in session.scalars(statement.order_by(CommunityOrg.id).limit(1000))]
@@ -186,8 +190,15 @@ def appoint(body, case_id: int):
                   "appointed_at": svc.clock.now()}
         payload = {"member_id": member.id, "member": member.name, "organisation": org.name, "kind": org.kind,
                    "role": values["role"]}
-    svc.cases.annotate(case.id, principal.username, "mediator_appointed", payload,
-                       apply=lambda conn: conn.execute(insert(CommunityAppointment.__table__).values(**values)))
+
+    def claim(conn) -> None:
+        """The row, in the event's transaction: of two appointments at once, the second writes nothing."""
+        if insert_once(conn, CommunityAppointment.__table__, values, ["member_id", "case_id"]) is None:
+            raise AlreadyDone("the member is already appointed to this case")
+    try:
+        svc.cases.annotate(case.id, principal.username, "mediator_appointed", payload, apply=claim)
+    except AlreadyDone:
+        raise ApiProblem(409, "the member is already appointed to this case", "该成员已选派到本案") from None
     with svc.db.read() as session:
         row = session.scalars(select(CommunityAppointment).where(CommunityAppointment.member_id == member.id,
                                                                  CommunityAppointment.case_id == case.id)).one()
