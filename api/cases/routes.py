@@ -189,6 +189,8 @@ def _filters(principal, query: dict, svc) -> list:
     if query.get("overdue"):
         conditions.append(exists().where(CaseTask.case_id == Case.id, CaseTask.state == "ready",
                                          CaseTask.due_at < svc.clock.now()))
+    if query.get("led"):  # 包案: the case has (had) a step in the leader's lane
+        conditions.append(exists().where(CaseTask.case_id == Case.id, CaseTask.role == "leader"))
     return conditions
 
 

@@ -65,7 +65,8 @@ function renderTasks(c) {
     return;
   }
   list.replaceChildren(...c.tasks.map((task) => h('li', {},
-    h('a', { href: `/tasks/${task.id}` }, task.name || task.element_id),
+    canWrite ? h('a', { href: `/tasks/${task.id}` }, task.name || task.element_id)
+      : h('span', {}, task.name || task.element_id),  // task pages are for staff, not auditors
     h('span', { class: 'muted' }, task.assignee ? t('held by {who}', { who: task.assignee }) : t('not yet taken on')),
     task.due_at ? h('span', { class: dueClass(task.due_at) }, t('due {time}', { time: when(task.due_at) })) : null)));
 }
