@@ -18,7 +18,7 @@ $(STAMP): setup.cfg pyproject.toml
 run: install web
 	$(BIN)/cunliao init-db
 	$(BIN)/cunliao deploy workflows/bpmn workflows/forms workflows/documents
-	$(BIN)/cunliao seed-demo
+	$(BIN)/cunliao seed-demo --month
 	$(BIN)/cunliao serve
 
 # TEST_DATABASE_URL=postgresql://... runs the same suite on that database.
