@@ -48,7 +48,7 @@ function renderSummary(c) {
     summaryRow(t('Channel'), channelName(channel)),
     text ? summaryRow(t('Dispute summary'), String(text)) : [],
     data.address || data.location ? summaryRow(t('Place'), String(data.address || data.location)) : [],
-    summaryRow(t('Registered at'), `${when(c.created_at)}（${c.created_by}）`),
+    summaryRow(t('Registered at'), `${when(c.created_at)}（${c.created_by_name || c.created_by}）`),
     summaryRow(t('Last change'), when(c.updated_at)),
     c.completed_at ? summaryRow(t('Closed at'), when(c.completed_at)) : [],
     summaryRow(t('Deadlines'), ...(deadlines.length ? deadlines.map((task) => h('span', {

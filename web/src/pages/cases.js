@@ -177,7 +177,7 @@ function setUp() {
   fillOptions(field('status'), Object.entries(STATUS));
   fillOptions(field('channel'), Object.entries(CHANNEL));
   const newCase = document.getElementById('new-case');
-  newCase.hidden = readOnly;
+  if (newCase) newCase.hidden = readOnly;
 
   for (const name of ['town', 'village']) {
     field(name).addEventListener('change', () => fillAreas());
