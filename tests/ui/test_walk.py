@@ -20,6 +20,8 @@ from sqlalchemy import create_engine, text
 from .conftest import ARTIFACTS, DEMO_PASSWORD, ROOT, _ui_database, serve
 
 SHOTS = ARTIFACTS / "walk"
+GRID = "/macheng/songbu/songbu-yangjiawan/songbu-yangjiawan-g1/"
+VILLAGE = "/macheng/songbu/songbu-yangjiawan/"
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 768}
 MIN_SIZE = 40  # px: a current step smaller than this cannot be read
@@ -38,18 +40,41 @@ def demo(tmp_path_factory):
         yield {"base": base, "url": url}
 
 
+def query(demo, sql: str, **params) -> list:
+    engine = create_engine(demo["url"].replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).all()
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def logins(demo) -> dict[str, str]:
     """role -> the first demo login holding it (the demo grows logins; the walk takes what there is)."""
-    engine = create_engine(demo["url"].replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.connect() as conn:
-        rows = conn.execute(text("SELECT r.role_code, u.username FROM user_roles r JOIN users u ON u.id = r.user_id "
-                                 "WHERE u.active ORDER BY u.id")).all()
-    engine.dispose()
     found: dict[str, str] = {}
-    for role, username in rows:
+    for role, username in query(demo, "SELECT r.role_code, u.username FROM user_roles r JOIN users u "
+                                      "ON u.id = r.user_id WHERE u.active ORDER BY u.id"):
         found.setdefault(role, username)
     return found
+
+
+def open_task(demo, person, element_id: str, under: str) -> None:
+    """Open the demo month's ready ``element_id`` task in the unit ``under`` (a path prefix)."""
+    rows = query(demo, "SELECT id FROM case_tasks WHERE state = 'ready' AND element_id = :e AND jurisdiction LIKE :p "
+                       "ORDER BY created_at", e=element_id, p=f"{under}%")
+    assert rows, f"the demo month has no ready {element_id} under {under}"
+    person.visit(f"/tasks/{rows[0][0]}", element_id)
+
+
+def finish(person, next_heading: str | None = None) -> None:
+    """完成, then the next step of the same person's (or the completed task with no form left)."""
+    person.page.get_by_role("button", name="完成").click()
+    if next_heading:
+        expect(person.page.get_by_role("heading", name=next_heading, exact=True)).to_be_visible()
+    else:
+        expect(person.page.locator("#task-head")).to_contain_text("已完成")
+    person.settle("completed")
 
 
 class Walk:
@@ -179,11 +204,18 @@ def need(logins: dict, role: str) -> str:
     return logins[role]
 
 
-def test_grid_worker_on_a_phone(walk, logins):
+def test_grid_worker_on_a_phone(walk, logins, demo):
     grid = walk("grid", PHONE)
     grid.sign_in(need(logins, "grid_worker"), "/inbox")
     expect(grid.page.locator("#inbox-list a[href^='/tasks/']").first).to_be_visible()
     work_on_first_task(grid)
+    open_task(demo, grid, "contact", GRID)  # 联系重点人员: the follow-up plan's visit
+    page = grid.page
+    page.get_by_role("group", name="联系方式").get_by_label("上门走访").check()
+    page.get_by_role("group", name="是否联系上本人").get_by_label("是").check()
+    page.get_by_label("近况和诉求").fill("在家务农，情绪平稳，无新的诉求。")
+    page.get_by_role("group", name="风险变化").get_by_label("稳定").check()
+    finish(grid)
     grid.visit("/census", "census")
     expect(grid.page.locator("main table tbody tr").first).to_be_visible()
     grid.visit("/prevention", "prevention")
@@ -204,11 +236,24 @@ def test_staff_day(walk, logins, role):
     person.visit("/prevention", "prevention")
 
 
-def test_department_liaison_works_its_whistled_case(walk, logins):
+def test_department_liaison_works_its_whistled_case(walk, logins, demo):
     dept = walk("department")
     dept.sign_in(need(logins, "department_liaison"), "/inbox")
     expect(dept.page.locator("#inbox-list a[href^='/tasks/']").first).to_be_visible()
     work_on_first_task(dept)
+    open_task(demo, dept, "ack", "/macheng/minzheng/")  # 签收应哨
+    dept.page.get_by_role("group", name="签收意见").get_by_label("应哨").check()
+    dept.page.get_by_label("联络人").fill("赵联络")
+    finish(dept, "部门报到")
+
+
+def test_mediator_accepts_a_case_for_the_village(walk, logins, demo):
+    mediator = walk("village_mediator-accept")
+    mediator.sign_in(need(logins, "village_mediator"), "/inbox")
+    open_task(demo, mediator, "accept_village", VILLAGE)  # 村调委会签收
+    mediator.page.get_by_role("group", name="签收").get_by_label("是").check()
+    mediator.page.get_by_label("签收意见").fill("已签收，安排调解员。")
+    finish(mediator, "受理并选定调解员")
 
 
 def test_leader_lands_on_the_cases_in_their_charge(walk, logins):
