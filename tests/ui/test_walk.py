@@ -22,6 +22,7 @@ from .conftest import ARTIFACTS, DEMO_PASSWORD, ROOT, _ui_database, serve
 SHOTS = ARTIFACTS / "walk"
 GRID = "/macheng/songbu/songbu-yangjiawan/songbu-yangjiawan-g1/"
 VILLAGE = "/macheng/songbu/songbu-yangjiawan/"
+MINZHENG = "/macheng/minzheng/"
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 768}
 MIN_SIZE = 40  # px: a current step smaller than this cannot be read
@@ -50,13 +51,10 @@ def query(demo, sql: str, **params) -> list:
 
 
 @pytest.fixture(scope="module")
-def logins(demo) -> dict[str, str]:
-    """role -> the first demo login holding it (the demo grows logins; the walk takes what there is)."""
-    found: dict[str, str] = {}
-    for role, username in query(demo, "SELECT r.role_code, u.username FROM user_roles r JOIN users u "
-                                      "ON u.id = r.user_id WHERE u.active ORDER BY u.id"):
-        found.setdefault(role, username)
-    return found
+def logins(demo) -> list:
+    """(role, username, unit path) of every demo login (the demo grows logins; the walk takes what there is)."""
+    return query(demo, "SELECT r.role_code, u.username, o.path FROM user_roles r JOIN users u ON u.id = r.user_id "
+                       "JOIN org_units o ON o.id = u.unit_id WHERE u.active ORDER BY u.id")
 
 
 def open_task(demo, person, element_id: str, under: str) -> None:
@@ -198,15 +196,17 @@ def work_on_first_task(person: Walk) -> None:
         person.open_first("a[href^='/cases/']:not([href='/cases/new'])", "case")
 
 
-def need(logins: dict, role: str) -> str:
-    if role not in logins:
-        pytest.skip(f"the demo has no login with the role {role} yet")
-    return logins[role]
+def need(logins: list, role: str, covering: str | None = None) -> str:
+    """The first demo login with ``role`` (whose unit is ``covering`` or above it, when given)."""
+    for code, username, path in logins:
+        if code == role and (covering is None or covering.startswith(path)):
+            return username
+    pytest.skip(f"the demo has no login with the role {role} over {covering or 'any unit'} yet")
 
 
 def test_grid_worker_on_a_phone(walk, logins, demo):
     grid = walk("grid", PHONE)
-    grid.sign_in(need(logins, "grid_worker"), "/inbox")
+    grid.sign_in(need(logins, "grid_worker", GRID), "/inbox")
     expect(grid.page.locator("#inbox-list a[href^='/tasks/']").first).to_be_visible()
     work_on_first_task(grid)
     open_task(demo, grid, "contact", GRID)  # 联系重点人员: the follow-up plan's visit
@@ -238,10 +238,10 @@ def test_staff_day(walk, logins, role):
 
 def test_department_liaison_works_its_whistled_case(walk, logins, demo):
     dept = walk("department")
-    dept.sign_in(need(logins, "department_liaison"), "/inbox")
+    dept.sign_in(need(logins, "department_liaison", MINZHENG), "/inbox")
     expect(dept.page.locator("#inbox-list a[href^='/tasks/']").first).to_be_visible()
     work_on_first_task(dept)
-    open_task(demo, dept, "ack", "/macheng/minzheng/")  # 签收应哨
+    open_task(demo, dept, "ack", MINZHENG)  # 签收应哨
     dept.page.get_by_role("group", name="签收意见").get_by_label("应哨").check()
     dept.page.get_by_label("联络人").fill("赵联络")
     finish(dept, "部门报到")
@@ -249,7 +249,7 @@ def test_department_liaison_works_its_whistled_case(walk, logins, demo):
 
 def test_mediator_accepts_a_case_for_the_village(walk, logins, demo):
     mediator = walk("village_mediator-accept")
-    mediator.sign_in(need(logins, "village_mediator"), "/inbox")
+    mediator.sign_in(need(logins, "village_mediator", VILLAGE), "/inbox")
     open_task(demo, mediator, "accept_village", VILLAGE)  # 村调委会签收
     mediator.page.get_by_role("group", name="签收").get_by_label("是").check()
     mediator.page.get_by_label("签收意见").fill("已签收，安排调解员。")
