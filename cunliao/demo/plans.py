@@ -20,7 +20,7 @@ MATTERS = [
     ("生产经营", "鱼塘承包", "鱼塘承包到期后对补偿款发生争执。"),
     ("道路交通事故", "电动车刮擦", "电动车与三轮车刮擦，对维修费用协商不成。"),
 ]
-QUICK = [("邻里", "两户因柴堆占道争吵"), ("债务", "邻居借款三千元到期未还"), ("土地山林", "田埂边界被翻耕")]
+QUICK = [("邻里", "两户因柴堆占道争吵"), ("债务", "邻居借款三千元到期未还"), ("山林土地", "田埂边界被翻耕")]
 GREEN = {"wuxiao": True, "involved_count": 2, "amount": 3000, "risk_flags": ["无"], "emergency": False}
 RED = {"category": "婚姻家庭", "summary": "丈夫酒后多次殴打妻子，妻子娘家人扬言报复。", "wuxiao": False, "involved_count": 3, "amount": 0, "risk_flags": ["家暴", "民转刑"],
        "emergency": False, "paths": ["法治教育"]}
