@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,6 @@ class Plan:
     stop_at: frozenset[str] = frozenset()   # leave the case when one of these steps is ready
     steps: int | None = None           # or after this many completed steps
     then: str | None = None            # "cancel" or "suspend" once it stops
-    start_data: dict[str, Any] = field(default_factory=dict)
 
 
 class Driver:
@@ -54,13 +53,10 @@ class Driver:
 
     def actor(self, role: str | None, jurisdiction: str) -> str:
         """The demo user who would do a step: the role's holder nearest above the step's unit, else
-        any holder of the role (a demo with fewer logins than posts), else the role's name."""
+        the role's name (a post the demo has no login for: 镇综治中心主任 of 龟山镇 …)."""
         fitting = [(len(path), name) for code, path, name in self.holders
                    if code == role and jurisdiction.startswith(path)]
-        if fitting:
-            return max(fitting)[1]
-        anyone = [name for code, _path, name in self.holders if code == role]
-        return anyone[0] if anyone else self.role_names.get(role or "", role or "system")
+        return max(fitting)[1] if fitting else self.role_names.get(role or "", role or "system")
 
     # -- one case -----------------------------------------------------------------------------
 
@@ -69,7 +65,7 @@ class Driver:
         self.svc.cases.fire_due_timers()
         unit = self.units[plan.grid]
         creator = self.actor("grid_worker", unit.path)
-        view = self.svc.cases.start(plan.process, dict(plan.start_data), creator, unit.path, plan.title)
+        view = self.svc.cases.start(plan.process, {}, creator, unit.path, plan.title)
         case_id, done = view.case.id, 0
         for _ in range(80):
             case = self.case(case_id)
@@ -108,9 +104,13 @@ class Driver:
         schema = self.forms[form_key]
         data = dict((schema.get("examples") or [{}])[0])
         properties = schema.get("properties", {})
-        for name, value in plan.answers.items():  # None: leave the field empty (take the suggestion)
-            if name in properties:
-                data.pop(name) if value is None else data.__setitem__(name, value)
+        for name, value in plan.answers.items():
+            if name not in properties:
+                continue
+            if value is None:  # leave the field empty: the process takes its own suggestion
+                data.pop(name, None)
+            else:
+                data[name] = value
         today = self.clock.now().astimezone(CHINA)
         for name, prop in properties.items():
             if name not in data:

@@ -22,11 +22,12 @@ MATTERS = [
 ]
 QUICK = [("邻里", "两户因柴堆占道争吵"), ("债务", "邻居借款三千元到期未还"), ("山林土地", "田埂边界被翻耕")]
 GREEN = {"wuxiao": True, "involved_count": 2, "amount": 3000, "risk_flags": ["无"], "emergency": False}
-RED = {"category": "婚姻家庭", "summary": "丈夫酒后多次殴打妻子，妻子娘家人扬言报复。", "wuxiao": False, "involved_count": 3, "amount": 0, "risk_flags": ["家暴", "民转刑"],
-       "emergency": False, "paths": ["法治教育"]}
+RED = {"category": "婚姻家庭", "summary": "丈夫酒后多次殴打妻子，妻子娘家人扬言报复。", "wuxiao": False,
+       "involved_count": 3, "amount": 0, "risk_flags": ["家暴", "民转刑"], "emergency": False, "paths": ["法治教育"]}
+# whistled to 民政局 (救助帮扶): the departments left to the responsibility list (lead_dept, co_depts empty)
 GROUP = {"category": "劳动争议", "summary": "十余名务工人员被拖欠工资，其中多户生活困难，聚集讨薪。",
-         "issue": "务工人员欠薪，多户生活困难需临时救助", "lead_dept": None, "co_depts": None, "wuxiao": False, "involved_count": 12, "amount": 80000, "risk_flags": ["群体性"],
-         "emergency": False}
+         "issue": "务工人员欠薪，多户生活困难需临时救助", "lead_dept": None, "co_depts": None, "wuxiao": False,
+         "involved_count": 12, "amount": 80000, "risk_flags": ["群体性"], "emergency": False}
 SATISFIED = {"satisfaction": "满意", "performed": True, "performance_ok": True, "recurrence": False}
 AGREED = {"session_outcome": "达成协议", "wants_judicial_confirmation": False, "accepted": True, "outcome": "达成协议",
           "assessment": "已化解", **SATISFIED}

@@ -28,7 +28,8 @@ LAPTOP = {"width": 1366, "height": 768}
 MIN_SIZE = 40  # px: a current step smaller than this cannot be read
 # Latin words a Chinese page may show: the language switch, file kinds, product names.
 ALLOWED_LATIN = {"English", "Excel", "PDF", "BPMN", "DMN", "JSON", "bpmn", "io", "ID", "MC", "Typst", "QR", "CSV",
-                 "XLSX", "xlsx", "csv", "Schema", "XML", "Home", "End", "jpg", "jpeg", "png", "pdf", "mp3", "m4a", "wav", "amr"}
+                 "XLSX", "xlsx", "csv", "Schema", "XML", "Home", "End", "jpg", "jpeg", "png", "pdf", "mp3", "m4a",
+                 "wav", "amr"}
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
 HEX = re.compile(r"\b[0-9a-f]*[0-9][0-9a-f]*\b")
 
