@@ -220,6 +220,7 @@ def test_grid_worker_on_a_phone(walk, logins, demo):
     grid.visit("/census", "census")
     expect(grid.page.locator("main table tbody tr").first).to_be_visible()
     grid.visit("/prevention", "prevention")
+    grid.visit("/community", "community")
 
 
 @pytest.mark.parametrize("role", ["village_mediator", "town_officer", "town_director", "city_director"])
@@ -235,6 +236,7 @@ def test_staff_day(walk, logins, role):
         person.visit("/dashboard", "dashboard")
     person.visit("/census", "census")
     person.visit("/prevention", "prevention")
+    person.visit("/community", "community")
 
 
 def test_department_liaison_works_its_whistled_case(walk, logins, demo):
