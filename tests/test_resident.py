@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from api.resident.milestones import tell_milestones
 from api.resident.models import ResidentCode, ResidentRating, ResidentReport
 from engine.models import Attachment, Case, CaseTask
 from tests.test_process_mediation import case_of, do, drive_foreign, library, ready_ids  # noqa: F401
@@ -104,6 +105,8 @@ def test_tracking_follows_acceptance_and_closure_and_the_rating_lands_in_the_kpi
     do(svc, case_id, "register", channel="resident")
     view = client.get(f"/api/v1/resident/track/{tracking}").get_json()
     assert view["stage"] == "accepted" and view["accepted_at"]
+    assert tell_milestones(svc, sms) == 1 and tell_milestones(svc, sms) == 0  # told once
+    assert "已受理" in sms.sent[-1][2] and f"/r/t/{tracking}" in sms.sent[-1][2] and sms.sent[-1][0] == PHONE
     early = client.post(f"/api/v1/resident/track/{tracking}/rating", json={"rating": "满意"})
     assert early.status_code == 409 and "办结后" in early.get_json()["message"]
     for step, data in (("notice", {}), ("classify", {}), ("risk_confirm", {}),
@@ -112,6 +115,7 @@ def test_tracking_follows_acceptance_and_closure_and_the_rating_lands_in_the_kpi
     drive_foreign(svc, clock, case_id, {"court_case_no": "(2026)鄂1181民初1号"})
     view = client.get(f"/api/v1/resident/track/{tracking}").get_json()
     assert view["stage"] == "closed" and view["outcome"] and view["can_rate"], view
+    assert tell_milestones(svc, sms) == 1 and "已办结" in sms.sent[-1][2]
     bad = client.post(f"/api/v1/resident/track/{tracking}/rating", json={"rating": "很好"})
     assert bad.status_code == 422
     rated = client.post(f"/api/v1/resident/track/{tracking}/rating", json={"rating": "不满意", "comment": "太慢了"})

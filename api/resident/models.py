@@ -49,6 +49,7 @@ class ResidentReport(Base):
     unit_path: Mapped[str] = mapped_column(String(400))
     created_at: Mapped[datetime]
     told_stage: Mapped[str] = mapped_column(String(20), default="received")  # the last milestone sent by SMS
+    told_version: Mapped[int] = mapped_column(default=0)  # the case version the milestone job last looked at
 
 
 class ResidentRating(Base):

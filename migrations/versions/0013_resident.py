@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column('unit_path', sa.String(length=400), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('told_stage', sa.String(length=20), nullable=False),
+        sa.Column('told_version', sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(['case_id'], ['cases.id']),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('tracking_hash'),
