@@ -23,6 +23,7 @@ from .rules import MARKUP
 RATINGS = ("满意", "基本满意", "不满意")
 # Documents a party is given (the others are the office's own records).
 FOR_PARTIES = ("agreement", "notice")
+FINAL_CLOSURES = ("closed_resolved", "closed_transferred", "closed_unresolved")
 REGISTER_STEPS = ("register", "register_onekey")  # dispute_intake's registration steps
 STAGES = {"received": "已收到，等待网格员受理", "accepted": "已受理，正在办理", "closed": "已办结",
           "merged": "已并入同一事项的在办案件", "withdrawn": "未受理"}
@@ -48,7 +49,8 @@ def stage(case: Case, tasks: list[CaseTask]) -> str:
         return "withdrawn"
     if data.get("intake_result") == "merged":
         return "merged"
-    if case.status == "completed":
+    # Closed once the closure is final: the 90-day recurrence watch after it keeps the case open.
+    if case.status == "completed" or data.get("closure_state") in FINAL_CLOSURES:
         return "closed"
     if any(t.element_id in REGISTER_STEPS and t.state == "completed" for t in tasks):
         return "accepted"
@@ -76,7 +78,7 @@ def view(svc, report: ResidentReport) -> dict[str, Any]:
     return {
         "case_no": case.case_no, "stage": current, "stage_text": STAGES[current],
         "category": data.get("category") or "", "received_at": report.created_at, "accepted_at": accepted,
-        "closed_at": case.completed_at if current == "closed" else None,
+        "closed_at": _closed_at(case, tasks) if current == "closed" else None,
         "steps": [{"name": t.name, "unit": _unit_name(units, t.jurisdiction), "role": roles.get(t.role, "工作人员"),
                    "due_at": t.due_at} for t in tasks if t.state == "ready"],
         "outcome": OUTCOMES.get(outcome) if outcome else None,
@@ -109,6 +111,12 @@ def rate(svc, report: ResidentReport, rating: str, comment: str) -> None:
             "rated_at": svc.clock.now()}, ["report_id"])
     if stored is None:
         raise ApiProblem(409, "already rated", "您已经评价过了，谢谢")
+
+
+def _closed_at(case: Case, tasks: list[CaseTask]):
+    """When the closure became final: the last completed step (archiving sets the closure state)."""
+    done = [t.closed_at for t in tasks if t.state == "completed" and t.closed_at]
+    return case.completed_at or (max(done) if done else case.updated_at)
 
 
 def _unit_name(units: dict[str, str], path: str) -> str:
