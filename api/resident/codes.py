@@ -25,6 +25,8 @@ HOUR = timedelta(hours=1)
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 CODE = re.compile(r"^[0-9]{6}$")
 WRONG_CODE = "验证码不正确或已过期，请重新获取"
+CODE_USED = ApiProblem(422, "this code was already used", "该验证码已使用，请重新获取",
+                       errors={"code": "该验证码已使用，请重新获取"})
 
 
 class TooMany(TooManyAttempts):
@@ -77,9 +79,10 @@ def request_code(svc, gateway: SmsGateway, limits: Limits, phone: str, ip: str) 
         raise ApiProblem(503, "the SMS gateway refused the code", "短信发送失败，请稍后再试")
 
 
-def use_code(svc, limits: Limits, phone: str, code: str) -> str:
-    """Check and use the phone's latest code: ``fresh`` (now used) or ``repeat`` (the right code,
-    used moments ago: a double submit, answered with the first report); 422 otherwise."""
+def check_code(svc, limits: Limits, phone: str, code: str) -> tuple[int, bool]:
+    """The phone's latest code, checked: ``(id, used)``; a wrong guess is counted and answered 422.
+    ``used`` is true for the right code used moments ago (a double submit, answered with the first
+    report). A fresh code is marked used by ``mark_used`` in the report's own transaction."""
     if not CODE.match(code or ""):
         raise _wrong("the code must be six digits")
     now = svc.clock.now()
@@ -89,18 +92,22 @@ def use_code(svc, limits: Limits, phone: str, code: str) -> str:
                               .order_by(ResidentCode.id.desc()).limit(1)).first()
     if row is None or row.expires_at <= now or row.attempts >= limits.code_attempts:
         raise _wrong("no live code for this phone")
-    table = ResidentCode.__table__
     if not secrets.compare_digest(row.code_hash, _code_hash(svc, row.id, code)):
+        table = ResidentCode.__table__
         with svc.db.write_engine.begin() as conn:
             conn.execute(update(table).where(table.c.id == row.id).values(attempts=table.c.attempts + 1))
         left = limits.code_attempts - row.attempts - 1
         raise _wrong("wrong code", f"验证码不正确，还可再试 {left} 次" if left > 0 else "验证码错误次数过多，请重新获取")
-    if row.used_at is not None:
-        return "repeat"
-    with svc.db.write_engine.begin() as conn:
-        taken = conn.execute(update(table).where(table.c.id == row.id, table.c.used_at.is_(None))
-                             .values(used_at=now)).rowcount
-    return "fresh" if taken == 1 else "repeat"
+    return row.id, row.used_at is not None
+
+
+def mark_used(conn, code_id: int, now) -> None:
+    """Use the code in the transaction that stores the report: of two reports racing with one code,
+    the second finds it used and stores nothing."""
+    table = ResidentCode.__table__
+    if conn.execute(update(table).where(table.c.id == code_id, table.c.used_at.is_(None))
+                    .values(used_at=now)).rowcount != 1:
+        raise CODE_USED
 
 
 def check_report_limits(svc, limits: Limits, phone_hash: str, ip: str) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import re
 import base64
 import secrets
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,8 +62,24 @@ class Submitted:
     created: bool
 
 
+# Units a QR code names, kept a minute per process: every submission reads one, and the organisation
+# changes seldom (a renamed grid shows a minute late on the residents' page).
+UNIT_CACHE_SECONDS = 60
+_units: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+
+
 def reporting_unit(db, unit_code: str) -> dict[str, Any] | None:
     """The unit a QR code names (a village or a grid) and, for a village, its grids to choose from."""
+    key = (db.url, unit_code[:100])
+    cached = _units.get(key)
+    if cached is None or cached[0] < time.monotonic():
+        if len(_units) > 10_000:  # guessed codes must not grow it without bound
+            _units.clear()
+        cached = _units[key] = (time.monotonic() + UNIT_CACHE_SECONDS, _read_unit(db, unit_code[:100]))
+    return cached[1]
+
+
+def _read_unit(db, unit_code: str) -> dict[str, Any] | None:
     with db.read() as session:
         unit = session.scalars(select(OrgUnit).where(OrgUnit.code == unit_code[:100],
                                                      OrgUnit.kind.in_(("village", "grid")))).first()
@@ -117,13 +134,12 @@ def submit(svc, rules: Rules, form: Submission, ip: str) -> Submitted:
     now = svc.clock.now()
     phone_hash = svc.vault.identity_hash(phone)
     dedupe = _sha256(f"{phone_hash}|{_normal_text(form.description)}")
-    used = codes.use_code(svc, rules.limits, phone, form.code)
+    code_id, used = codes.check_code(svc, rules.limits, phone, form.code)
     earlier = _recent_report(svc, dedupe, now - timedelta(seconds=rules.limits.repeat_window_seconds))
     if earlier is not None:
         return Submitted(svc.vault.unseal(earlier.sealed["tracking"]), False)
-    if used == "repeat":  # the right code again, but not for this report
-        raise ApiProblem(422, "this code was already used", "该验证码已使用，请重新获取",
-                         errors={"code": "该验证码已使用，请重新获取"})
+    if used:  # the right code again, but not for this report
+        raise codes.CODE_USED
     codes.check_report_limits(svc, rules.limits, phone_hash, ip)
     window = int(now.timestamp()) // rules.limits.repeat_window_seconds
     source_ref = f"r{_sha256(f'{dedupe}|{window}')[:40]}"
@@ -131,7 +147,8 @@ def submit(svc, rules: Rules, form: Submission, ip: str) -> Submitted:
     photos = _store_photos(svc, form.photos)
     jurisdiction_code = form.grid_code if unit["kind"] == "village" else unit["code"]
     body = _intake_body(rules, unit, form, phone, source_ref)
-    extra = {"resident_mediation_consent": form.consent,
+    extra = {"address": form.address.strip() or f"{unit['town']}{unit['village']}",
+             "resident_mediation_consent": form.consent,
              "resident_photos": [{k: p[k] for k in ("filename", "sha256", "size")} for p in photos]}
     report = {"tracking_hash": _sha256(tracking), "source_ref": source_ref, "phone_hash": phone_hash,
               "dedupe_hash": dedupe, "ip": ip, "created_at": now, "told_stage": "received",
@@ -140,6 +157,7 @@ def submit(svc, rules: Rules, form: Submission, ip: str) -> Submitted:
                          "tracking": svc.vault.seal({"phone": tracking})["phone"]}}
 
     def write(conn, case: Case) -> None:
+        codes.mark_used(conn, code_id, now)
         conn.execute(insert(ResidentReport.__table__).values(case_id=case.id, unit_path=case.jurisdiction, **report))
         for photo in photos:
             conn.execute(insert(Attachment.__table__).values(case_id=case.id, uploaded_by="intake:resident",
@@ -164,11 +182,12 @@ def _intake_body(rules: Rules, unit: dict[str, Any], form: Submission, phone: st
     summary = re.sub(r"\s+", " ", text)[:60]
     consent = "同意" if form.consent else "暂不同意"
     party = {"role": "申请人", "name": form.name.strip() or "群众（解纷码）", "phone": phone}
-    place = form.address.strip() or f"{unit['town']}{unit['village']}"
     return {"source_ref": source_ref,
             "what": {"summary": summary, "category": form.category,
                      "description": f"{text}\n（群众自报，{consent}调解；类别：{rules.category_label(form.category)}）"},
-            "where": {"address": place}, "parties": [party]}
+            # Only an address the resident gave is matched against open cases (the village's name,
+            # which the case gets otherwise, would match every case of the village).
+            "where": {"address": form.address.strip()} if form.address.strip() else {}, "parties": [party]}
 
 
 def _store_photos(svc, photos: tuple[Photo, ...]) -> list[dict[str, Any]]:
