@@ -216,3 +216,17 @@ def test_a_village_code_asks_for_the_grid_and_the_case_lands_there(client, svc, 
     assert report(client, get_code(client, sms), unit_code=VILLAGE_CODE, grid_code=GRID_CODE).status_code == 201
     assert case_of_only(svc).jurisdiction == GRID
     assert client.get("/api/v1/resident/units/songbu").status_code == 404  # a town is no QR code
+
+
+def test_a_report_sent_twice_at_once_starts_one_case_and_both_get_its_code(app, svc, library, sms):
+    from .conftest import REPEATS
+    from .test_exactly_once import together
+
+    client = app.test_client()
+    for round_ in range(REPEATS):
+        phone = f"1391234{round_:04d}"
+        code = get_code(client, sms, phone)
+        answers = together(*[lambda: report(app.test_client(), code, phone=phone)] * 2)
+        assert sorted(a.status_code for a in answers) == [200, 201], [a.get_json() for a in answers]
+        assert answers[0].get_json()["tracking_code"] == answers[1].get_json()["tracking_code"]
+        assert count(svc, Case) == count(svc, ResidentReport) == round_ + 1
