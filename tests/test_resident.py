@@ -101,7 +101,8 @@ def test_the_same_report_twice_answers_with_the_first_tracking_code(client, svc,
 def test_tracking_follows_acceptance_and_closure_and_the_rating_lands_in_the_kpis(client, svc, clock, library, sms,
                                                                                   login):
     tracking = report(client, get_code(client, sms)).get_json()["tracking_code"]
-    [case_id] = [c.id for c in [case_of_only(svc)]]
+    case_id = case_of_only(svc).id
+    assert tell_milestones(svc, sms) == 1 and "已收到" in sms.sent[-1][2] and tracking in sms.sent[-1][2]
     do(svc, case_id, "register", channel="resident")
     view = client.get(f"/api/v1/resident/track/{tracking}").get_json()
     assert view["stage"] == "accepted" and view["accepted_at"]

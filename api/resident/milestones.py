@@ -1,5 +1,6 @@
-"""Milestone texts to residents: when their case is accepted, closed (or merged, or not taken up),
-the timer worker sends one SMS through the resident gateway with the tracking link.
+"""Milestone texts to residents: when their report is received (the text with the tracking link),
+accepted, closed (or merged, or not taken up), the timer worker sends one SMS through the resident
+gateway.
 
 Only reports whose case moved on since the last look are read (``told_version``). Delivery is at
 least once: a worker that dies after sending but before recording sends again, with the same
@@ -18,7 +19,7 @@ from .sms import SmsGateway
 from .tracking import stage
 
 log = logging.getLogger(__name__)
-TEXTS = {"accepted": "已受理，正在办理", "closed": "已办结，欢迎您对办理情况进行评价",
+TEXTS = {"received": "已收到，网格员会尽快与您联系", "accepted": "已受理，正在办理", "closed": "已办结，欢迎您对办理情况进行评价",
          "merged": "与在办案件是同一件事，已合并办理", "withdrawn": "未予受理"}
 
 

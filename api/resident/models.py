@@ -48,7 +48,7 @@ class ResidentReport(Base):
     ip: Mapped[str] = mapped_column(String(64))
     unit_path: Mapped[str] = mapped_column(String(400))
     created_at: Mapped[datetime]
-    told_stage: Mapped[str] = mapped_column(String(20), default="received")  # the last milestone sent by SMS
+    told_stage: Mapped[str] = mapped_column(String(20), default="")  # the last milestone sent by SMS
     told_version: Mapped[int] = mapped_column(default=0)  # the case version the milestone job last looked at
 
 

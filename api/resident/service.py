@@ -151,7 +151,7 @@ def submit(svc, rules: Rules, form: Submission, ip: str) -> Submitted:
              "resident_mediation_consent": form.consent,
              "resident_photos": [{k: p[k] for k in ("filename", "sha256", "size")} for p in photos]}
     report = {"tracking_hash": _sha256(tracking), "source_ref": source_ref, "phone_hash": phone_hash,
-              "dedupe_hash": dedupe, "ip": ip, "created_at": now, "told_stage": "received",
+              "dedupe_hash": dedupe, "ip": ip, "created_at": now, "told_stage": "",
               "told_version": 0,
               "sealed": {"phone": svc.vault.seal({"phone": phone})["phone"],
                          "tracking": svc.vault.seal({"phone": tracking})["phone"]}}
