@@ -195,9 +195,10 @@ def test_script_in_the_text_is_refused_with_a_chinese_message(client, svc, libra
 
 
 def test_bad_fields_each_get_a_message(client, svc, library, sms):
-    answer = report(client, get_code(client, sms), unit_code=VILLAGE_CODE, category="赌博", description="短")
+    answer = report(client, get_code(client, sms), unit_code=VILLAGE_CODE, category="赌博", description="短",
+                    phone="1391234567")
     assert answer.status_code == 422
-    assert set(answer.get_json()["errors"]) == {"grid_code", "category", "description"}
+    assert set(answer.get_json()["errors"]) == {"grid_code", "category", "description", "phone"}
     assert client.post("/api/v1/resident/codes", json={"phone": "12345"}).status_code == 422
     assert report(client, "123456", unit_code="nowhere").get_json()["errors"]["unit_code"].startswith("二维码无效")
 

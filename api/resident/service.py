@@ -127,8 +127,11 @@ def check(rules: Rules, unit: dict[str, Any] | None, form: Submission) -> dict[s
 def submit(svc, rules: Rules, form: Submission, ip: str) -> Submitted:
     """Check, prove the phone, and start the case once; 422/429 problems say what to do."""
     unit = reporting_unit(svc.db, form.unit_code)
-    phone = codes.normal_phone(form.phone)
     errors = check(rules, unit, form)
+    try:
+        phone = codes.normal_phone(form.phone)
+    except ApiProblem as problem:
+        errors.update(problem.extra["errors"])
     if errors:
         raise ApiProblem(422, "the report has invalid fields", "提交的内容有误，请按提示修改", errors=errors)
     now = svc.clock.now()
