@@ -37,6 +37,7 @@ class AreaUnitOut(Schema):
 class CaseDetailOut(CaseOut):
     area = fields.List(fields.Nested(AreaUnitOut), metadata={
         "description": "the org units of the jurisdiction below the city, top down (town, village, grid)"})
+    created_by_name = fields.String(allow_none=True, metadata={"description": "the registering user's name"})
 
 
 class CaseListItem(CaseSummary):
@@ -199,6 +200,8 @@ def _filters(principal, query: dict, svc) -> list:
                                          CaseTask.due_at < svc.clock.now()))
     if query.get("mine"):
         conditions.append(mine(principal))
+    if query.get("led"):  # 包案: the case has (had) a step in the leader's lane
+        conditions.append(exists().where(CaseTask.case_id == Case.id, CaseTask.role == "leader"))
     return conditions
 
 
@@ -234,6 +237,7 @@ def get_case(case_id: int):
     out = case_out(svc.cases.view(case_id))
     with svc.db.read() as session:
         out["area"] = _area_names(session, [out["jurisdiction"]])(out["jurisdiction"])
+        out["created_by_name"] = display_names(session, {out["created_by"]}).get(out["created_by"])
     return out
 
 

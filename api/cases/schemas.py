@@ -85,6 +85,7 @@ class CaseQuery(_In):
     mine = fields.Boolean(metadata={"description": (
         "only my cases: where I am the 包案领导 (leader), the 首办负责人 (first handler), or my department "
         "was sent a task (a whistle)")})
+    led = fields.Boolean(metadata={"description": "only cases with a step in the leader's lane (包案, 我包的案件)"})
     created_from = Moment()
     created_to = Moment()
     page = Page()

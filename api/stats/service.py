@@ -26,6 +26,7 @@ from api.core.models import OrgUnit, User
 from api.core.org import like_prefix
 from api.core.problems import ApiProblem
 from api.core.scope import case_in_scope
+from api.resident.models import ResidentRating
 from engine.clock import CHINA
 from engine.models import Case, CaseField, CaseTask, MessageOutbox
 
@@ -38,12 +39,16 @@ LEAD_NOT_COUNTED = ("converted", "linked", "false_alarm")
 SATISFIED = ("满意", "基本满意")
 GROUPINGS = ("town", "village", "category", "channel", "month", "first_handler")
 COUNTS = ("screened", "cases", "leads", "resolved", "transferred", "closed", "closed_on_time", "revisited",
-          "satisfied", "overdue_tasks", "overdue_cases", "emergencies", "petitions", "recurrences")
+          "satisfied", "overdue_tasks", "overdue_cases", "emergencies", "petitions", "recurrences",
+          "resident_rated", "resident_satisfied")
+# Residents' own ratings (解纷码, api/resident) are counted beside the revisit's, never mixed into it.
 RATES = {"resolution_rate": ("resolved", "screened"), "on_time_rate": ("closed_on_time", "closed"),
-         "satisfaction_rate": ("satisfied", "revisited")}
+         "satisfaction_rate": ("satisfied", "revisited"),
+         "resident_satisfaction_rate": ("resident_satisfied", "resident_rated")}
 CHANNEL_NAMES = {"grid_patrol": "网格排查", "walk_in": "来访", "one_key_call": "一键呼叫", "transfer_in": "移交或交办",
                  "lead": "线索转案", "police_110": "110警情", "hotline_12345": "12345热线", "court_divorce": "离婚诉讼",
-                 "petition": "信访", "grid_report": "网格上报", "women_federation": "妇联转介"}
+                 "petition": "信访", "grid_report": "网格上报", "women_federation": "妇联转介",
+                 "resident": "解纷码"}
 UNKNOWN_LABELS = {"town": "市级直接办理", "village": "乡镇及以上直接办理", "category": "未分类", "channel": "未填写",
                   "month": "—", "first_handler": "尚无人签收"}
 
@@ -144,6 +149,9 @@ def _facts(principal: Principal, filters: Filters, now: datetime, dialect: str, 
         flag(or_(police, lead_result == "emergency")).label("emergencies"),
         flag(channel_key == "petition").label("petitions"),
         flag(fields.c.recurrence == "True").label("recurrences"),
+        flag(exists().where(ResidentRating.case_id == Case.id)).label("resident_rated"),
+        flag(exists().where(ResidentRating.case_id == Case.id, ResidentRating.rating.in_(SATISFIED)))
+        .label("resident_satisfied"),
         *keys(group_by),
     ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
         Case.process_key.in_((CASE_PROCESS, LEAD_PROCESS)), Case.status != "cancelled", counted,
@@ -352,7 +360,8 @@ COLUMNS = (("screened", "排查数"), ("cases", "纠纷案件数"), ("leads", "�
            ("resolution_rate", "化解率"), ("transferred", "依法导入数"), ("closed", "办结数"),
            ("closed_on_time", "按期办结数"), ("on_time_rate", "按期办结率"), ("revisited", "回访数"),
            ("satisfied", "满意数"), ("satisfaction_rate", "满意率"), ("overdue_cases", "超期案件数"),
-           ("overdue_tasks", "超期任务数"))
+           ("overdue_tasks", "超期任务数"), ("resident_rated", "群众评价数（解纷码）"),
+           ("resident_satisfied", "群众满意数（解纷码）"), ("resident_satisfaction_rate", "群众满意率（解纷码）"))
 GROUP_TITLES = {"town": "乡镇", "village": "村(社区)", "category": "纠纷类型", "channel": "来源渠道", "month": "月份",
                 None: "范围"}
 
