@@ -52,11 +52,15 @@ class Driver:
     # -- people -------------------------------------------------------------------------------
 
     def actor(self, role: str | None, jurisdiction: str) -> str:
-        """The demo user who would do a step: the role's holder nearest above the step's unit, else
-        the role's name (a post the demo has no login for: 镇综治中心主任 of 龟山镇 …)."""
+        """The demo user who would do a step: the role's holder nearest above the step's unit, else one
+        within it (a step offered to a town reaches its 司法所: docs/assignment.md), else the role's name."""
         fitting = [(len(path), name) for code, path, name in self.holders
                    if code == role and jurisdiction.startswith(path)]
-        return max(fitting)[1] if fitting else self.role_names.get(role or "", role or "system")
+        within = sorted((len(path), name) for code, path, name in self.holders
+                        if code == role and path.startswith(jurisdiction))
+        if fitting or within:
+            return max(fitting)[1] if fitting else within[0][1]
+        return self.role_names.get(role or "", role or "system")
 
     # -- one case -----------------------------------------------------------------------------
 
