@@ -8,6 +8,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -287,6 +288,45 @@ def _metrics_dir() -> str:
     for stale in path.glob("*.db"):
         stale.unlink()
     return str(path)
+
+
+@main.command("backup")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="the archive to write (.tar)")
+@click.option("--no-verify", is_flag=True, help="skip verifying the copy (not recommended)")
+def backup_command(out: Path, no_verify: bool) -> None:
+    """Back up the database and the attachment files into one archive while the service runs; the
+    copy's audit chains are verified before the archive is written (docs/operations.md)."""
+    from .backup import BackupError, backup
+
+    started = time.monotonic()
+    try:
+        outcome = backup(Settings(), out, verify=not no_verify)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    checked = outcome.verification
+    verified = (f"{checked.cases} cases ({checked.events} events) and {checked.attachments} attachments verified"
+                if checked else "not verified")
+    click.echo(f"{outcome.path}: {outcome.bytes / 1e6:.1f} MB in {time.monotonic() - started:.1f} s; {verified}")
+
+
+@main.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="replace an existing database (stop the service first)")
+def restore_command(archive: Path, force: bool) -> None:
+    """Restore a backup into DATABASE_URL and ATTACHMENTS_DIR, then verify every case's audit chain and
+    every attachment; exit status 1 if anything fails to verify."""
+    from .backup import BackupError, restore
+
+    try:
+        checked = restore(Settings(), archive, force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    for failure in checked.failures:
+        click.echo(f"FAIL {failure}", err=True)
+    click.echo(f"restored; {checked.cases - len(checked.failures)} of {checked.cases} cases and "
+               f"{checked.attachments} attachments checked" + ("" if checked.ok else "; VERIFICATION FAILED"))
+    if not checked.ok:
+        sys.exit(1)
 
 
 @main.group()
