@@ -269,8 +269,8 @@ def serve() -> None:
 
     children = [
         Child("timer worker", [sys.executable, "-m", "cunliao.cli", "worker"], on_death=release_dead_workers_claims),
-        Child("web (gunicorn)", [sys.executable, "-m", "gunicorn", "--workers", str(settings.web_workers),
-                                 "--bind", f"{settings.host}:{settings.port}", "--graceful-timeout", "10",
+        Child("web (gunicorn)", [sys.executable, "-m", "gunicorn", "-c", "python:cunliao.gunicorn_conf",
+                                 "--workers", str(settings.web_workers), "--bind", f"{settings.host}:{settings.port}",
                                  "cunliao.wsgi:app"]),
     ]
     click.echo(f"serving on http://{settings.host}:{settings.port} (Ctrl-C stops)")

@@ -78,7 +78,9 @@ class Supervisor:
         self.stopping = True
 
     def _start(self, child: Child) -> None:
-        child.process = subprocess.Popen(child.argv, cwd=self.cwd, env=self.env,
+        # Its own process group: Ctrl-C in a terminal reaches only the supervisor, which then stops
+        # the children gracefully (gunicorn takes SIGINT as "quit now").
+        child.process = subprocess.Popen(child.argv, cwd=self.cwd, env=self.env, process_group=0,
                                          preexec_fn=die_with_parent(os.getpid()))
         child.started_at = time.monotonic()
         child.restart_at = None

@@ -181,6 +181,10 @@ def test_database_away_answers_503_and_recovers(db_url, tmp_path):
         proxy.up()
         _wait_until(lambda: requests.get(f"{base}/api/v1/tasks", headers=grid, timeout=10).status_code == 200,
                     "the database to be back")
+        children = list(_children(process.pid))
+        os.kill(process.pid, signal.SIGTERM)  # drains and stops everything it started
+        assert process.wait(timeout=40) == 0
+        assert not any(_alive(pid) for pid in children) and not _port_in_use(port)
     finally:
         _stop(process)
         proxy.down()

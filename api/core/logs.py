@@ -46,18 +46,42 @@ class MaskedTextFormatter(logging.Formatter):
 
 
 def configure(log_format: str = "json") -> None:
-    """Install the handler on the root logger once per process (a test runner's own handlers win)."""
+    """Install the handler on the root logger once per process (a test runner's own handlers, or
+    gunicorn's from ``logging_config``, win)."""
     logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every task state change at INFO
     root = logging.getLogger()
     if root.handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(MaskedJsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level", "asctime": "time"},
-                                             json_ensure_ascii=False)
-                         if log_format == "json" else MaskedTextFormatter(TEXT_FORMAT))
+    handler.setFormatter(_formatter(log_format))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+
+def _formatter(log_format: str) -> logging.Formatter:
+    if log_format == "json":
+        return MaskedJsonFormatter(JSON_FIELDS, rename_fields={"levelname": "level", "asctime": "time"},
+                                   json_ensure_ascii=False)
+    return MaskedTextFormatter(TEXT_FORMAT)
+
+
+def logging_config(log_format: str = "json") -> dict:
+    """The same set-up as a ``logging.config.dictConfig`` dict, for gunicorn (``logconfig_dict``), so
+    its own lines (booting, worker exits, timeouts) come out like the app's."""
+    json_format = {"()": MaskedJsonFormatter, "fmt": JSON_FIELDS, "json_ensure_ascii": False,
+                   "rename_fields": {"levelname": "level", "asctime": "time"}}
+    handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "main",
+               "filters": ["request_id"]}
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {"main": json_format if log_format == "json" else {"()": MaskedTextFormatter, "fmt": TEXT_FORMAT}},
+        "handlers": {"main": handler},
+        "root": {"level": "INFO", "handlers": ["main"]},
+        "loggers": {name: {"level": "INFO", "handlers": ["main"], "propagate": False}
+                    for name in ("gunicorn.error", "gunicorn.access")},
+    }
 
 
 def register(app: Flask) -> None:
