@@ -256,7 +256,8 @@ def serve() -> None:
     from .supervise import Child, Supervisor
 
     settings = Settings()
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": _metrics_dir()}
+    metrics_dir = _metrics_dir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
 
     def release_dead_workers_claims(pid: int) -> None:
         db = Database(settings.database_url)
@@ -274,7 +275,11 @@ def serve() -> None:
                                  "cunliao.wsgi:app"]),
     ]
     click.echo(f"serving on http://{settings.host}:{settings.port} (Ctrl-C stops)")
-    Supervisor(children, cwd=str(ROOT), env=env).run()
+    try:
+        Supervisor(children, cwd=str(ROOT), env=env).run()
+    finally:
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _metrics_dir() -> str:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 def _start(db_url: str, port: int, log_path: Path) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": db_url, "DEMO_PASSWORD": DEMO_PASSWORD, "HOST": "127.0.0.1",
            "PORT": str(port), "SECRET_KEY": "e2e", "WORKER_POLL_SECONDS": "0.1", "WEB_WORKERS": "1"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(log_path.parent / "metrics")  # a kill -9 leaves it to pytest
     with open(log_path, "wb") as log:
         return subprocess.Popen([sys.executable, "-m", "cunliao.cli", "serve"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -88,6 +88,8 @@ def test_killed_worker_is_restarted_and_killed_serve_leaves_no_orphan(db_url, tm
         _wait_until(lambda: any(w.endswith(f":{second}") for w in _heartbeats(base)), "the new worker's heartbeat")
         assert requests.get(f"{base}/healthz/live", timeout=5).status_code == 200
         assert process.poll() is None
+        metrics = requests.get(f"{base}/metrics", timeout=5).text  # gunicorn's workers share the histogram
+        assert 'cunliao_http_request_duration_seconds_count{method="GET",route="/api/v1/tasks"}' in metrics
 
         children = list(_children(process.pid))
         assert len(children) == 2
