@@ -328,10 +328,12 @@ def restore_command(archive: Path, force: bool) -> None:
         raise click.ClickException(str(exc)) from None
     for failure in checked.failures:
         click.echo(f"FAIL {failure}", err=True)
-    click.echo(f"restored; {checked.cases - len(checked.failures)} of {checked.cases} cases and "
-               f"{checked.attachments} attachments checked" + ("" if checked.ok else "; VERIFICATION FAILED"))
     if not checked.ok:
+        click.echo(f"the restored data does not verify: {len(checked.failures)} problem(s) above "
+                   "(SQLite: the database was left as it was)", err=True)
         sys.exit(1)
+    click.echo(f"restored and verified: {checked.cases} cases ({checked.events} events), "
+               f"{checked.attachments} attachments")
 
 
 @main.group()

@@ -110,3 +110,21 @@ def test_a_changed_attachment_fails_the_restore(client, login, svc, settings, re
 
 def _sa(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def test_the_commands(settings, restore_target, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from cunliao.cli import main
+
+    archive = tmp_path / "nightly.tar"
+    for name, value in (("DATABASE_URL", settings.database_url), ("ATTACHMENTS_DIR", str(settings.attachments_dir))):
+        monkeypatch.setenv(name, value)
+    made = CliRunner().invoke(main, ["backup", "--out", str(archive)])
+    assert made.exit_code == 0 and "0 cases (0 events) and 0 attachments verified" in made.output, made.output
+    monkeypatch.setenv("DATABASE_URL", restore_target.database_url)
+    monkeypatch.setenv("ATTACHMENTS_DIR", str(restore_target.attachments_dir))
+    restored = CliRunner().invoke(main, ["restore", str(archive)])
+    assert restored.exit_code == 0 and "restored and verified" in restored.output, restored.output
+    again = CliRunner().invoke(main, ["restore", str(archive)])
+    assert again.exit_code == 1 and "--force" in again.output
