@@ -108,6 +108,19 @@ def _heartbeats(base: str) -> list[str]:
             if line.startswith("cunliao_worker_heartbeat_age_seconds{")]
 
 
+def _terminate_backends(db_url: str) -> None:
+    from sqlalchemy import text
+
+    from engine.db import make_engine
+
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        ended = conn.scalar(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    engine.dispose()
+    assert ended > 0
+
+
 class TcpProxy:
     """Stands between the server and PostgreSQL: ``down()`` is the database going away (every
     connection cut, new ones refused) without touching the shared PostgreSQL server."""
@@ -172,6 +185,8 @@ def test_database_away_answers_503_and_recovers(db_url, tmp_path):
     try:
         _wait_until(lambda: requests.get(f"{base}/healthz/ready", timeout=5).status_code == 200, "ready")
         grid = _token(base, "grid")
+        _terminate_backends(db_url)  # what a PostgreSQL restart does to every pooled connection
+        assert requests.get(f"{base}/api/v1/tasks", headers=grid, timeout=30).status_code == 200
         proxy.down()
         for response in (requests.get(f"{base}/api/v1/tasks", headers=grid, timeout=30),
                          requests.post(f"{base}/api/v1/cases", headers=grid, json={"process_key": "x"}, timeout=30)):
