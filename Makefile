@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python tests/bench/bench_documents.py
 	$(BIN)/python tests/bench/bench_timers.py
 	$(BIN)/python tests/bench/bench_resident.py
+	$(BIN)/python tests/bench/bench_backup.py
 
 # The browser UI's bundles (web/static/dist): npm installs the locked packages once, esbuild rebuilds
 # in about a second. Node.js and npm come with the machine; no CDN is used at run time.

@@ -4,8 +4,6 @@ The browser pages are added by the composition root (``cunliao.app``), so the AP
 pages that use it."""
 from __future__ import annotations
 
-import logging
-
 import swagger_ui_bundle
 from flask import Flask, request, send_from_directory
 
@@ -15,7 +13,7 @@ from .audit import routes as audit
 from .cases import assign, journal, messages, routes as cases, tasks, work
 from .census import routes as census
 from .community import routes as community
-from .core import answers, auth, headers, health, inputs, problems, ratelimit
+from .core import answers, auth, headers, health, inputs, logs, metrics, problems, ratelimit, unavailable
 from .core.config import Settings
 from .core.services import build_services
 from .definitions import routes as definitions
@@ -45,8 +43,7 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.json = answers.MaskedJSONProvider(app)
     app.url_map.converters["int"] = inputs.BoundedIntConverter  # before any route is added
     app.extensions["cunliao"] = build_services(settings, clock)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every task state change at INFO
+    logs.configure(settings.log_format)
 
     api = problems.ProblemApi(app, spec_kwargs={
         "info": {"description": "Grassroots dispute resolution on BPMN (民事村了)."}})
@@ -59,6 +56,9 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     problems.register(app)
+    unavailable.register(app)  # database away: 503 with Retry-After; reads tried once more
+    logs.register(app)  # a request id on every log line, one access line per request
+    metrics.register(app)  # /metrics, and request latency by route
     ratelimit.register(app)  # 429 with Retry-After
     headers.register(app)
     inputs.register(app)

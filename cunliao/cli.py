@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import signal
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,8 +29,9 @@ SOURCE_SUFFIXES = (".bpmn", ".dmn", ".schema.json", ".typ", ".document.json")
 @click.group()
 def main() -> None:
     """Cunliao (村了): grassroots dispute resolution on BPMN."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every task state change at INFO
+    from api.core import logs
+
+    logs.configure(os.environ.get("LOG_FORMAT", "json"))
 
 
 def migrate(url: str) -> None:
@@ -256,35 +259,93 @@ def worker(poll: float | None) -> None:
 
 @main.command()
 def serve() -> None:
-    """Serve the app with gunicorn on HOST:PORT, together with the timer worker."""
+    """Serve the app with gunicorn on HOST:PORT, together with the timer worker; either is restarted
+    when it dies, both stop with this process (SIGTERM drains them)."""
+    from engine.db import Database
+    from engine.timers import release_worker_claims
+    from engine.worker import default_worker_id
+
+    from .supervise import Child, Supervisor
+
     settings = Settings()
+    metrics_dir = _metrics_dir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+
+    def release_dead_workers_claims(pid: int) -> None:
+        db = Database(settings.database_url)
+        try:
+            released = release_worker_claims(db, default_worker_id(pid))
+        finally:
+            db.dispose()
+        if released:
+            logging.getLogger("cunliao.serve").info("gave back %d timer claim(s) of the dead worker", released)
+
     children = [
-        subprocess.Popen([sys.executable, "-m", "cunliao.cli", "worker"], cwd=ROOT),
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(settings.web_workers),
-                          "--bind", f"{settings.host}:{settings.port}", "--access-logfile", "-",
-                          "--graceful-timeout", "10", "cunliao.wsgi:app"], cwd=ROOT),
+        Child("timer worker", [sys.executable, "-m", "cunliao.cli", "worker"], on_death=release_dead_workers_claims),
+        Child("web (gunicorn)", [sys.executable, "-m", "gunicorn", "-c", "python:cunliao.gunicorn_conf",
+                                 "--workers", str(settings.web_workers), "--bind", f"{settings.host}:{settings.port}",
+                                 "cunliao.wsgi:app"]),
     ]
     click.echo(f"serving on http://{settings.host}:{settings.port} (Ctrl-C stops)")
-    stopping = False
+    try:
+        Supervisor(children, cwd=str(ROOT), env=env).run()
+    finally:
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    while not stopping and all(child.poll() is None for child in children):
-        time.sleep(0.5)
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-    if not stopping:
-        raise click.ClickException("a server process stopped unexpectedly; see the log above")
+def _metrics_dir() -> str:
+    """Where gunicorn's workers and the timer worker share their metrics (prometheus-client's
+    multiprocess mode); emptied at each start, as the library asks."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = Path(configured) if configured else Path(tempfile.gettempdir()) / f"cunliao-metrics-{os.getpid()}"
+    if path.exists() and not configured:
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    return str(path)
+
+
+@main.command("backup")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="the archive to write (.tar)")
+@click.option("--no-verify", is_flag=True, help="skip verifying the copy (not recommended)")
+def backup_command(out: Path, no_verify: bool) -> None:
+    """Back up the database and the attachment files into one archive while the service runs; the
+    copy's audit chains are verified before the archive is written (docs/operations.md)."""
+    from .backup import BackupError, backup
+
+    started = time.monotonic()
+    try:
+        outcome = backup(Settings(), out, verify=not no_verify)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    checked = outcome.verification
+    verified = (f"{checked.cases} cases ({checked.events} events) and {checked.attachments} attachments verified"
+                if checked else "not verified")
+    click.echo(f"{outcome.path}: {outcome.bytes / 1e6:.1f} MB in {time.monotonic() - started:.1f} s; {verified}")
+
+
+@main.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="replace an existing database (stop the service first)")
+def restore_command(archive: Path, force: bool) -> None:
+    """Restore a backup into DATABASE_URL and ATTACHMENTS_DIR, then verify every case's audit chain and
+    every attachment; exit status 1 if anything fails to verify."""
+    from .backup import BackupError, restore
+
+    try:
+        checked = restore(Settings(), archive, force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    for failure in checked.failures:
+        click.echo(f"FAIL {failure}", err=True)
+    if not checked.ok:
+        click.echo(f"the restored data does not verify: {len(checked.failures)} problem(s) above "
+                   "(SQLite: the database was left as it was)", err=True)
+        sys.exit(1)
+    click.echo(f"restored and verified: {checked.cases} cases ({checked.events} events), "
+               f"{checked.attachments} attachments")
 
 
 @main.group()

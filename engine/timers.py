@@ -32,6 +32,14 @@ CLAIM_BATCH = 20
 FIRE_ATTEMPTS = 3
 
 
+def release_worker_claims(db, worker_id: str) -> int:
+    """Give back every claim of ``worker_id``: by the worker itself when it stops, or by whoever saw
+    it die (``cunliao serve``'s supervisor), so its timers need not wait out the lease."""
+    with db.write_engine.begin() as conn:
+        return conn.execute(update(PendingTimer).where(PendingTimer.locked_by == worker_id)
+                            .values(locked_until=None, locked_by=None)).rowcount
+
+
 class TimerCommands:
     """Mixed into CaseService; uses its snapshot/change/commit plumbing."""
 
@@ -56,9 +64,7 @@ class TimerCommands:
 
     def release_claims(self, worker_id: str) -> int:
         """Give back this worker's claims (it is stopping): other workers fire them right away."""
-        with self.db.write_engine.begin() as conn:
-            return conn.execute(update(PendingTimer).where(PendingTimer.locked_by == worker_id)
-                                .values(locked_until=None, locked_by=None)).rowcount
+        return release_worker_claims(self.db, worker_id)
 
     # -- claims and firing -----------------------------------------------------------------------
 

@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 HEARTBEAT_EVERY_SECONDS = 5.0
 
 
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def default_worker_id(pid: int | None = None) -> str:
+    """``host:pid``: whoever started the worker process can name its claims (the supervisor does)."""
+    return f"{socket.gethostname()}:{pid or os.getpid()}"
 
 
 class TimerWorker:

@@ -50,6 +50,10 @@ class Settings:
     # print(Fernet.generate_key().decode())"`). Demo mode falls back to a published development key.
     pii_key: str = field(default_factory=lambda: os.environ.get("PII_KEY", ""))
     workflows_dir: Path = ROOT / "workflows"
+    # Log lines as JSON objects (for a log shipper) or as text.
+    log_format: str = field(default_factory=lambda: os.environ.get("LOG_FORMAT", "json"))
+    # Bearer token that lets a scraper on another host read /metrics (this host may without it).
+    metrics_token: str = field(default_factory=lambda: os.environ.get("METRICS_TOKEN", ""))
     # Where people reach this server: the QR code on every document opens {public_url}/verify/{code}.
     public_url: str = field(default_factory=lambda: os.environ.get("PUBLIC_URL", ""))
 

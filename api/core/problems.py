@@ -33,6 +33,7 @@ _TITLES = {
     422: ("数据校验未通过", "Unprocessable content"),
     429: ("请求过于频繁", "Too many requests"),
     500: ("服务器内部错误", "Internal server error"),
+    503: ("服务暂时不可用", "Service unavailable"),
 }
 
 
