@@ -25,6 +25,12 @@ class Categories:
         return self._by_word.get(_key(word or ""))
 
 
+def current() -> Categories:
+    """The catalogue of the running application's workflows folder."""
+    from .services import services
+    return Categories.load(services().settings.workflows_dir)
+
+
 def _key(word: str) -> str:
     return "".join(str(word).split()).lower()
 

@@ -54,7 +54,7 @@ class UnitNames:
         text = str(value)
         if text not in self._names and time.monotonic() - self._loaded_at > self.RELOAD_AFTER_SECONDS:
             with self.db.read() as session:
-                self._names = dict(session.execute(select(OrgUnit.path, OrgUnit.name)).tuples())
+                self._names = dict(session.execute(select(OrgUnit.path, OrgUnit.name)).tuples().all())
             self._loaded_at = time.monotonic()
         return self._names.get(text, text)
 
