@@ -31,13 +31,17 @@ class Context:
     username: str
     display_name: str
     unit_path: str
-    case: Case
+    case: Case | None  # None on a start form: "the case's area" is then the user's
     categories: Categories
     now: datetime
     task: CaseTask | None = None
     task_data: dict[str, Any] | None = None
     events: list = field(default_factory=list)
     _units: list[OrgUnit] | None = None
+
+    @property
+    def area(self) -> str:
+        return (self.case.jurisdiction if self.case is not None else self.unit_path) or "/"
 
     def units(self) -> list[OrgUnit]:
         if self._units is None:
@@ -52,7 +56,7 @@ def options(spec: dict, ctx: Context) -> list[tuple[str, str]]:
     source = spec["source"]
     if source == "categories":
         return [(name, name) for name in ctx.categories.names]
-    scope = {"case": ctx.case.jurisdiction or "/", "user": ctx.unit_path, "all": "/"}[spec.get("within", "case")]
+    scope = {"case": ctx.area, "user": ctx.unit_path, "all": "/"}[spec.get("within", "case")]
     if source == "units":
         return [(u.path, u.name) for u in ctx.units() if u.kind == spec["kind"] and _related(u.path, scope)]
     if source == "departments":
@@ -125,8 +129,7 @@ def _default(spec: dict, ctx: Context, offered: list[dict] | None) -> str | None
 
 
 def _enclosing(ctx: Context, kind: str) -> OrgUnit | None:
-    where = ctx.case.jurisdiction or ""
-    return next((u for u in ctx.units() if u.kind == kind and where.startswith(u.path)), None)
+    return next((u for u in ctx.units() if u.kind == kind and ctx.area.startswith(u.path)), None)
 
 
 # -- checking ------------------------------------------------------------------------------------
@@ -189,7 +192,7 @@ def _fact_value(source: str, ctx: Context) -> Any:
         if not done:
             return None
         return done[-1].actor if what == "by" else done[-1].at.isoformat()
-    value: Any = ctx.task_data if ctx.task_data is not None else (ctx.case.data or {})
+    value: Any = ctx.task_data if ctx.task_data is not None else ((ctx.case.data if ctx.case else None) or {})
     for part in source.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value

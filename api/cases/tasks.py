@@ -224,7 +224,7 @@ def get_task(task_id: str):
     return out
 
 
-def _form_context(session, principal, case: Case, task: CaseTask, events=()) -> formview.Context:
+def _form_context(session, principal, case: Case | None, task: CaseTask | None, events=()) -> formview.Context:
     svc = services()
     return formview.Context(session, principal.username, principal.display_name, principal.unit_path, case,
                             Categories.load(svc.settings.workflows_dir), svc.clock.now(), task, events=list(events))
@@ -324,6 +324,8 @@ def start_form(process_key: str) -> dict | None:
         seen.add(spec.name)
         if getattr(spec, "manual", False):
             form_key, form = loaded.form_for(spec)
+            with svc.db.read() as session:  # choices and defaults for the person registering
+                form, _ = formview.resolved_form(form, _form_context(session, auth.current(), None, None))
             return {"process_key": process_key, "version": version.version, "element_id": spec.bpmn_id,
                     "name": spec.bpmn_name or spec.bpmn_id, "form_key": form_key, "form": with_order(form)}
         event = getattr(spec, "event_definition", None)
