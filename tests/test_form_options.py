@@ -129,3 +129,28 @@ def test_the_lead_screen_offers_the_villages_of_the_screeners_jurisdiction(clien
     villages = [o["value"] for o in screen["options"]["handler_unit"]]
     assert YANGJIAWAN in villages and any(v.startswith(GUISHAN) for v in villages)   # the city's: all towns
     assert screen["form"]["properties"]["handler_unit"]["default"] == YANGJIAWAN     # the case's village
+
+
+def test_people_of_a_role_around_the_case_are_offered_and_nobody_else(client, login):
+    """A form may name people: the holders of a role in the case's area (value: the username)."""
+    form = json.loads((FORMS.parent.parent / "tests" / "fixtures" / "t_register.schema.json").read_text(encoding="utf-8"))
+    form["properties"]["mediator"] = {"type": "string", "title": "承办调解员",
+                                      "x-options": {"source": "people", "role": "村调解员", "within": "case"}}
+    form["properties"]["reported_by"] = {"type": "string", "title": "报告人", "x-default": "current_user"}
+    files = [(io.BytesIO((FORMS.parent.parent / "tests" / "fixtures" / "t_returnable.bpmn").read_bytes()), "t_returnable.bpmn"),
+             (io.BytesIO(json.dumps(form, ensure_ascii=False).encode()), "t_register.schema.json")]
+    assert client.post("/api/v1/definitions", headers=login("designer"), data={"files": files},
+                       content_type="multipart/form-data").status_code == 201
+    grid = login("grid")
+    created = client.post("/api/v1/cases", headers=grid, json={"process_key": "t_returnable", "title": "排水沟纠纷",
+                                                             "data": {}}).get_json()
+    task = client.get(f"/api/v1/tasks/{created['tasks'][0]['id']}", headers=grid).get_json()
+    assert [o["value"] for o in task["options"]["mediator"]] == ["mediator"]     # the village's, not another's
+    assert task["form"]["properties"]["reported_by"]["default"] == "网格员 李网格"
+    wrong = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=grid,
+                        json={"data": {"summary": "排水沟堵塞", "amount": 0, "mediator": "town"}})
+    assert wrong.status_code == 422
+    assert wrong.get_json()["errors"] == {"mediator": "“承办调解员”不能选“town”：它不在本任务可选的人员之中"}
+    done = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=grid,
+                       json={"data": {"summary": "排水沟堵塞", "amount": 0, "mediator": "mediator"}})
+    assert done.status_code == 200, done.get_json()
