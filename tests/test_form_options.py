@@ -154,3 +154,40 @@ def test_people_of_a_role_around_the_case_are_offered_and_nobody_else(client, lo
     done = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=grid,
                        json={"data": {"summary": "排水沟堵塞", "amount": 0, "mediator": "mediator"}})
     assert done.status_code == 200, done.get_json()
+
+
+def _complete(client, headers, case_id, element_id, data):
+    task = _task(client, headers, case_id, element_id)
+    answer = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"data": data})
+    assert answer.status_code == 200, (element_id, answer.get_json())
+
+
+def test_risk_and_routing_decisions_show_what_the_rules_computed(client, login, library):
+    grid, town = login("grid"), login("town")
+    data = example("intake_register")
+    case_id = client.post("/api/v1/cases", headers=grid, json={"process_key": "dispute_intake", "data": data,
+                                                               "title": data["title"]}).get_json()["id"]
+    _complete(client, grid, case_id, "register", data)
+    _complete(client, grid, case_id, "notice", example("intake_notice"))
+    _complete(client, town, case_id, "classify", example("intake_classify", category="邻里", risk_flags=["家暴"]))
+    risk = _task(client, town, case_id, "risk_confirm")
+    facts = {f["title"]: f["value"] for f in risk["facts"]}
+    assert facts["规则计算的风险等级"] in ("红色", "橙色", "黄色", "绿色") and facts["判定依据"] != "—"
+    assert (facts["纠纷类型"], facts["风险标记"]) == ("邻里", "家暴")
+
+
+def test_every_bundled_form_example_is_answered_from_the_option_sources(app, library):
+    """Each form's own example only names units, departments and categories the sources offer
+    for a case in 杨家湾村 seen by the city's officer."""
+    from api.cases import formview
+    from api.core.categories import current
+    from engine.models import Case
+
+    with app.test_request_context(), app.extensions["cunliao"].db.read() as session:
+        ctx = formview.Context(session, "city", "市综治中心 专员", "/macheng/", Case(jurisdiction=YANGJIAWAN, data={}),
+                               current(), app.extensions["cunliao"].clock.now())
+        for name, form in _forms().items():
+            for sample in form.get("examples", []):
+                assert formview.option_errors(form, sample, ctx) == {}, name
+            resolved, offered = formview.resolved_form(form, ctx)
+            assert all(offered.values()), (name, offered)          # no source comes back empty here
