@@ -383,6 +383,9 @@ def _check_user_task(bundle: _Bundle, file: str, task_spec, resolve_role: RoleRe
     sla_key = props.get("slaKey")
     if sla_key and bundle.unknown_sla(sla_key):
         bundle.issue(file, f"slaKey '{sla_key}' is not in the SLA table", element_id, line)
+    for name in ("unitVariable", "dueVariable", "instanceName"):
+        if props.get(name) and not props[name].isidentifier():
+            bundle.issue(file, f"{name} '{props[name]}' must name a data variable", element_id, line)
     form_key = props.get("formKey")
     if form_key and form_key not in bundle.forms:
         bundle.issue(file, f"form '{form_key}' is not in the bundle nor deployed", element_id, line)

@@ -151,8 +151,17 @@ def test_people_of_a_role_around_the_case_are_offered_and_nobody_else(client, lo
                         json={"data": {"summary": "排水沟堵塞", "amount": 0, "mediator": "town"}})
     assert wrong.status_code == 422
     assert wrong.get_json()["errors"] == {"mediator": "“承办调解员”不能选“town”：它不在本任务可选的人员之中"}
-    done = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=grid,
+    # a deactivated mediator is offered no more, and refused
+    admin = login("admin")
+    users = client.get("/api/v1/admin/users", headers=admin).get_json()
+    [mediator_id] = [u["id"] for u in (users["items"] if isinstance(users, dict) else users) if u["username"] == "mediator"]
+    assert client.delete(f"/api/v1/admin/users/{mediator_id}", headers=admin).status_code == 204
+    assert client.get(f"/api/v1/tasks/{task['id']}", headers=grid).get_json()["options"]["mediator"] == []
+    gone = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=grid,
                        json={"data": {"summary": "排水沟堵塞", "amount": 0, "mediator": "mediator"}})
+    assert gone.status_code == 422 and "mediator" in gone.get_json()["errors"]
+    done = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=grid,
+                       json={"data": {"summary": "排水沟堵塞", "amount": 0}})
     assert done.status_code == 200, done.get_json()
 
 
