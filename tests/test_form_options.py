@@ -43,12 +43,14 @@ def test_a_form_naming_an_unknown_source_is_a_modelling_error(client, login):
     form = json.loads((FORMS / "whistle_reselect.schema.json").read_text(encoding="utf-8"))
     form["properties"]["lead_dept"]["x-options"] = {"source": "bureaus"}
     form["x-facts"].append({"title": "x", "from": "a b"})
+    form["properties"]["old_style"] = {"type": "string", "enum": ["/macheng/minzheng/", "/macheng/renshe/"]}
     files = [(io.BytesIO(json.dumps(form).encode()), "whistle_reselect.schema.json")]
     answer = client.post("/api/v1/definitions", headers=login("designer"), data={"files": files},
                          content_type="multipart/form-data")
     assert answer.status_code == 422, answer.get_json()
     messages = " ".join(e["message"] for e in answer.get_json()["errors"])
     assert "x-options source 'bureaus' is unknown" in messages and "from 'a b'" in messages
+    assert "field 'old_style' lists units" in messages
 
 
 def _task(client, headers, case_id, element_id):

@@ -55,10 +55,19 @@ def form_problems(schema: dict, role_known: Callable[[str], bool] = lambda _: Tr
     for path, field in fields(schema):
         if "x-options" in field:
             problems += [f"field '{path}': {p}" for p in _options_problems(field, role_known)]
+        listed = [str(v) for v in field.get("enum") or [] if _unit_path(v)] + [
+            str(o["const"]) for o in field.get("oneOf") or [] if isinstance(o, dict) and _unit_path(o.get("const"))]
+        if listed:
+            problems.append(f"field '{path}' lists units ({', '.join(listed[:3])}…): name them with x-options, "
+                            "so a new town, village or department needs no new form")
         if "x-default" in field and field["x-default"] not in DEFAULTS:
             problems.append(f"field '{path}': x-default '{field['x-default']}' is not one of {', '.join(DEFAULTS)}")
     problems += _facts_problems(schema.get("x-facts"))
     return problems
+
+
+def _unit_path(value: Any) -> bool:
+    return isinstance(value, str) and len(value) > 2 and value.startswith("/") and value.endswith("/")
 
 
 def _options_problems(field: dict, role_known: Callable[[str], bool]) -> list[str]:
