@@ -79,6 +79,10 @@ def test_a_whistle_offers_the_case_town_and_its_departments_and_each_department_
     refused = client.post(f"/api/v1/tasks/{draft['id']}/complete", headers=town, json={"data": order})
     assert refused.status_code == 422
     assert "不在本任务可选的单位之中" in refused.get_json()["errors"]["whistle_town"]
+    for wrong in ([SONGBU], {"path": SONGBU}, 7):   # not a choice at all: 422, never a 500
+        odd = client.post(f"/api/v1/tasks/{draft['id']}/complete", headers=town,
+                          json={"data": {**order, "whistle_town": wrong}})
+        assert odd.status_code == 422 and "whistle_town" in odd.get_json()["errors"]
     order["whistle_town"] = SONGBU
     assert client.post(f"/api/v1/tasks/{draft['id']}/complete", headers=town, json={"data": order}).status_code == 200
 

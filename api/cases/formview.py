@@ -146,7 +146,7 @@ def option_errors(schema: dict | None, data: dict[str, Any], ctx: Context) -> di
                 continue
             if allowed is None:
                 allowed = {v for v, _ in options(spec["x-options"], ctx)}
-            if value not in allowed:
+            if not isinstance(value, str) or value not in allowed:  # a list or object is no choice either
                 words = SOURCE_WORDS[spec["x-options"]["source"]]
                 errors[where] = f"“{spec.get('title') or path}”不能选“{value}”：它不在本任务{words}之中"
     return errors
