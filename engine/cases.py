@@ -38,9 +38,17 @@ from .store import Change, NewEvent
 log = logging.getLogger(__name__)
 
 
-def due_from_properties(props: dict[str, str], now: datetime, deadlines: Deadlines | None = None) -> datetime | None:
-    """A task's due time: its ``slaKey`` rule from the SLA table, else its ``dueIn`` ISO duration,
-    counted from when it became ready."""
+def due_from_properties(props: dict[str, str], now: datetime, deadlines: Deadlines | None = None,
+                        data: dict[str, Any] | None = None) -> datetime | None:
+    """A task's due time: the instant in its ``dueVariable`` data variable (a deadline the process
+    computed, e.g. from the urgency), else its ``slaKey`` rule from the SLA table, else its ``dueIn``
+    ISO duration, counted from when it became ready."""
+    variable = props.get("dueVariable")
+    if variable and data is not None and data.get(variable):
+        try:
+            return clock.parse_instant(str(data[variable]))
+        except ValueError:
+            log.warning("dueVariable %r holds %r, not an instant; falling back", variable, data[variable])
     if props.get("slaKey") and deadlines is not None:
         return deadlines.due(props["slaKey"], now)
     due_in = props.get("dueIn")
@@ -82,10 +90,14 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
     def __init__(self, db: Database, registry: DefinitionRegistry, clock_: clock.Clock,
                  resolve_role: Callable[[str], str | None], deadlines: Deadlines | None = None,
                  case_prefix: str = "MC", seal: Callable[[dict], dict] | None = None,
-                 indexed_fields: tuple[str, ...] = (), role_level: assignment.RoleLevel | None = None) -> None:
+                 indexed_fields: tuple[str, ...] = (), role_level: assignment.RoleLevel | None = None,
+                 describe: Callable[[Any], str] | None = None) -> None:
         self.db = db
         # Where holders of a role sit (grid, village, town, city, department): a task's default unit.
         self.role_level = role_level or (lambda role: None)
+        # Writes a value as people read it (a unit path as the unit's name): a task whose
+        # ``instanceName`` property names a data variable is called "<step> · <describe(value)>".
+        self.describe = describe or str
         # Applied to every input after validation, before the engine and the audit log see it (the
         # app seals personal data with it).
         self.seal = seal or (lambda data: data)
@@ -253,10 +265,27 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
                                          self.role_level(role) if role else None)
             change.new_tasks.append({
                 "id": task_id, "state": "ready", "element_id": spec.bpmn_id or spec.name,
-                "name": spec.bpmn_name or spec.bpmn_id or spec.name, "lane": spec.lane,
+                "name": self._task_name(task, props), "lane": spec.lane,
                 "role": role, "jurisdiction": goes_to.unit, "assignee": goes_to.person, "form_key": form_key,
-                "due_at": due_from_properties(props, now, self.deadlines), "priority": _priority(props),
+                "due_at": due_from_properties(props, now, self.deadlines, task.data), "priority": _priority(props),
                 "created_at": now})
+
+    def _task_name(self, task, props: dict[str, str]) -> str:
+        """The step's name; an instance of a parallel step adds what it is for (签收应哨 · 市民政局)."""
+        spec = task.task_spec
+        name = spec.bpmn_name or spec.bpmn_id or spec.name
+        value = task.data.get(props["instanceName"]) if props.get("instanceName") else None
+        return f"{name} · {self.describe(value)}"[:200] if value not in (None, "") else name
+
+    def task_data(self, task_id: str) -> dict[str, Any] | None:
+        """The data a READY task sees (a parallel instance's own variables included), or None."""
+        with self.db.read() as session:
+            found = session.connection().execute(_TASK_BY_ID, {"task_id": task_id}).first()
+            if found is None or found.state != "ready":
+                return None
+            snapshot = self._snapshot(session, found.case_id)
+        task = runtime.find_task(snapshot.workflow, UUID(task_id))
+        return audit.jsonable(dict(task.data)) if task is not None else None
 
     @staticmethod
     def _diff_waits(change: Change, snapshot: _Snapshot, workflow) -> None:

@@ -18,7 +18,10 @@ element id and line, so a designer can fix a diagram in one pass. What it checks
 User tasks carry Cunliao's extension properties as ``spiffworkflow:property`` entries:
 ``formKey`` (a JSON Schema form in the bundle), ``slaKey`` (a row of the SLA table), ``dueIn`` (an
 ISO-8601 duration, when no SLA key fits), ``returnable`` ("true" marks a step work may be
-returned to), ``documents`` (the document templates the step offers to issue, comma-separated keys)
+returned to), ``unitVariable`` (a data variable holding the unit path the task is offered in),
+``dueVariable`` (a data variable holding the instant the task is due, computed by the process),
+``instanceName`` (a data variable naming what a parallel instance is for, added to the task's
+name), ``documents`` (the document templates the step offers to issue, comma-separated keys)
 and ``documentsRequired`` (the documents that must be issued before the step completes: ``key``, or
 ``key:signed`` when the signed scan must be uploaded too). Template keys must be deployed or in the
 bundle (engine/templates.py).
@@ -52,6 +55,8 @@ NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 FORM_SUFFIX = ".schema.json"
 
 RoleResolver = Callable[[str], "str | None"]
+# The application's own checks of a form's extension keywords (x-options, x-facts…): messages.
+FormCheck = Callable[[dict], "list[str]"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ class _Bundle:
     issues: list[ValidationIssue] = field(default_factory=list)
     sla_keys: set[str] | None = None
     template_keys: set[str] | None = None
+    form_check: FormCheck | None = None
 
     def unknown_sla(self, key: str) -> bool:
         return self.sla_keys is not None and key not in self.sla_keys
@@ -123,17 +129,18 @@ class _Bundle:
 
 def compile_bundle(new_files: Iterable[SourceFile], deployed_files: Iterable[SourceFile],
                    resolve_role: RoleResolver, sla_keys: set[str] | None = None,
-                   template_keys: set[str] | None = None) -> list[CompiledProcess]:
+                   template_keys: set[str] | None = None, form_check: FormCheck | None = None) -> list[CompiledProcess]:
     """Validate ``new_files`` against the deployed library and return the processes they define.
 
     ``sla_keys``, when given, are the SLA table's keys that ``slaKey`` and ``sla_due('…')`` may name;
-    ``template_keys`` the document templates ``documents`` and ``documentsRequired`` may name.
+    ``template_keys`` the document templates ``documents`` and ``documentsRequired`` may name;
+    ``form_check`` the application's check of its form vocabulary (run on the new forms).
     Raises DefinitionInvalid with every issue found.
     """
     new_files = list(new_files)
     if not new_files:
         raise DefinitionInvalid([ValidationIssue("", None, None, "no files were given")])
-    bundle = _Bundle(sla_keys=sla_keys, template_keys=template_keys)
+    bundle = _Bundle(sla_keys=sla_keys, template_keys=template_keys, form_check=form_check)
     for source in new_files:
         _load_source(bundle, source, validate=True)
     new_names = {f.name for f in new_files}
@@ -219,7 +226,7 @@ def required_documents(props: dict[str, str]) -> list[tuple[str, bool]]:
 def _load_source(bundle: _Bundle, source: SourceFile, validate: bool) -> None:
     bundle.files[source.name] = source
     if source.kind == "form":
-        _load_form(bundle, source)
+        _load_form(bundle, source, validate)
         return
     if source.kind == "other":
         bundle.issue(source.name, "unsupported file type: use .bpmn, .dmn, .schema.json, .typ or .document.json")
@@ -241,7 +248,7 @@ def _load_source(bundle: _Bundle, source: SourceFile, validate: bool) -> None:
     bundle.roots[source.name] = root
 
 
-def _load_form(bundle: _Bundle, source: SourceFile) -> None:
+def _load_form(bundle: _Bundle, source: SourceFile, validate: bool) -> None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
@@ -257,6 +264,8 @@ def _load_form(bundle: _Bundle, source: SourceFile) -> None:
     if not isinstance(schema, dict) or schema.get("type") != "object":
         bundle.issue(source.name, 'a form schema must be an object schema ("type": "object")')
         return
+    for problem in (bundle.form_check(schema) if validate and bundle.form_check else []):
+        bundle.issue(source.name, problem)
     bundle.forms[source.form_key] = schema
 
 
@@ -378,6 +387,9 @@ def _check_user_task(bundle: _Bundle, file: str, task_spec, resolve_role: RoleRe
     sla_key = props.get("slaKey")
     if sla_key and bundle.unknown_sla(sla_key):
         bundle.issue(file, f"slaKey '{sla_key}' is not in the SLA table", element_id, line)
+    for name in ("unitVariable", "dueVariable", "instanceName"):
+        if props.get(name) and not props[name].isidentifier():
+            bundle.issue(file, f"{name} '{props[name]}' must name a data variable", element_id, line)
     form_key = props.get("formKey")
     if form_key and form_key not in bundle.forms:
         bundle.issue(file, f"form '{form_key}' is not in the bundle nor deployed", element_id, line)

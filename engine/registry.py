@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .definitions import (CompiledProcess, RoleResolver, SourceFile, build_parser, compile_bundle,
+from .definitions import (CompiledProcess, FormCheck, RoleResolver, SourceFile, build_parser, compile_bundle,
                           load_forms, task_properties)
 from .errors import DefinitionInvalid, NotFound
 from .models import DefinitionFile, DefinitionVersion
@@ -47,8 +47,9 @@ class LoadedSpec:
 
 class DefinitionRegistry:
     def __init__(self, resolve_role: RoleResolver, sla_keys: Callable[[], set[str]] | None = None,
-                 templates: TemplateRegistry | None = None) -> None:
+                 templates: TemplateRegistry | None = None, form_check: FormCheck | None = None) -> None:
         self.resolve_role = resolve_role
+        self.form_check = form_check
         self.sla_keys = sla_keys
         self.templates = templates or TemplateRegistry()
         self._cache: dict[int, LoadedSpec] = {}
@@ -87,7 +88,8 @@ class DefinitionRegistry:
                 files += self._form_users(session, {f.form_key for f in files}, {f.name for f in files})
             try:
                 processes = compile_bundle(files, deployed, self.resolve_role,
-                                           self.sla_keys() if self.sla_keys else None, template_keys)
+                                           self.sla_keys() if self.sla_keys else None, template_keys,
+                                           self.form_check)
             except DefinitionInvalid as exc:
                 issues = issues + exc.issues
         elif not template_files:

@@ -73,7 +73,8 @@ def test_lead_channels_start_lead_clue_with_the_lead_data(client, svc, library, 
     assert case.jurisdiction == VILLAGE and case.created_by == f"intake:{channel}"
     data = case.data
     assert (data["source"], data["source_ref"], data["channel"]) == (channel, f"{channel}-0001", "lead")
-    assert data["lead_summary"].startswith("杨家湾村两户") and data["category"] == "邻里纠纷"
+    assert data["lead_summary"].startswith("杨家湾村两户") and data["category"] == "邻里"
+    assert data["category_reported"] == "邻里纠纷"
     assert data["handler_unit"] == VILLAGE and data["address"] == "杨家湾村3组"
     [party] = data["parties"]
     assert party["name"] == "张某" and party["id_no"]["$pii"] == "id_no" and ID_NO not in json.dumps(data)

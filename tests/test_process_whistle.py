@@ -15,7 +15,7 @@ ZRZY, SFS, PCS = "/macheng/ziranziyuan/", "/macheng/songbu/songbu-sifasuo/", "/m
 FULIAN, MINZHENG, RENSHE = "/macheng/fulian/", "/macheng/minzheng/", "/macheng/renshe/"
 
 
-ORDER = example("whistle_order")  # 房屋宅基地 / 宋埠镇 / 权属确认 / urgency high
+ORDER = example("whistle_order")  # 房屋宅基地 / /macheng/songbu/ / 权属确认 / urgency high
 ACK = {"ack_decision": "应哨", "liaison_name": "赵联络"}
 EXEMPT = {"ack_decision": "申请退单", "liaison_name": "钱联络", "exemption_reason": "该事项属于土地确权，不在本所权责清单内"}
 REPORT = example("whistle_report")
@@ -96,7 +96,7 @@ def test_replay_tells_apart_the_departments_of_a_multi_instance_whistle(svc, lib
 def test_a_rejected_order_is_redrafted_and_an_exempted_lead_is_replaced(svc, library):
     view = svc.cases.start("whistle_dispatch", {}, "town", TOWN)
     cid = view.case.id
-    order = {**ORDER, "category": "婚姻家庭", "issue_type": "其他", "whistle_town": "龟山镇", "urgency": "normal"}
+    order = {**ORDER, "category": "婚姻家庭", "issue_type": "其他", "whistle_town": "/macheng/guishan/", "urgency": "normal"}
     do(svc, cid, "draft", order)
     do(svc, cid, "approve", {"approved": False, "approval_comment": "请补充诉求"})
     do(svc, cid, "draft", order)
@@ -153,15 +153,15 @@ def test_an_unresolved_town_whistle_becomes_a_city_whistle_then_ends_unresolved(
 
 
 @pytest.mark.parametrize("category,town,issue_type,lead,co,joint", [
-    ("婚姻家庭", "宋埠镇", "其他", FULIAN, [SFS, PCS], False),
-    ("劳动争议", "龟山镇", "其他", RENSHE, [], False),
-    ("山林土地", "龟山镇", "其他", ZRZY, [], False),
-    ("邻里", "宋埠镇", "其他", SFS, [PCS], False),
-    ("邻里", "宋埠镇", "救助帮扶", MINZHENG, [], False),
-    ("物业", "宋埠镇", "安全稳控", PCS, [SFS], False),
-    ("合同", "龟山镇", "信访诉求", "/macheng/xinfang/", [], False),
-    ("消费", "宋埠镇", "其他", "/macheng/songbu/", [SFS], True),
-    ("消费", "龟山镇", "其他", "/macheng/guishan/", [], True),
+    ("婚姻家庭", "/macheng/songbu/", "其他", FULIAN, [SFS, PCS], False),
+    ("劳动争议", "/macheng/guishan/", "其他", RENSHE, [], False),
+    ("山林土地", "/macheng/guishan/", "其他", ZRZY, [], False),
+    ("邻里", "/macheng/songbu/", "其他", SFS, [PCS], False),
+    ("邻里", "/macheng/songbu/", "救助帮扶", MINZHENG, [], False),
+    ("物业", "/macheng/songbu/", "安全稳控", PCS, [SFS], False),
+    ("合同", "/macheng/guishan/", "信访诉求", "/macheng/xinfang/", [], False),
+    ("消费", "/macheng/songbu/", "其他", "/macheng/songbu/", [SFS], True),
+    ("消费", "/macheng/guishan/", "其他", "/macheng/guishan/", [], True),
 ])
 def test_department_selection_follows_the_responsibility_list(svc, library, category, town, issue_type, lead, co, joint):
     cid = start_whistle(svc, {**ORDER, "category": category, "whistle_town": town, "issue_type": issue_type})

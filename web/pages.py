@@ -189,7 +189,9 @@ def task(task_id: str):  # task ids are UUIDs
 @bp.get("/cases")
 @page(*STAFF, *AUDITORS)
 def cases():
-    return render_page("cases.html", "cases", _("Cases"))
+    from api.core.categories import current  # the filter offers the catalogue's categories
+
+    return render_page("cases.html", "cases", _("Cases"), categories=current().names)
 
 
 @bp.get("/cases/led")

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
 from api.core import auth
+from api.core.categories import Categories
 from api.core.guards import audit_admin_access, roles, visible_task, writer
 from api.core.org import display_names
 from api.core.pii import masked
@@ -22,6 +23,7 @@ from engine.models import Case, CaseTask, DefinitionVersion
 from engine.task_actions import returnable_step
 from engine.verify import load_events
 
+from . import formview
 from .journal import attachment_problems
 from .routes import case_out, task_out
 from .schemas import CaseOut, TaskComplete, TaskOut, TaskQuery
@@ -71,7 +73,12 @@ class TaskCaseSummary(Schema):
 
 class TaskDetail(TaskListItem):
     form = fields.Dict(allow_none=True, metadata={
-        "description": "the JSON Schema of the task's form (form_key) in the case's definition version"})
+        "description": "the JSON Schema of the task's form (form_key) in the case's definition version, resolved "
+                       "for this task: x-options fields carry their choices as oneOf, x-default fields a default"})
+    options = fields.Dict(metadata={"description": "field path → [{value, title}]: the choices each x-options "
+                                                   "field offers here (the server accepts only these)"})
+    facts = fields.List(fields.Dict(), metadata={
+        "description": "[{title, value}] the facts the step decides on (the form's x-facts), as text"})
     returnable = fields.List(fields.Nested(ReturnTarget), metadata={
         "description": "earlier steps this task may be returned to (marked returnable, already done)"})
     case = fields.Nested(TaskCaseSummary)
@@ -166,8 +173,11 @@ def complete_task(body, task_id: str):
         with svc.db.read() as session:
             schema = svc.registry.load(session, case.definition_id).forms.get(task.form_key or "")
             problems = attachment_problems(session, case.id, schema, body["data"] or {})
+            offered = formview.option_errors(schema, body["data"] or {}, _form_context(session, principal, case, task))
         if problems:
             raise InvalidData("the form points at attachments that are not this case's", problems)
+        if offered:
+            raise InvalidData("the form names a unit, department, person or category it did not offer", offered)
         require_documents(svc, task, case)  # the step's documentsRequired (issued, signed)
     return case_out(svc.cases.complete_task(task_id, body["data"], principal.username, authorize=authorize))
 
@@ -198,10 +208,18 @@ def get_task(task_id: str):
         events, _ = load_events(session, case.id) if task.state == "ready" else ([], None)
         people = candidates(session, task, principal.username)
         names = display_names(session, {name for name in (task.assignee, task.owner, case.created_by) if name})
+        schema = loaded.forms.get(task.form_key) if task.form_key else None
+        ctx = _form_context(session, principal, case, task, events)
+        if schema and schema.get("x-facts") and task.state == "ready":
+            ctx.task_data = svc.cases.task_data(task.id)  # a parallel instance's own variables
+        form, offered = formview.resolved_form(schema, ctx)
+        out_facts = formview.facts(schema, ctx)
     if "admin" in principal.roles:
         audit_admin_access(principal, case)
     out = {**_task(task, case.case_no, now, names), "case_title": case.title}
-    out["form"] = with_order(loaded.forms.get(task.form_key)) if task.form_key else None
+    out["form"] = with_order(form)
+    out["options"] = offered
+    out["facts"] = out_facts
     out["returnable"] = _return_targets(loaded, events)
     data = masked(case.data or {})
     out["case"] = {"id": case.id, "case_no": case.case_no, "title": case.title, "process_key": case.process_key,
@@ -213,6 +231,12 @@ def get_task(task_id: str):
     out["actions"] = _actions(principal, task, case, bool(out["returnable"]))
     out["candidates"] = people if {"delegate", "reassign"} & set(out["actions"]) else []
     return out
+
+
+def _form_context(session, principal, case: Case | None, task: CaseTask | None, events=()) -> formview.Context:
+    svc = services()
+    return formview.Context(session, principal.username, principal.display_name, principal.unit_path, case,
+                            Categories.load(svc.settings.workflows_dir), svc.clock.now(), task, events=list(events))
 
 
 def with_order(schema):
@@ -312,6 +336,8 @@ def start_form(process_key: str) -> dict | None:
         seen.add(spec.name)
         if getattr(spec, "manual", False):
             form_key, form = loaded.form_for(spec)
+            with svc.db.read() as session:  # choices and defaults for the person registering
+                form, _ = formview.resolved_form(form, _form_context(session, auth.current(), None, None))
             return {"process_key": process_key, "version": version.version, "element_id": spec.bpmn_id,
                     "name": spec.bpmn_name or spec.bpmn_id, "form_key": form_key, "form": with_order(form)}
         event = getattr(spec, "event_definition", None)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import select
 
 from engine.cases import CaseService
 from engine.clock import Clock, SystemClock
@@ -12,7 +14,9 @@ from engine.db import Database
 from engine.deadlines import Deadlines
 from engine.registry import DefinitionRegistry
 
+from . import formvocab
 from .config import Settings
+from .models import OrgUnit
 from .pii import DeclaredFields, Vault
 
 
@@ -39,6 +43,26 @@ class RoleCatalogue:
         return next((entry.get("level") for entry in self.entries if entry["code"] == code), None)
 
 
+class UnitNames:
+    """Unit names by path, read once and again when a path is not known yet (a unit just added)."""
+
+    RELOAD_AFTER_SECONDS = 5.0
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._names: dict[str, str] = {}
+        self._loaded_at = float("-inf")
+
+    def describe(self, value) -> str:
+        """A unit path as the unit's name; anything else as it is."""
+        text = str(value)
+        if text not in self._names and time.monotonic() - self._loaded_at > self.RELOAD_AFTER_SECONDS:
+            with self.db.read() as session:
+                self._names = dict(session.execute(select(OrgUnit.path, OrgUnit.name)).tuples().all())
+            self._loaded_at = time.monotonic()
+        return self._names.get(text, text)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -56,13 +80,15 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database(settings.database_url)
     roles = RoleCatalogue.load(settings)
     deadlines = Deadlines(db)
-    registry = DefinitionRegistry(roles.resolve, deadlines.keys)
+    registry = DefinitionRegistry(roles.resolve, deadlines.keys,
+                                  form_check=lambda form: formvocab.form_problems(form, lambda r: roles.resolve(r) is not None))
     vault = Vault(settings.pii_key)
     declared = DeclaredFields(db)
     catalogue = json.loads((settings.workflows_dir / "catalogue.json").read_text(encoding="utf-8"))
     cases = CaseService(db, registry, clock, roles.resolve, deadlines, case_prefix=settings.case_prefix,
                         seal=lambda data: vault.seal(data, declared()),
-                        indexed_fields=tuple(catalogue["indexed_fields"]), role_level=roles.level)
+                        indexed_fields=tuple(catalogue["indexed_fields"]), role_level=roles.level,
+                        describe=UnitNames(db).describe)
     return Services(settings, db, clock, roles, deadlines, registry, cases, vault)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, String,
                         update)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from api.core import categories
 from api.core.models import OrgUnit
 from api.core.problems import ApiProblem
 from engine.clock import CHINA
@@ -293,7 +294,7 @@ def find_linked(db, hashes: dict[str, set[str]], body: dict[str, Any]) -> list[d
                            Case.status.in_(OPEN_STATUSES))):
                 matches.setdefault(case_id, set()).add("phone")
         address = normal_address((body.get("where") or {}).get("address"))
-        category = (body.get("what") or {}).get("category")
+        category = categories.current().canonical((body.get("what") or {}).get("category"))
         if address and category:
             candidates = session.execute(select(Case.id, Case.data).join(CaseField, CaseField.case_id == Case.id).where(
                 CaseField.name == "category", CaseField.value == category, Case.status.in_(OPEN_STATUSES)).limit(500))
@@ -350,7 +351,12 @@ def _common(body: dict[str, Any]) -> dict[str, Any]:
     what, where, when = body["what"], body.get("where") or {}, body.get("when") or {}
     data: dict[str, Any] = {k: body[k] for k in EXTRA_FIELDS if body.get(k) not in (None, "")}
     if what.get("category"):
-        data["category"] = what["category"]
+        # the outside system's word, and the catalogue's category when the word names one (the
+        # screener classifies the rest)
+        data["category_reported"] = what["category"]
+        canonical = categories.current().canonical(what["category"])
+        if canonical:
+            data["category"] = canonical
     if where.get("address"):
         data["address"] = where["address"]
     if where.get("lat") is not None and where.get("lng") is not None:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from api.core import categories
 from api.core.auth import Principal
 from api.core.models import OrgUnit, User
 from api.core.org import like_prefix
@@ -188,10 +189,27 @@ def kpis(session: Session, principal: Principal, filters: Filters, now: datetime
     # Every group is a disjoint set of cases, so the totals are the groups' sums (one query, not two).
     totals = _with_rates({name: sum(getattr(row, name) for row in rows) for name in counts})
     labels = _labels(session, group_by)
+    sums_by_key = {row.key: {name: getattr(row, name) for name in counts} for row in rows}
+    order = lambda key: (key is None, key or "")  # noqa: E731
+    if group_by == "category":
+        sums_by_key, order = _by_catalogue(sums_by_key)
     # Sorted here (a handful of groups) so that "none" comes last on every database.
-    groups = [{"key": row.key, "label": labels(row.key), **_with_rates(row._asdict())}
-              for row in sorted(rows, key=lambda row: (row.key is None, row.key or ""))]
+    groups = [{"key": key, "label": labels(key), **_with_rates(sums_by_key[key])} for key in sorted(sums_by_key, key=order)]
     return {"totals": totals, "groups": groups}
+
+
+def _by_catalogue(sums_by_key: dict):
+    """Category groups under the catalogue's names (an older spelling counts with its category), in
+    the catalogue's order, then words it does not know, then none."""
+    catalogue = categories.current()
+    merged: dict = {}
+    for key, sums in sums_by_key.items():
+        name = catalogue.canonical(key) or key if key is not None else None
+        into = merged.setdefault(name, dict.fromkeys(sums, 0))
+        for field, value in sums.items():
+            into[field] += value
+    rank = {name: i for i, name in enumerate(catalogue.names)}
+    return merged, lambda key: (key is None, rank.get(key, len(rank)), key or "")
 
 
 def _labels(session: Session, group_by: str):

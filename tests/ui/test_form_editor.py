@@ -46,6 +46,11 @@ def test_a_designer_builds_a_form_field_by_field(ui):
     expect(preview.locator('[data-path="visit_way"]')).to_contain_text("上门走访")
     expect(preview.locator('[data-path="visit_way"] .jf-required')).to_be_visible()
 
+    # a choice of village: named from the organisation, never copied into the form
+    place = add_field(ui, "单选", "事发村", "event_village")
+    place.get_by_label("选项来源").select_option(label="村（社区）")
+    expect(field_row(ui, "event_village").locator(".fe-options")).to_have_count(0)
+
     # a yes/no question and the reason it requires when answered 是
     add_field(ui, "是/否", "需要再次走访", "again")
     add_field(ui, "多行文本", "再次走访原因", "again_reason")
@@ -72,6 +77,8 @@ def test_a_designer_builds_a_form_field_by_field(ui):
     assert schema["properties"]["visit_way"]["oneOf"] == [{"const": "visit", "title": "上门走访"},
                                                           {"const": "phone", "title": "电话回访"}]
     assert "visit_way" in schema["required"]
+    assert schema["properties"]["event_village"]["x-options"] == {"source": "units", "kind": "village", "within": "case"}
+    assert "oneOf" not in schema["properties"]["event_village"]
     rules = [part for part in [schema, *schema.get("allOf", [])] if "if" in part]
     assert {"if": {"properties": {"again": {"const": True}}, "required": ["again"]},
             "then": {"required": ["again_reason"]}} in [{"if": r["if"], "then": r["then"]} for r in rules]

@@ -58,3 +58,15 @@ def test_risk_flags_are_required_in_the_browser_and_on_the_server(ui):
     ui.goto(f"{ui.base}/inbox?view=mine")
     expect(ui.locator("tr", has_text=case["case_no"])).to_contain_text("风险等级确认")
     expect(ui.get_by_role("tab", name=re.compile("我的"))).not_to_contain_text(re.compile(r"我的\s*0$"))
+
+    # 风险等级确认 shows what the rules computed; the override's fields appear only when overriding
+    ui.goto(f"{ui.base}/tasks/{ready_task(ui.base, api_token(ui.base, 'town'), case['id'], 'risk_confirm')['id']}")
+    facts = ui.locator("#task-facts")
+    expect(facts).to_contain_text("规则计算的风险等级")
+    expect(facts).to_contain_text("判定依据")
+    reason = ui.get_by_label("改判理由")
+    expect(reason).to_be_hidden()
+    ui.get_by_role("group", name="改判风险等级").get_by_label("是").check()
+    expect(reason).to_be_visible()
+    ui.get_by_role("group", name="改判风险等级").get_by_label("否").check()
+    expect(reason).to_be_hidden()

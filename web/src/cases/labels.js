@@ -1,5 +1,5 @@
 // Names of the case fields' values, shared by the case list and the case page.
-import { h, t } from '../lib/page.js';
+import { h, params, t } from '../lib/page.js';
 
 export const STATUS = {
   active: t('In progress'),
@@ -25,10 +25,8 @@ export const CHANNEL = {
   grid_report: t('Grid report'),
 };
 
-// The dispute types, once each, as the classification form (intake_classify) and the quick
-// mediation's register form (quick_register, a subset plus 债务) store them.
-export const CATEGORIES = ['婚姻家庭', '邻里', '房屋宅基地', '债务', '合同', '生产经营', '损害赔偿', '山林土地',
-  '征地拆迁', '环境污染', '劳动争议', '消费', '医疗', '道路交通事故', '物业', '其他'];
+// The dispute types, once each: the catalogue (workflows/categories.json) the server hands the page.
+export const CATEGORIES = params.categories || [];
 
 export const SUPERVISORS = ['admin', 'city_director', 'town_director'];
 // Roles whose work needs the parties' real numbers (api/core/pii.py UNMASK_ROLES).

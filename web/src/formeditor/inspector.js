@@ -1,7 +1,7 @@
 // The properties of one field in the visual form editor: label, code, kind, help, required, and what
-// its kind has (lengths, limits, options — typed or taken from the organisation —, file kinds).
-import { api, h, t } from '../lib/page.js';
-import { KINDS, changeKind, kindOf, optionsOf, withOptions } from './kinds.js';
+// its kind has (lengths, limits, options — typed, or named from the organisation —, file kinds).
+import { h, t } from '../lib/page.js';
+import { KINDS, changeKind, kindOf, optionsOf, sourceOf, withOptions, withSource } from './kinds.js';
 import { isRequired, renameField, sectionAt, setRequired } from './model.js';
 
 let counter = 0;
@@ -57,21 +57,24 @@ function optionsEditor(options, onOptions) {
       h('button', { type: 'button', class: 'link jf-remove', onclick: () => { rows.splice(index, 1); draw(); save(); } }, t('Remove')));
   }));
   draw();
-  const kind = h('select', { 'aria-label': t('Units of kind') },
-    ...[['town', t('Towns')], ['village', t('Villages')], ['grid', t('Grids')], ['department', t('Departments')]]
-      .map(([value, text]) => h('option', { value }, text)));
-  const fromOrg = h('button', { type: 'button', onclick: async () => {
-    const units = await api('org/units', { query: { kind: kind.value } });
-    rows.splice(0, rows.length, ...units.map((u) => ({ value: u.path, label: u.name, typed: 'string' })));
-    draw();
-    save();
-  } }, t('Take the options from the organisation'));
   return h('div', { class: 'fe-entry' }, h('span', { class: 'fe-label' }, t('Options (label, value)')), list, error,
     h('div', { class: 'toolbar' }, h('button', { type: 'button', onclick: () => {
       rows.push({ value: `option_${rows.length + 1}`, label: '', typed: 'string' });
       draw();
       list.lastElementChild.querySelector('input').focus();
-    } }, t('Add an option')), kind, fromOrg));
+    } }, t('Add an option'))));
+}
+
+/** Where the options come from: typed here, or the organisation's units, departments or the
+ * category catalogue — resolved for each task by the server, never copied into the form. */
+function sourcePicker(current, onSource) {
+  const select = h('select', { class: 'fe-source' },
+    ...[['', t('Typed here')], ['town', t('Towns')], ['village', t('Villages')], ['grid', t('Grids')],
+      ['department', t('Departments')], ['category', t('Dispute categories')]]
+      .map(([value, text]) => h('option', { value }, text)));
+  select.value = current;
+  select.addEventListener('change', () => onSource(select.value));
+  return entry(t('Options from'), select, t('Units, departments and categories come from the organisation for each case.'));
 }
 
 /**
@@ -139,14 +142,21 @@ export function inspector({ schema, path, key, changed, section }) {
     limit(t('Smallest'), 'minimum');
     limit(t('Largest'), 'maximum');
   }
-  if (kind === 'choice') parts.push(optionsEditor(optionsOf(f), (options) => {
-    sectionAt(schema, path).properties[key] = withOptions(field(), options);
-    changed('light');
-  }));
-  if (kind === 'multi') parts.push(optionsEditor(optionsOf(f.items), (options) => {
-    field().items = withOptions(field().items, options);
-    changed('light');
-  }));
+  if (kind === 'choice' || kind === 'multi') {
+    const target = kind === 'choice' ? f : f.items;
+    const write = (value) => {
+      if (kind === 'choice') sectionAt(schema, path).properties[key] = value;
+      else field().items = value;
+    };
+    const read = () => (kind === 'choice' ? field() : field().items);
+    parts.push(sourcePicker(sourceOf(target), (name) => {
+      write(name ? withSource(read(), name) : withOptions(read(), [['a', t('Option A')], ['b', t('Option B')]]));
+      changed('full', key);
+    }));
+    if (!sourceOf(target)) {
+      parts.push(optionsEditor(optionsOf(target) || [], (options) => { write(withOptions(read(), options)); changed('light'); }));
+    }
+  }
   if (kind === 'attachments') {
     const accepted = new Set(f['x-accept'] || ['image', 'audio', 'pdf']);
     parts.push(h('fieldset', { class: 'fe-entry fe-accept' }, h('legend', {}, t('Accepted files')),

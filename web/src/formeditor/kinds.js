@@ -46,7 +46,7 @@ export function optionsOf(schema) {
 /** The options written back: enum when every label is its value, else oneOf with titles. */
 export function withOptions(schema, options) {
   const out = { ...schema };
-  delete out.enum; delete out.oneOf; delete out.anyOf;
+  delete out.enum; delete out.oneOf; delete out.anyOf; delete out['x-options'];
   if (options.every(([value, label]) => String(value) === label)) out.enum = options.map(([value]) => value);
   else out.oneOf = options.map(([value, label]) => ({ const: value, title: label }));
   return out;
@@ -58,11 +58,11 @@ export function kindOf(schema) {
   if (type === 'array') {
     const items = schema.items || {};
     if (items.format === 'attachment') return 'attachments';
-    if (optionsOf(items)) return 'multi';
+    if (optionsOf(items) || items['x-options']) return 'multi';
     if (items.type === 'object' || items.properties) return 'group';
     return 'list';
   }
-  if (optionsOf(schema)) return 'choice';
+  if (optionsOf(schema) || schema['x-options']) return 'choice';
   if (type === 'boolean') return 'boolean';
   if (type === 'integer') return 'integer';
   if (type === 'number') return 'number';
@@ -92,4 +92,30 @@ export function isList(schema) {
 export function testValues(schema) {
   if (kindOf(schema) === 'boolean') return [[true, t('Yes')], [false, t('No')]];
   return kindOf(schema) === 'choice' ? optionsOf(schema) : null;
+}
+
+/** Where a choice's options come from, instead of a typed list (api/core/formvocab.py): the server
+ * offers the units, departments or categories of each task and accepts only those. */
+export const SOURCES = {
+  town: { source: 'units', kind: 'town', within: 'case' },
+  village: { source: 'units', kind: 'village', within: 'case' },
+  grid: { source: 'units', kind: 'grid', within: 'case' },
+  department: { source: 'departments', within: 'case' },
+  category: { source: 'categories' },
+};
+
+/** The field with its options taken from a source (an `x-options`), its typed list dropped. */
+export function withSource(schema, name) {
+  const out = { ...schema, type: 'string' };
+  delete out.enum; delete out.oneOf; delete out.anyOf;
+  out['x-options'] = { ...SOURCES[name] };
+  return out;
+}
+
+/** The SOURCES key of a field's x-options, or '' when it has a typed list. */
+export function sourceOf(schema) {
+  const spec = schema && schema['x-options'];
+  if (!spec) return '';
+  if (spec.source === 'units') return spec.kind;
+  return spec.source === 'departments' ? 'department' : spec.source === 'categories' ? 'category' : '';
 }

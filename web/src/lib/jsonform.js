@@ -19,7 +19,9 @@
 // repeatable groups; object → a fieldset.
 // Required: a field in `required` must be filled (an array: when it has minItems; an empty list is
 // an answer otherwise, and gets no star); the form's if/then rules (formrules.js) make fields
-// required as the user answers, with the same rule the server checks. The server stays the judge.
+// required as the user answers, with the same rule the server checks; a field only a rule asks for
+// shows only while the rule applies. The server stays the judge. Choices (`oneOf`) and starting
+// values (`default`) of organisation-fed fields come resolved from the server (api/cases/formview.py).
 // Field order: `x-order` when the schema has it (GET /api/v1/tasks/{id} adds it), else the keys' order.
 import './jsonform.css';
 import { h, t } from './page.js';
@@ -440,7 +442,8 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
   root.append(...[head, topError, ...top.map(([, field]) => field.node)].filter(Boolean));
   container.replaceChildren(root);
 
-  // if/then rules: fields become required (and starred) as the user answers
+  // if/then rules: fields become required (and starred) as the user answers; a field only a rule
+  // asks for appears only while the rule applies (and is not sent while hidden)
   const rules = readRules(schema || {});
   const ruled = new Set(rules.flatMap((rule) => rule.required));
   function applyRules() {
@@ -449,6 +452,8 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
     for (const [key, field] of top) {
       if (!ruled.has(key)) continue;
       field.ruleRequired = now.has(key);
+      field.hidden = !field.required && !now.has(key);
+      field.node.hidden = field.hidden;
       const on = field.required || field.ruleRequired;
       const star = field.node.querySelector('.jf-required');
       if (star) star.hidden = !mustFill(field.schema, on);
@@ -464,6 +469,7 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
   function getData() {
     const out = {};
     for (const [key, field] of top) {
+      if (field.hidden) continue;
       const value = field.get();
       if (value !== undefined) out[key] = value;
     }
@@ -546,8 +552,9 @@ export function renderForm(container, schema, data = {}, { readOnly = false, sho
   function validate() {
     const errors = {};
     applyRules();
+    const hidden = new Set(top.filter(([, field]) => field.hidden).map(([key]) => key));
     for (const [path, field] of fields) {
-      if (!field.error) continue;
+      if (!field.error || hidden.has(path.split('.')[0])) continue;
       // an attachment field counts the files still waiting to be uploaded
       const problem = check(field, field.count ? new Array(field.count()).fill(null) : field.get());
       if (problem) errors[path] = problem;

@@ -101,6 +101,14 @@ function renderActions(detail) {
   }
 }
 
+/** The facts the step decides on (the form's x-facts, written out by the server), read-only. */
+function renderFacts(detail) {
+  const facts = detail.facts || [];
+  document.getElementById('task-facts').hidden = !facts.length;
+  document.getElementById('task-facts-list').replaceChildren(
+    ...facts.flatMap((fact) => [h('dt', {}, fact.title), h('dd', {}, fact.value)]));
+}
+
 function showForm(detail, start) {
   const editable = (detail.actions || []).includes('complete');
   if (!detail.form) {
@@ -117,6 +125,7 @@ async function load() {
   const detail = await api(`tasks/${encodeURIComponent(taskId)}`);
   renderHead(detail);
   renderSummary(detail);
+  renderFacts(detail);
   let start = form ? form.getData() : null;
   if (!start) {
     start = detail.draft;
