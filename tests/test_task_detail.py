@@ -49,7 +49,7 @@ def test_task_detail_has_form_case_and_actions(client, login, case):
     assert set(detail(client, grid, task_id).get_json()["actions"]) == {"unclaim", "complete", "delegate", "copy"}
     # A supervisor may reassign, urge, unclaim someone else's task; it is not theirs to complete.
     city_view = detail(client, login("city"), task_id).get_json()
-    assert set(city_view["actions"]) == {"unclaim", "reassign", "urge", "copy"}
+    assert set(city_view["actions"]) == {"unclaim", "reassign", "urge", "copy", "assign", "transfer"}  # 指派, 转派
     # whom it may go to: the holders of its role over its area, by the name people know them by
     assert city_view["candidates"] == [{"username": "grid", "display_name": "网格员 李网格"}]
     assert detail(client, grid, task_id).get_json()["candidates"] == []   # no other grid worker there
