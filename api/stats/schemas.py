@@ -56,6 +56,15 @@ class Kpis(Schema):
     emergencies = fields.Integer()
     petitions = fields.Integer()
     recurrences = fields.Integer()
+    repeats = fields.Integer(metadata={"description": "反复纠纷: a party of an earlier case registered within 90 days"})
+    one_key_calls = fields.Integer(metadata={"description": "一键呼叫 cases"})
+    one_key_answered = fields.Integer()
+    one_key_in_time = fields.Integer(metadata={"description": "answered within the one_key_response window"})
+    one_key_rate = fields.Float(allow_none=True, metadata={"description": "即呼即应率 = one_key_in_time / one_key_calls"})
+    one_key_response_seconds = fields.Float(allow_none=True, metadata={"description": "mean seconds to answer"})
+    first_signed = fields.Integer(metadata={"description": "cases whose first step (首办) is done"})
+    first_signed_on_time = fields.Integer()
+    first_sign_rate = fields.Float(allow_none=True, metadata={"description": "首办按时签收率"})
 
 
 class KpiGroup(Kpis):

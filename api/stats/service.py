@@ -1,161 +1,26 @@
 """Statistics (统计): the KPIs of docs/statistics.md and the safety ratings (平安村(社区) / 平安乡镇).
 
-Everything is one SQL aggregate over the counted cases of the caller's jurisdiction: an inner
-query derives, per case, the few facts the KPIs need (from the case row, the ``case_fields``
-index, ``case_tasks`` and the outbox), and the outer query sums them per group. Python only
-divides the sums and names the groups; it never walks cases.
-
-Cohort rule: a period selects the cases *registered* in it, and every KPI of that period is about
-those cases as they stand now. So 化解率 never exceeds 100% and a month's figures settle as its
-cases close.
+Everything is one SQL aggregate over the per-case facts of ``facts.py``: the outer query sums them
+per group. Python only divides the sums and names the groups; it never walks cases.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from api.core.auth import Principal
 from api.core.models import OrgUnit
 from api.core.org import like_prefix
 from api.core.problems import ApiProblem
-from api.core.scope import case_in_scope
-from engine.clock import CHINA
-from engine.models import Case, CaseField, CaseTask, MessageOutbox
 
-# The processes whose instances are counted: a case is one dispute_intake (P1), a lead one
-# lead_clue (P6). Sub-processes run inside these; other keys (demos, tests) are not counted.
-CASE_PROCESS, LEAD_PROCESS = "dispute_intake", "lead_clue"
-FINAL_CLOSURES = ("closed_resolved", "closed_transferred", "closed_unresolved")
-# A lead that became a case, joined an open case or proved no dispute is not a dispute of its own.
-LEAD_NOT_COUNTED = ("converted", "linked", "false_alarm")
-SATISFIED = ("满意", "基本满意")
-GROUPINGS = ("town", "village", "category", "channel", "month")
-COUNTS = ("screened", "cases", "leads", "resolved", "transferred", "closed", "closed_on_time", "revisited",
-          "satisfied", "overdue_tasks", "overdue_cases", "emergencies", "petitions", "recurrences")
-RATES = {"resolution_rate": ("resolved", "screened"), "on_time_rate": ("closed_on_time", "closed"),
-         "satisfaction_rate": ("satisfied", "revisited")}
-CHANNEL_NAMES = {"grid_patrol": "网格排查", "walk_in": "来访", "one_key_call": "一键呼叫", "transfer_in": "移交或交办",
-                 "lead": "线索转案", "police_110": "110警情", "hotline_12345": "12345热线", "court_divorce": "离婚诉讼",
-                 "petition": "信访", "grid_report": "网格上报", "women_federation": "妇联转介"}
-UNKNOWN_LABELS = {"town": "市级直接办理", "village": "乡镇及以上直接办理", "category": "未分类", "channel": "未填写",
-                  "month": "—"}
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Registration from ``start`` (inclusive) to ``end`` (exclusive), within the unit path ``area``."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-    area: str | None = None
-
-
-def day_start(day: date) -> datetime:
-    """Midnight of a calendar day in China, the day boundary every report uses."""
-    return datetime.combine(day, time(0), tzinfo=CHINA)
-
-
-def period_filters(period: str, area: str | None = None) -> Filters:
-    """``YYYY`` or ``YYYY-MM`` as a registration window (the caller has checked the format)."""
-    if len(period) == 4:
-        year = int(period)
-        return Filters(day_start(date(year, 1, 1)), day_start(date(year + 1, 1, 1)), area)
-    year, month = int(period[:4]), int(period[5:7])
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return Filters(day_start(date(year, month, 1)), day_start(following), area)
-
-
-# --- the per-case facts ------------------------------------------------------------------------
-
-FIELDS = ("closure_state", "lead_result", "satisfaction", "channel", "source", "category", "recurrence")
-
-
-def _fields():
-    """The indexed fields the KPIs read, one row per case: a single pass over case_fields (a
-    correlated lookup per field and case took twice as long on 20,000 cases)."""
-    return (select(CaseField.case_id, *[func.max(case((CaseField.name == name, CaseField.value))).label(name)
-                                        for name in FIELDS])
-            .where(CaseField.name.in_(FIELDS)).group_by(CaseField.case_id).subquery("fields"))
-
-
-def _unit_above(kind: str):
-    """The path of the unit of ``kind`` (town, village) that contains the case's jurisdiction."""
-    return (select(OrgUnit.path).where(OrgUnit.kind == kind,
-                                       func.substr(Case.jurisdiction, 1, func.length(OrgUnit.path)) == OrgUnit.path)
-            .limit(1).scalar_subquery())
-
-
-def _month(dialect: str):
-    """The registration month in China time, as 'YYYY-MM'."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone("Asia/Shanghai", Case.created_at), "YYYY-MM")
-    return func.strftime("%Y-%m", Case.created_at, "+8 hours")
-
-
-def _facts(principal: Principal, filters: Filters, now: datetime, dialect: str, group_by: str | None):
-    """One row per counted case: 0/1 flags and the grouping keys."""
-    is_lead = Case.process_key == LEAD_PROCESS
-    fields = _fields()
-    closure, lead_result = fields.c.closure_state, fields.c.lead_result
-    satisfaction, channel, source = fields.c.satisfaction, fields.c.channel, fields.c.source
-    merged = exists().where(MessageOutbox.sender_case_id == Case.id, MessageOutbox.name == "repeat_contact")
-    police = exists().where(MessageOutbox.sender_case_id == Case.id, MessageOutbox.name == "police_dispatch")
-    late = exists().where(CaseTask.case_id == Case.id, CaseTask.due_at.is_not(None), or_(
-        and_(CaseTask.state == "completed", CaseTask.closed_at > CaseTask.due_at),
-        and_(CaseTask.state == "ready", CaseTask.due_at < now)))
-    overdue = (select(func.count()).select_from(CaseTask)
-               .where(CaseTask.case_id == Case.id, CaseTask.state == "ready", CaseTask.due_at < now)
-               .scalar_subquery())
-    resolved = case((is_lead, and_(lead_result == "monitor", Case.status == "completed")),
-                    else_=closure == "closed_resolved")
-    transferred = case((is_lead, lead_result == "emergency"), else_=closure == "closed_transferred")
-    closed = case((is_lead, Case.status == "completed"), else_=closure.in_(FINAL_CLOSURES))
-    # A lead keeps its source as the channel; a converted case says channel 'lead' and keeps the source too.
-    channel_key = case((or_(is_lead, channel == "lead"), func.coalesce(source, channel)), else_=channel)
-
-    def flag(condition):
-        return case((condition, 1), else_=0)
-
-    def keys(name: str | None):
-        """Only the grouping column asked for: the others cost a lookup per case."""
-        if name is None:
-            return []
-        column = {"town": lambda: _unit_above("town"), "village": lambda: _unit_above("village"),
-                  "category": lambda: fields.c.category, "channel": lambda: channel_key,
-                  "month": lambda: _month(dialect)}[name]()
-        return [column.label(name)]
-
-    counted = or_(
-        and_(Case.process_key == CASE_PROCESS, ~merged),
-        and_(is_lead, or_(lead_result.is_(None), lead_result.not_in(LEAD_NOT_COUNTED))))
-    statement = select(
-        flag(~is_lead).label("cases"), flag(is_lead).label("leads"),
-        flag(resolved).label("resolved"), flag(transferred).label("transferred"), flag(closed).label("closed"),
-        flag(and_(closed, ~late)).label("closed_on_time"),
-        flag(satisfaction.is_not(None)).label("revisited"), flag(satisfaction.in_(SATISFIED)).label("satisfied"),
-        overdue.label("overdue_tasks"), flag(overdue > 0).label("overdue_cases"),
-        flag(or_(police, lead_result == "emergency")).label("emergencies"),
-        flag(channel_key == "petition").label("petitions"),
-        flag(fields.c.recurrence == "True").label("recurrences"),
-        *keys(group_by),
-    ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
-        Case.process_key.in_((CASE_PROCESS, LEAD_PROCESS)), Case.status != "cancelled", counted,
-        case_in_scope(principal))
-    if filters.start is not None:
-        statement = statement.where(Case.created_at >= filters.start)
-    if filters.end is not None:
-        statement = statement.where(Case.created_at < filters.end)
-    if filters.area:
-        statement = statement.where(Case.jurisdiction.like(like_prefix(filters.area), escape="\\"))
-    return statement.subquery("facts")
-
+from .facts import (CHANNEL_NAMES, COUNTS, GROUPINGS, RATES, UNKNOWN_LABELS, Filters, day_start, facts,  # noqa: F401
+                    period_filters, window)
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
@@ -164,25 +29,34 @@ def _with_rates(sums: dict[str, int]) -> dict[str, Any]:
     out["screened"] = out["cases"] + out["leads"]
     for rate, (numerator, denominator) in RATES.items():
         out[rate] = round(out[numerator] / out[denominator], 4) if out[denominator] else None
+    seconds = sums.get("one_key_seconds")
+    out["one_key_response_seconds"] = round(float(seconds), 1) if seconds is not None else None
     return out
+
+
+def _mean(sums: dict[str, Any]) -> dict[str, Any]:
+    n = int(sums.get("seconds_n") or 0)
+    return {**sums, "one_key_seconds": (float(sums["seconds_sum"]) / n) if n else None}
 
 
 def kpis(session: Session, principal: Principal, filters: Filters, now: datetime,
          group_by: str | None = None) -> dict[str, Any]:
     """``{totals, groups: [{key, label, ...}]}`` for the caller's jurisdiction."""
-    facts = _facts(principal, filters, now, session.get_bind().dialect.name, group_by)
+    rows = facts(principal, filters, now, session.get_bind().dialect.name, group_by)
     counts = [name for name in COUNTS if name != "screened"]
-    sums = [func.coalesce(func.sum(facts.c[name]), 0).label(name) for name in counts]
+    sums = [func.coalesce(func.sum(rows.c[name]), 0).label(name) for name in counts]
+    # The mean response of the answered one-key calls, weighted back into a sum so groups add up.
+    answered = [func.sum(rows.c.one_key_seconds).label("seconds_sum"), func.count(rows.c.one_key_seconds).label("seconds_n")]
     if not group_by:
-        return {"totals": _with_rates(session.execute(select(*sums)).one()._asdict()), "groups": []}
-    key = facts.c[group_by]
-    rows = session.execute(select(key.label("key"), *sums).group_by(key)).all()
+        return {"totals": _with_rates(_mean(session.execute(select(*sums, *answered)).one()._asdict())), "groups": []}
+    key = rows.c[group_by]
+    rows = [_mean(row._asdict()) for row in session.execute(select(key.label("key"), *sums, *answered).group_by(key))]
     # Every group is a disjoint set of cases, so the totals are the groups' sums (one query, not two).
-    totals = _with_rates({name: sum(getattr(row, name) for row in rows) for name in counts})
+    totals = _with_rates(_mean({name: sum(row[name] or 0 for row in rows) for name in (*counts, "seconds_sum", "seconds_n")}))
     labels = _labels(session, group_by)
     # Sorted here (a handful of groups) so that "none" comes last on every database.
-    groups = [{"key": row.key, "label": labels(row.key), **_with_rates(row._asdict())}
-              for row in sorted(rows, key=lambda row: (row.key is None, row.key or ""))]
+    groups = [{"key": row["key"], "label": labels(row["key"]), **_with_rates(row)}
+              for row in sorted(rows, key=lambda row: (row["key"] is None, row["key"] or ""))]
     return {"totals": totals, "groups": groups}
 
 
@@ -406,10 +280,3 @@ def label_periods(start: date | None, end: date | None) -> str:
     if end:
         return f"截至 {end.isoformat()}"
     return "全部期间"
-
-
-def window(start: date | None, end: date | None, area: str | None) -> Filters:
-    """Inclusive calendar days as a registration window."""
-    return Filters(day_start(start) if start else None, day_start(end + timedelta(days=1)) if end else None, area)
-
-
