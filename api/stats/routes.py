@@ -7,13 +7,19 @@ import logging
 
 from flask import Response
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from api.core import auth
 from api.core.problems import ApiProblem
 from api.core.services import services
 
+from api.cases.routes import case_page
+from engine.models import Case
+
+from . import drilldown, export, reconcile
 from . import service as stats
-from .schemas import KpiQuery, KpiResult, RatingQuery, RatingResult
+from .schemas import (DrillPage, DrillQuery, KpiQuery, KpiResult, RatingQuery, RatingResult, Reconciliation,
+                      ReconcileQuery)
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +46,63 @@ def get_kpis(query):
     return _kpis(query)
 
 
+@blp.get("/kpis/<string:kpi>/cases")
+@blp.arguments(DrillQuery, location="query")
+@blp.response(200, DrillPage)
+def get_kpi_cases(query, kpi):
+    """The cases behind a KPI figure, with the KPI's filters (``from``, ``to``, ``area``) and, for a
+    group of the answer, ``group_by`` and ``key``: ``figure`` equals the KPI's figure and the
+    listed cases' ``weight`` add up to it. A rate lists its numerator's cases."""
+    principal = auth.current()
+    svc = services()
+    now = svc.clock.now()
+    with svc.db.read() as session:
+        area = stats.area_path(session, principal, query["area"])
+        filters = stats.window(query["from_"], query["to"], area)
+        dialect = session.get_bind().dialect.name
+        behind = drilldown.behind(principal, filters, now, dialect, kpi, query["group_by"], query["key"])
+        figure = drilldown.figure(session, principal, filters, now, kpi, query["group_by"], query["key"])[0]
+    page = case_page([Case.id.in_(select(behind.c.case_id))], query["page"], query["page_size"])
+    with svc.db.read() as session:
+        weights = drilldown.weights(session, behind, [item["id"] for item in page["items"]])
+    for item in page["items"]:
+        item["weight"] = int(weights.get(item["id"], 1))
+    name = drilldown.counted_kpi(kpi)
+    return {**page, "kpi": kpi, "counted_kpi": name, "label": drilldown.LABELS[name], "figure": figure}
+
+
 @blp.get("/kpis.xlsx")
 @blp.arguments(KpiQuery, location="query")
 @blp.response(200, description="the same figures as an .xlsx workbook with Chinese headers", content_type=XLSX)
 def export_kpis(query):
     result = _kpis(query)
-    caption = f"矛盾纠纷排查化解统计（登记日期：{stats.label_periods(query['from_'], query['to'])}）"
-    content = stats.workbook(result, query["group_by"], caption)
+    caption = f"矛盾纠纷排查化解统计（登记日期：{export.label_periods(query['from_'], query['to'])}）"
+    principal = auth.current()
+    svc = services()
+    with svc.db.read() as session:
+        filters = stats.window(query["from_"], query["to"], stats.area_path(session, principal, query["area"]))
+        report = reconcile.reconcile(session, principal, filters, svc.clock.now())
+    content = export.workbook(result, query["group_by"], caption, report)
     name = f"stats-{query['group_by'] or 'total'}.xlsx"
     return Response(content, mimetype=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blp.get("/reconciliation")
+@blp.arguments(ReconcileQuery, location="query")
+@blp.response(200, Reconciliation)
+def get_reconciliation(query):
+    """Every dispute case and lead registered in the period (``period`` YYYY or YYYY-MM, or
+    ``from``/``to``) in exactly one part — resolved, transferred, closed unresolved, open, merged
+    duplicate, lead converted, lead linked, false alarm, cancelled — with the duplicates listed."""
+    principal = auth.current()
+    svc = services()
+    with svc.db.read() as session:
+        area = stats.area_path(session, principal, query["area"])
+        if query.get("period"):
+            filters = stats.period_filters(query["period"], area)
+        else:
+            filters = stats.window(query["from_"], query["to"], area)
+        return reconcile.reconcile(session, principal, filters, svc.clock.now())
 
 
 @blp.get("/safety-ratings")

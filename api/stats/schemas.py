@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from api.cases.routes import CaseListItem, CaseListPage
 from api.core.inputs import YEAR, Day
 
 from .service import GROUPINGS
@@ -28,6 +29,25 @@ class KpiQuery(_In):
     def _ordered(self, data, **kwargs):
         if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
             raise ValidationError("“起始日期”不能晚于“截止日期”", "to")
+
+
+class DrillQuery(KpiQuery):
+    key = fields.String(load_default=None, validate=validate.Length(max=400),
+                        metadata={"description": "the group (a key of the KPI answer's groups); empty = the group without one"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class DrillItem(CaseListItem):
+    weight = fields.Integer(metadata={"description": "what the case adds to the figure (its overdue tasks for overdue_tasks, else 1)"})
+
+
+class DrillPage(CaseListPage):
+    items = fields.List(fields.Nested(DrillItem))
+    kpi = fields.String()
+    counted_kpi = fields.String(metadata={"description": "the count behind it (a rate's numerator)"})
+    label = fields.String()
+    figure = fields.Integer(metadata={"description": "the KPI's figure: the sum of the listed cases' weights"})
 
 
 class RatingQuery(_In):
@@ -108,3 +128,30 @@ class RatingResult(Schema):
     effective_from = fields.String()
     rules_status = fields.String()
     items = fields.List(fields.Nested(RatedArea))
+
+
+class ReconcileQuery(KpiQuery):
+    period = fields.String(load_default=None, validate=validate.Regexp(PERIOD, error="期间应为 YYYY 或 YYYY-MM（2000 年以后）"),
+                           metadata={"description": "YYYY or YYYY-MM; instead of from/to"})
+
+
+class ReconciliationPart(Schema):
+    key = fields.String()
+    label = fields.String()
+    counted = fields.Boolean(metadata={"description": "part of 排查数"})
+    count = fields.Integer()
+
+
+class Duplicate(Schema):
+    case_no = fields.String()
+    part = fields.String()
+    label = fields.String()
+    of = fields.String(metadata={"description": "the case it joined, as recorded"})
+
+
+class Reconciliation(Schema):
+    total = fields.Integer(metadata={"description": "cases and leads registered in the period"})
+    screened = fields.Integer(metadata={"description": "排查数 of the same filters"})
+    parts = fields.List(fields.Nested(ReconciliationPart))
+    duplicates = fields.List(fields.Nested(Duplicate))
+    balanced = fields.Boolean(metadata={"description": "parts sum to total, counted parts to screened"})
