@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from api.core.auth import Principal
@@ -56,16 +56,9 @@ def behind(principal: Principal, filters: Filters, now: datetime, dialect: str, 
     return statement.subquery("behind")
 
 
-def figure(session: Session, principal: Principal, filters: Filters, now: datetime, kpi: str,
-           group_by: str | None = None, key: str | None = None) -> tuple[int, int]:
-    """(the figure as the sum of the weights, the number of cases listed)."""
+def weights(session: Session, principal: Principal, filters: Filters, now: datetime, kpi: str,
+            group_by: str | None = None, key: str | None = None) -> dict[int, int]:
+    """case id → what it adds to the figure (its overdue tasks for overdue_tasks, else 1); the
+    figure is the sum of the values."""
     rows = behind(principal, filters, now, session.get_bind().dialect.name, kpi, group_by, key)
-    total, cases = session.execute(select(func.coalesce(func.sum(rows.c.weight), 0), func.count())).one()
-    return int(total), int(cases)
-
-
-def weights(session: Session, rows, case_ids: list[int]) -> dict[int, int]:
-    """The weight of each listed case (1 but for overdue_tasks)."""
-    if not case_ids:
-        return {}
-    return dict(session.execute(select(rows.c.case_id, rows.c.weight).where(rows.c.case_id.in_(case_ids))).all())
+    return {case_id: int(weight) for case_id, weight in session.execute(select(rows.c.case_id, rows.c.weight))}
