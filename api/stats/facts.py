@@ -23,7 +23,7 @@ from api.core.org import like_prefix
 from api.core.scope import case_in_scope
 from api.intake.service import IntakeResponse
 from engine.clock import CHINA
-from engine.models import Case, CaseField, CaseTask, MessageOutbox
+from engine.models import Case, CaseEvent, CaseField, CaseTask, MessageOutbox
 
 # The processes whose instances are counted: a case is one dispute_intake (P1), a lead one
 # lead_clue (P6). Sub-processes run inside these; other keys (demos, tests) are not counted.
@@ -116,10 +116,12 @@ def _repeat(dialect: str):
         earlier.created_at <= Case.created_at, _within_days(Case.created_at, earlier.created_at, REPEAT_DAYS, dialect))
 
 
-def _first_task(column):
-    """``column`` of the case's first task (首办): the earliest task that became ready."""
-    return (select(column).where(CaseTask.case_id == Case.id, CaseTask.state != "cancelled")
-            .order_by(CaseTask.created_at, CaseTask.id).limit(1).scalar_subquery())
+def _first_done():
+    """The id of the case's first completed task (首办): the task of its earliest ``task_completed``
+    event (events are ordered by ``seq``; timestamps may tie). Who completed it is the 首办负责人."""
+    return (select(CaseEvent.payload["task_id"].as_string())
+            .where(CaseEvent.case_id == Case.id, CaseEvent.type == "task_completed")
+            .order_by(CaseEvent.seq).limit(1).scalar_subquery())
 
 
 def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, group_by: str | None = None):
@@ -146,9 +148,9 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
     one_key = select(IntakeResponse).where(IntakeResponse.case_id == Case.id)
     one_key_seconds = (select(func.min(IntakeResponse.response_seconds))
                        .where(IntakeResponse.case_id == Case.id).scalar_subquery())
-    first_state, first_due, first_closed = (_first_task(CaseTask.state), _first_task(CaseTask.due_at),
-                                            _first_task(CaseTask.closed_at))
-    first_signed = first_state == "completed"
+    first = _first_done()
+    first_on_time = exists().where(CaseTask.id == first, or_(CaseTask.due_at.is_(None),
+                                                             CaseTask.closed_at <= CaseTask.due_at))
 
     def flag(condition):
         return case((condition, 1), else_=0)
@@ -180,8 +182,8 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         flag(one_key.where(IntakeResponse.answered_at.is_not(None)).exists()).label("one_key_answered"),
         flag(one_key.where(IntakeResponse.within_window.is_(True)).exists()).label("one_key_in_time"),
         one_key_seconds.label("one_key_seconds"),
-        flag(first_signed).label("first_signed"),
-        flag(and_(first_signed, or_(first_due.is_(None), first_closed <= first_due))).label("first_signed_on_time"),
+        flag(first.is_not(None)).label("first_signed"),
+        flag(first_on_time).label("first_signed_on_time"),
         *keys(group_by),
     ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
         Case.process_key.in_((CASE_PROCESS, LEAD_PROCESS)), Case.status != "cancelled", counted,
