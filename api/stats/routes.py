@@ -15,10 +15,10 @@ from api.core.services import services
 from api.cases.routes import case_page
 from engine.models import Case
 
-from . import drilldown, export, reconcile
+from . import drilldown, export, practice, reconcile
 from . import service as stats
-from .schemas import (DrillPage, DrillQuery, KpiQuery, KpiResult, RatingQuery, RatingResult, Reconciliation,
-                      ReconcileQuery)
+from .schemas import (DrillPage, DrillQuery, KpiQuery, KpiResult, PracticeResult, RatingQuery, RatingResult,
+                      Reconciliation, ReconcileQuery, WindowQuery)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,21 @@ def get_reconciliation(query):
         else:
             filters = stats.window(query["from_"], query["to"], area)
         return reconcile.reconcile(session, principal, filters, svc.clock.now())
+
+
+@blp.get("/practice")
+@blp.arguments(WindowQuery, location="query")
+@blp.response(200, PracticeResult)
+def get_practice(query):
+    """Visit hours per grid worker against 4 h a day, census round completion per grid (应排尽排),
+    and whistle response and scores per department, for the window and area."""
+    principal = auth.current()
+    svc = services()
+    with svc.db.read() as session:
+        filters = stats.window(query["from_"], query["to"], stats.area_path(session, principal, query["area"]))
+        return {"visit_hours": practice.visit_hours(session, principal, filters),
+                "census_rounds": practice.census_rounds(session, principal, filters),
+                "departments": practice.departments(session, principal, filters)}
 
 
 @blp.get("/safety-ratings")

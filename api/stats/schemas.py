@@ -155,3 +155,54 @@ class Reconciliation(Schema):
     parts = fields.List(fields.Nested(ReconciliationPart))
     duplicates = fields.List(fields.Nested(Duplicate))
     balanced = fields.Boolean(metadata={"description": "parts sum to total, counted parts to screened"})
+
+
+class WindowQuery(_In):
+    from_ = Day(data_key="from", load_default=None, metadata={"description": "first day (YYYY-MM-DD, China time)"})
+    to = Day(load_default=None, metadata={"description": "last day, inclusive"})
+    area = fields.String(load_default=None, validate=validate.Length(min=1, max=400))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError("“起始日期”不能晚于“截止日期”", "to")
+
+
+class WorkerHours(Schema):
+    worker = fields.String()
+    hours = fields.Float()
+    visits = fields.Integer()
+    days = fields.Integer(metadata={"description": "days with visits"})
+    days_on_target = fields.Integer(metadata={"description": "days with at least target_hours"})
+    hours_per_day = fields.Float(metadata={"description": "hours ÷ days with visits"})
+    target_hours = fields.Float()
+    on_target_rate = fields.Float(metadata={"description": "days_on_target ÷ days"})
+
+
+class GridRounds(Schema):
+    grid_path = fields.String()
+    grid = fields.String()
+    rounds = fields.Integer()
+    items = fields.Integer()
+    verified = fields.Integer()
+    verified_in_time = fields.Integer()
+    completion_rate = fields.Float(allow_none=True, metadata={"description": "应排尽排率 = verified_in_time ÷ items"})
+
+
+class DepartmentWhistles(Schema):
+    dept = fields.String()
+    name = fields.String()
+    cases = fields.Integer()
+    whistles = fields.Integer(metadata={"description": "acknowledge (应哨) tasks offered to the department"})
+    acknowledged = fields.Integer()
+    response_hours = fields.Float(allow_none=True, metadata={"description": "mean hours from whistle to 应哨"})
+    ack_late = fields.Integer()
+    exempted = fields.Integer()
+    scored = fields.Integer()
+    mean_score = fields.Float(allow_none=True)
+
+
+class PracticeResult(Schema):
+    visit_hours = fields.List(fields.Nested(WorkerHours))
+    census_rounds = fields.List(fields.Nested(GridRounds))
+    departments = fields.List(fields.Nested(DepartmentWhistles))
