@@ -181,6 +181,24 @@ def test_cards_charts_ratings_and_export(ui, world):
     assert table["合计"][0] == 5 and table["合计"][3] == 3
 
 
+def test_a_figure_opens_exactly_the_cases_behind_it(ui, world):
+    units = world["units"]
+    sign_in(ui, "city", next_path="/dashboard")
+    ui.goto(ui.base + f"/dashboard?from={world['from']}&to={world['to']}&area={units['town']}")
+    expect(card(ui, "resolved")).to_have_text("3")
+    card(ui, "resolved").click()
+    ui.wait_for_url("**/cases?kpi=resolved*")
+    expect(ui.locator("#case-count")).to_have_text("化解数：3，对应案件 3 件")
+    expect(ui.locator("#case-rows tr")).to_have_count(3)
+    expect(ui.locator("#case-filters")).to_be_hidden()
+    expect(ui.locator("#drill-note")).to_contain_text("统计数字对应的案件")
+    ui.go_back()
+    expect(card(ui, "screened")).to_have_text("5")
+    card(ui, "screened").click()
+    ui.wait_for_url("**/cases?kpi=screened*")
+    expect(ui.locator("#case-rows tr")).to_have_count(5)
+
+
 def test_a_town_officer_sees_no_foreign_town_and_a_bad_period_is_shown(ui, world):
     sign_in(ui, "town", next_path="/dashboard")
     expect(ui.locator("#s-area option", has_text="杨家湾村")).to_have_count(1)
