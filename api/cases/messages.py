@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from api.core import auth
 from api.core.guards import writer
+from api.core.inputs import Id
 from api.core.services import services
 from engine.models import Case
 
@@ -21,7 +22,7 @@ class DeadLetterQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    before_id = fields.Integer(validate=validate.Range(min=1))
+    before_id = Id()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
