@@ -64,5 +64,10 @@ def test_whistle_response_and_scores_per_department(svc, library, client, login,
     assert {k: rows[SFS][k] for k in ("whistles", "acknowledged", "ack_late", "mean_score")} == {
         "whistles": 1, "acknowledged": 1, "ack_late": 1, "mean_score": round(80 * 0.6 + 80 * 0.4, 1)}
     assert rows[SFS]["response_hours"] == 2.0                             # 2 h 1 s
+    for dept, row in rows.items():                                         # each row drills down to its cases
+        body = client.get("/api/v1/stats/kpis/whistles/cases", headers=login("city"), query_string={"dept": dept}).get_json()
+        assert (body["figure"], body["total"], [i["id"] for i in body["items"]]) == (row["whistles"], row["cases"], [cid])
+    response = client.get("/api/v1/stats/kpis/whistles/cases", headers=login("city"))
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
     mine = practice(client, login("dept"))["departments"]                 # 民政局: no whistle reached it
     assert mine == []

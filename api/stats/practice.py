@@ -113,19 +113,15 @@ def departments(session: Session, principal: Principal, filters: Filters) -> lis
     jurisdiction): whistles (``whistle_ack`` tasks offered there), acknowledged ones, the mean hours
     to acknowledge, late acknowledgements and exemptions, and the mean score of 评哨."""
     dialect = session.get_bind().dialect.name
-    cases = _registered(select(Case.id).where(case_in_scope(principal)), filters).subquery("whistled")
-    acked = CaseTask.state == "completed"
-    statement = (select(CaseTask.jurisdiction.label("dept"), func.count().label("whistles"),
+    acks = _acks(principal, filters)
+    acked = acks.c.state == "completed"
+    statement = (select(acks.c.jurisdiction.label("dept"), func.count().label("whistles"),
                         func.coalesce(func.sum(case((acked, 1), else_=0)), 0).label("acknowledged"),
-                        func.avg(case((acked, _seconds(CaseTask.closed_at, CaseTask.created_at, dialect)))).label("seconds"),
-                        func.count(func.distinct(CaseTask.case_id)).label("cases"))
-                 .where(CaseTask.form_key == "whistle_ack", CaseTask.state != "cancelled",
-                        CaseTask.case_id.in_(select(cases.c.id)))
-                 .group_by(CaseTask.jurisdiction))
+                        func.avg(case((acked, _seconds(acks.c.closed_at, acks.c.created_at, dialect)))).label("seconds"),
+                        func.count(func.distinct(acks.c.case_id)).label("cases"))
+                 .group_by(acks.c.jurisdiction))
     rows = session.execute(statement).all()
-    scores = _scores(session, [case_id for (case_id,) in session.execute(
-        select(CaseTask.case_id).distinct().where(CaseTask.form_key == "whistle_ack",
-                                                   CaseTask.case_id.in_(select(cases.c.id))))])
+    scores = _scores(session, [case_id for (case_id,) in session.execute(select(acks.c.case_id).distinct())])
     names = _names(session, [row.dept for row in rows])
     out = []
     for row in sorted(rows, key=lambda r: r.dept):
@@ -136,6 +132,25 @@ def departments(session: Session, principal: Principal, filters: Filters) -> lis
                     "ack_late": scored["late"], "exempted": scored["exempted"], "scored": len(scored["scores"]),
                     "mean_score": round(sum(scored["scores"]) / len(scored["scores"]), 1) if scored["scores"] else None})
     return out
+
+
+def _acks(principal: Principal, filters: Filters):
+    """The whistle acknowledge (应哨) tasks of the cases registered in the window and visible to
+    the caller: each is one whistle to the department the task was offered in."""
+    cases = _registered(select(Case.id).where(case_in_scope(principal)), filters)
+    return (select(CaseTask.case_id, CaseTask.jurisdiction, CaseTask.state, CaseTask.created_at, CaseTask.closed_at)
+            .where(CaseTask.form_key == "whistle_ack", CaseTask.state != "cancelled", CaseTask.case_id.in_(cases))
+            .subquery("acks"))
+
+
+def whistled(session: Session, principal: Principal, filters: Filters, dept: str) -> dict[int, int]:
+    """The drill-down of a department's ``whistles``: case id → whistles to ``dept`` in it (rounds),
+    from the same rows as ``departments``; the values add up to its ``whistles``, the keys are its
+    ``cases``."""
+    acks = _acks(principal, filters)
+    rows = session.execute(select(acks.c.case_id, func.count()).where(acks.c.jurisdiction == dept)
+                           .group_by(acks.c.case_id))
+    return {case_id: int(n) for case_id, n in rows}
 
 
 def _scores(session: Session, case_ids: list[int]) -> dict[str, dict[str, Any]]:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 blp = Blueprint("stats", __name__, url_prefix="/api/v1/stats", description="Statistics and safety ratings (统计)")
 
+WHISTLES = "whistles"  # a department's whistles (GET /practice): its drill-down needs ``dept``
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -57,14 +58,20 @@ def get_kpi_cases(query, kpi):
     with svc.db.read() as session:
         area = stats.area_path(session, principal, query["area"])
         filters = stats.window(query["from_"], query["to"], area)
-        # One run of the facts query: the figure is the weights' sum, the page a slice of the ids.
-        weights = drilldown.weights(session, principal, filters, svc.clock.now(), kpi, query["group_by"], query["key"])
+        # One run of the KPI's query: the figure is the weights' sum, the page a slice of the ids.
+        if kpi == WHISTLES:
+            if not query["dept"]:
+                raise ApiProblem(422, "kpi=whistles needs dept", "请指定部门", errors={"dept": "请指定部门"})
+            weights = practice.whistled(session, principal, filters, query["dept"])
+        else:
+            weights = drilldown.weights(session, principal, filters, svc.clock.now(), kpi, query["group_by"],
+                                        query["key"])
     page, size = query["page"], query["page_size"]
     ids = sorted(weights, reverse=True)[(page - 1) * size:page * size]  # newest first, as the case list
     listed = case_page([Case.id.in_(ids)], 1, size) if ids else {"items": []}
     for item in listed["items"]:
         item["weight"] = weights[item["id"]]
-    name = drilldown.counted_kpi(kpi)
+    name = kpi if kpi == WHISTLES else drilldown.counted_kpi(kpi)
     return {"items": listed["items"], "total": len(weights), "page": page, "page_size": size, "kpi": kpi,
             "counted_kpi": name, "label": drilldown.LABELS[name], "figure": sum(weights.values())}
 

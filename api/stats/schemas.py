@@ -34,6 +34,8 @@ class KpiQuery(_In):
 class DrillQuery(KpiQuery):
     key = fields.String(load_default=None, validate=validate.Length(max=400),
                         metadata={"description": "the group (a key of the KPI answer's groups); empty = the group without one"})
+    dept = fields.String(load_default=None, validate=validate.Length(min=1, max=400),
+                         metadata={"description": "for kpi=whistles: the department's unit path"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
