@@ -12,7 +12,7 @@ const form = $('stats-filters');
 const ratingsForm = $('ratings-filters');
 const field = (name) => form.elements.namedItem(name);
 const GROUPS = ['town', 'village', 'category', 'channel', 'month'];
-const RATES = ['resolution_rate', 'on_time_rate', 'satisfaction_rate'];
+const RATES = ['resolution_rate', 'on_time_rate', 'satisfaction_rate', 'one_key_rate', 'first_sign_rate'];
 const state = { kpis: null, groups: {}, ratings: null };
 
 // Tests read the charts' data and the last answers from here.
