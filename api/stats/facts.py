@@ -23,7 +23,7 @@ from api.core.org import like_prefix
 from api.core.scope import case_in_scope
 from api.intake.service import IntakeResponse
 from engine.clock import CHINA
-from engine.models import Case, CaseEvent, CaseField, CaseTask, MessageOutbox
+from engine.models import Case, CaseField, CaseTask, MessageOutbox
 
 # The processes whose instances are counted: a case is one dispute_intake (P1), a lead one
 # lead_clue (P6). Sub-processes run inside these; other keys (demos, tests) are not counted.
@@ -39,6 +39,7 @@ COUNTS = ("screened", "cases", "leads", "resolved", "transferred", "closed", "cl
 RATES = {"resolution_rate": ("resolved", "screened"), "on_time_rate": ("closed_on_time", "closed"),
          "satisfaction_rate": ("satisfied", "revisited"), "one_key_rate": ("one_key_in_time", "one_key_calls"),
          "first_sign_rate": ("first_signed_on_time", "first_signed")}
+FIRST_HANDLER_FORM = "intake_accept"  # 签收 by the receiving level: the first-handler rule (首办负责制)
 REPEAT_DAYS = 90  # 反复纠纷: the same parties again within this many days
 CHANNEL_NAMES = {"grid_patrol": "网格排查", "walk_in": "来访", "one_key_call": "一键呼叫", "transfer_in": "移交或交办",
                  "lead": "线索转案", "police_110": "110警情", "hotline_12345": "12345热线", "court_divorce": "离婚诉讼",
@@ -116,12 +117,16 @@ def _repeat(dialect: str):
         earlier.created_at <= Case.created_at, _within_days(Case.created_at, earlier.created_at, REPEAT_DAYS, dialect))
 
 
-def _first_done():
-    """The id of the case's first completed task (首办): the task of its earliest ``task_completed``
-    event (events are ordered by ``seq``; timestamps may tie). Who completed it is the 首办负责人."""
-    return (select(CaseEvent.payload["task_id"].as_string())
-            .where(CaseEvent.case_id == Case.id, CaseEvent.type == "task_completed")
-            .order_by(CaseEvent.seq).limit(1).scalar_subquery())
+def _first_handler_sign(now: datetime):
+    """(signed, late): the case's 首办 签收 — the receiving level's ``intake_accept`` task of the
+    first-handler rule (slaKey ``first_handler_accept``) — was completed at least once; one of those
+    tasks was completed after its ``due_at`` or is still open past it. Its completer is the 首办负责人."""
+    accept = and_(CaseTask.case_id == Case.id, CaseTask.form_key == FIRST_HANDLER_FORM)
+    signed = exists().where(accept, CaseTask.state == "completed")
+    late = exists().where(accept, CaseTask.due_at.is_not(None), or_(
+        and_(CaseTask.state == "completed", CaseTask.closed_at > CaseTask.due_at),
+        and_(CaseTask.state == "ready", CaseTask.due_at < now)))
+    return signed, late
 
 
 def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, group_by: str | None = None):
@@ -148,9 +153,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
     one_key = select(IntakeResponse).where(IntakeResponse.case_id == Case.id)
     one_key_seconds = (select(func.min(IntakeResponse.response_seconds))
                        .where(IntakeResponse.case_id == Case.id).scalar_subquery())
-    first = _first_done()
-    first_on_time = exists().where(CaseTask.id == first, or_(CaseTask.due_at.is_(None),
-                                                             CaseTask.closed_at <= CaseTask.due_at))
+    signed, late_sign = _first_handler_sign(now)
 
     def flag(condition):
         return case((condition, 1), else_=0)
@@ -182,8 +185,8 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         flag(one_key.where(IntakeResponse.answered_at.is_not(None)).exists()).label("one_key_answered"),
         flag(one_key.where(IntakeResponse.within_window.is_(True)).exists()).label("one_key_in_time"),
         one_key_seconds.label("one_key_seconds"),
-        flag(first.is_not(None)).label("first_signed"),
-        flag(first_on_time).label("first_signed_on_time"),
+        flag(signed).label("first_signed"),
+        flag(and_(signed, ~late_sign)).label("first_signed_on_time"),
         *keys(group_by),
     ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
         Case.process_key.in_((CASE_PROCESS, LEAD_PROCESS)), Case.status != "cancelled", counted,
