@@ -191,10 +191,10 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
     ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
         Case.process_key.in_((CASE_PROCESS, LEAD_PROCESS)), Case.status != "cancelled", counted,
         case_in_scope(principal))
-    return _registered(statement, filters).subquery("facts")
+    return registered(statement, filters).subquery("facts")
 
 
-def _registered(statement, filters: Filters):
+def registered(statement, filters: Filters):
     """Cases registered in the window and within the area."""
     if filters.start is not None:
         statement = statement.where(Case.created_at >= filters.start)
