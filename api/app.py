@@ -14,6 +14,7 @@ from engine.clock import Clock
 from .audit import routes as audit
 from .cases import journal, messages, routes as cases, tasks, work
 from .census import routes as census
+from .community import routes as community
 from .core import answers, auth, headers, health, inputs, problems, ratelimit
 from .core.config import Settings
 from .core.services import build_services
@@ -53,7 +54,7 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in (login.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
                       journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, units.blp,
-                      documents.blp):
+                      documents.blp, community.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     problems.register(app)

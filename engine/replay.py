@@ -18,7 +18,7 @@ from .clock import parse_instant
 # Events that change nothing in the workflow: they are recorded for people, not for the engine.
 INFORMATIONAL = {"message_sent", "task_claimed", "task_unclaimed", "task_reassigned", "task_delegated",
                  "task_delegation_resolved", "task_recalled", "task_urged", "task_copied", "comment_added",
-                 "attachment_added", "personal_data_viewed", "document_issued", "document_signed",
+                 "attachment_added", "personal_data_viewed", "document_issued", "document_signed", "mediator_appointed",
                  "audit_bundle_downloaded"}
 
 

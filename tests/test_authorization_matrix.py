@@ -29,6 +29,8 @@ READ_ONLY = {"auditor", "designer"}
 SUPERVISORS = {"admin", "town_director", "city_director"}
 URGERS = SUPERVISORS | {"town_officer", "city_officer"}
 CENSUS_ROUNDS = {"grid_worker", "town_officer", "town_director"}
+VISITORS = {"grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "justice_officer",
+            "police_liaison"}
 UNMASK = {"grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "justice_officer",
           "police_liaison", "city_officer", "city_director", "leader"}
 
@@ -138,7 +140,7 @@ POLICIES = {
     "POST /api/v1/census/rounds": (gated(CENSUS_ROUNDS, then=anyone), False),
     "GET /api/v1/census/rounds": (anyone, False),
     "GET /api/v1/census/rounds/<int:round_id>": (nobody, False),
-    "POST /api/v1/census/visits": (gated({"grid_worker"}, then=anyone), False),
+    "POST /api/v1/census/visits": (gated(VISITORS, then=anyone), False),
     "GET /api/v1/census/visit-hours": (anyone, False),
     "POST /api/v1/census/import": (not_read_only, False),
     "GET /api/v1/census/export": (anyone, False),
@@ -159,6 +161,28 @@ POLICIES = {
     "POST /api/v1/prevention/patrol-logs": (not_read_only, False),
     "GET /api/v1/prevention/patrol-logs": (anyone, False),
     "GET /api/v1/prevention/patrol-hours": (anyone, False),
+    # -- community work (api/community/): rosters, events, contact cards, campaigns --
+    "POST /api/v1/community/orgs": (not_read_only, False),
+    "GET /api/v1/community/orgs": (anyone, False),
+    "GET /api/v1/community/orgs/<int:org_id>": (nobody, False),
+    "POST /api/v1/community/orgs/<int:org_id>/members": (nobody, False),
+    "PATCH /api/v1/community/members/<int:member_id>": (nobody, False),
+    "POST /api/v1/community/cases/<int:case_id>/appointments": (not_read_only, False),
+    "GET /api/v1/community/cases/<int:case_id>/appointments": (case_read, True),
+    "GET /api/v1/community/participations": (anyone, False),
+    "POST /api/v1/community/events": (not_read_only, False),
+    "GET /api/v1/community/events": (anyone, False),
+    "GET /api/v1/community/events/<int:event_id>": (nobody, False),
+    "POST /api/v1/community/events/<int:event_id>/issues": (nobody, False),
+    "GET /api/v1/community/event-counts": (anyone, False),
+    "POST /api/v1/community/contact-cards": (not_read_only, False),
+    "GET /api/v1/community/contact-cards": (anyone, False),
+    "GET /api/v1/community/contact-card-coverage": (anyone, False),
+    "GET /api/v1/community/households-without-card": (anyone, False),
+    "POST /api/v1/community/campaign-tags": (not_read_only, False),
+    "GET /api/v1/community/campaign-tags": (anyone, False),
+    "GET /api/v1/community/campaign-counts": (anyone, False),
+    "GET /api/v1/community/activity-hours": (anyone, False),
     # -- statistics, dashboard and safety ratings (api/stats/routes.py) --
     "GET /api/v1/stats/kpis": (anyone, False),
     "GET /api/v1/stats/kpis.xlsx": (anyone, False),

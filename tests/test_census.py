@@ -250,7 +250,7 @@ def test_round_visits_and_overdue_items(client, login, clock):
     assert visit.status_code == 201, visit.get_json()
     assert visit.get_json()["worker"] == "grid" and visit.get_json()["grid_path"] == G1_PATH
     problem(_visit(client, grid, datetime(2026, 3, 3, 15, 0, tzinfo=CST), 1, round_id=rnd["id"]), 422)  # future
-    problem(_visit(client, login("mediator"), datetime(2026, 3, 3, 9, 0, tzinfo=CST), 1, round_id=rnd["id"]), 403)
+    problem(_visit(client, login("dept"), datetime(2026, 3, 3, 9, 0, tzinfo=CST), 1, round_id=rnd["id"]), 403)
     wang = client.get("/api/v1/census/people?grid=songbu-yangjiawan-g2", headers=town).get_json()[0]["id"]
     assert "verified" in problem(_visit(client, grid, datetime(2026, 3, 3, 8, 0, tzinfo=CST), 0.5, round_id=rnd["id"],
                                         verified=[{"target_type": "person", "target_id": wang}]), 422)["errors"]

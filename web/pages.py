@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from api.core import auth
 from api.core.problems import ApiProblem
+from api.community.models import catalogue as community_catalogue
 from api.core.services import services
 from api.documents.casedata import chinese_datetime
 from api.documents.service import verification
@@ -36,6 +37,7 @@ NAV = (  # endpoint, label, roles
     ("web.cases", "Cases", STAFF + AUDITORS),
     ("web.census", "Census", CENSUS),
     ("web.prevention", "Prevention", CENSUS),
+    ("web.community", "Community", CENSUS),
     ("web.dashboard", "Dashboard", WATCHERS),
     ("web.designer", "Designer", DESIGNERS),
     ("web.audit", "Audit", AUDITORS),
@@ -256,6 +258,14 @@ def census():
 @page(*CENSUS)
 def prevention():
     return render_page("prevention.html", "prevention", _("Prevention"), tab=request.args.get("tab", "screening"))
+
+
+@bp.get("/community")
+@page(*CENSUS)
+def community():
+    """群防群治: 五会一队 rosters, 警民恳谈会 and service posts, 干部联系提示卡, 六大行动 and daily hours."""
+    vocabularies = community_catalogue(services().settings.workflows_dir)
+    return render_page("community.html", "community", _("Community work"), vocabularies=vocabularies)
 
 
 @bp.route("/verify/<code>", methods=["GET", "POST"])

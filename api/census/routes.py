@@ -32,7 +32,8 @@ from .schemas import (CensusImportOut, CensusImportQuery, ChangeOut, ChangesQuer
                       PersonPatch, RoundIn, RoundOut, RoundsQuery, VisitHoursOut, VisitHoursQuery, VisitIn, VisitOut)
 from .service import (ROUND_ROLES, VISIT_ROLES, CensusChange, CensusItem, CensusPerson, CensusRound, CensusRoundItem,
                       CensusVisit, item_snapshot, not_found, person_snapshot, record_change, require_roles,
-                      require_writer, round_view, save_person, scoped_grid, visit_hours, week_window)
+                      require_writer, round_view, save_person, scoped_grid, visit_hours, visiting_principal,
+                      week_window)
 
 blp = Blueprint("census", __name__, url_prefix="/api/v1/census", description="Grid census (拉网排)")
 
@@ -288,7 +289,7 @@ def get_round(round_id: int):
 
 
 @blp.post("/visits")
-@needs(VISIT_ROLES, "只有网格员可以登记走访")
+@needs(VISIT_ROLES, "只有网格员、镇村干部和驻村警（辅）可以登记走访")
 @blp.arguments(VisitIn)
 @blp.response(201, VisitOut)
 def record_visit(body):
@@ -302,6 +303,7 @@ def record_visit(body):
     if ended - started > timedelta(hours=16):
         raise _invalid("ended_at", "a visit lasts at most 16 hours", "单次走访不超过 16 小时")
     with svc.db.write() as session, session.begin():
+        principal = visiting_principal(session, principal)
         rnd = None
         if body.get("round_id") is not None:
             rnd = _scoped(session, CensusRound, body["round_id"], principal, "round")

@@ -8,6 +8,7 @@ before and after *masked*.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -26,7 +27,12 @@ FLAGS = ("常住", "流动", "困难群体", "特殊人群", "重点人员")
 ITEM_KINDS = ("household", "house", "land", "event", "thing", "organisation")
 READ_ONLY = frozenset({"auditor", "designer"})
 ROUND_ROLES = frozenset({"grid_worker", "town_officer", "town_director"})
-VISIT_ROLES = frozenset({"grid_worker"})
+# Who visits door to door (走访): grid workers, 镇村干部 (village and town cadres) and 驻村警(辅)
+# (the police liaison of the town's station), at least four hours a day.
+VISIT_ROLES = frozenset({"grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director",
+                         "justice_officer", "police_liaison"})
+# Staff of a town's own departments (派出所, 司法所) visit the villages of their town.
+TOWN_DEPARTMENT_ROLES = frozenset({"police_liaison", "justice_officer"})
 DAILY_TARGET_HOURS = 4.0
 MAX_VISIT = timedelta(hours=16)
 
@@ -143,6 +149,18 @@ def scoped_grid(session: Session, principal: Principal, code_or_path: str) -> Or
     if unit is None or unit.kind != "grid" or not in_scope(unit.path, principal.unit_path):
         raise not_found("grid", value)
     return unit
+
+
+def visiting_principal(session: Session, principal: Principal) -> Principal:
+    """The caller as a visitor: 驻村警(辅) and 司法所 staff sit in a department of a town but visit the
+    town's villages, so for visits their area is the town; everyone else keeps their own area."""
+    if not principal.roles & TOWN_DEPARTMENT_ROLES:
+        return principal
+    unit = session.scalars(select(OrgUnit).where(OrgUnit.path == principal.unit_path)).first()
+    parent = session.get(OrgUnit, unit.parent_id) if unit is not None and unit.parent_id else None
+    if unit is None or unit.kind != "department" or parent is None or parent.kind != "town":
+        return principal
+    return replace(principal, unit_path=parent.path)
 
 
 # --- people and history ----------------------------------------------------------------------

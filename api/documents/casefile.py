@@ -28,6 +28,7 @@ EVENT_WORDS = {
     "comment_added": "添加备注",
     "attachment_added": "上传附件",
     "personal_data_viewed": "查看当事人完整信息",
+    "mediator_appointed": "选派自治组织成员参与调解",
     "document_issued": "制作文书",
     "document_signed": "上传签署件",
     "case_suspended": "中止办理",
@@ -78,4 +79,6 @@ def _detail(kind: str, payload: dict[str, Any]) -> str:
         return payload.get("filename", "")
     if kind in ("message_sent", "message_delivered"):
         return payload.get("name", "")
+    if kind == "mediator_appointed":
+        return f"{payload.get('organisation', '')} {payload.get('member', '')}（{payload.get('role', '')}）"
     return payload.get("reason") or payload.get("text") or payload.get("message") or payload.get("note") or ""

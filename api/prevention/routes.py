@@ -418,7 +418,10 @@ def record_log(body):
         raise invalid("ended_at", "a patrol lasts at most 24 hours", "单次巡逻不超过 24 小时")
     with svc.db.write() as session, session.begin():
         team = session.get(PatrolTeam, body["team_id"])
-        if team is None or not in_scope(team.area_path, principal.unit_path):
+        # A member logs their own team's patrol even when the team belongs to a wider area than theirs
+        # (a grid worker in a village team).
+        member = team is not None and principal.username in {m.get("username") for m in team.members}
+        if team is None or not (member or in_scope(team.area_path, principal.unit_path)):
             raise invalid("team_id", f"patrol team {body['team_id']} does not exist in your area",
                           "巡逻队不存在或不在您的管辖范围内")
         issues = []

@@ -27,6 +27,7 @@ const EVENT_TYPES = {
   comment_added: t('Comment added'),
   attachment_added: t('Attachment added'),
   personal_data_viewed: t('Personal data viewed'),
+  mediator_appointed: t('Community member appointed'),
 };
 
 const STATUSES = {

@@ -51,6 +51,8 @@ export function describe(event, names) {
       number: (p.document || {}).number || '' }), t('version {version}', { version: (p.document || {}).version || 1 })];
     case 'document_signed': return [t('put the signed scan of {number} on file', { number: p.number || '' }), ''];
     case 'personal_data_viewed': return [t('viewed the parties’ full details'), reason];
+    case 'mediator_appointed': return [t('appointed {member} ({organisation}) to the mediation', {
+      member: p.member || '', organisation: p.organisation || '' }), p.role || ''];
     case 'case_suspended': return [t('suspended the case'), reason];
     case 'case_resumed': return [t('resumed the case'), reason];
     case 'case_cancelled': return [t('cancelled the case'), reason];

@@ -6,6 +6,7 @@
 import { api, ApiError, attempt, h, notify, t } from '../lib/page.js';
 import { chartData, drawChart, percent, resizeCharts } from '../dashboard/charts.js';
 import '../dashboard/dashboard.css';
+import '../dashboard/campaigns.js'; // the 六大行动 figure, self-contained
 
 const $ = (id) => document.getElementById(id);
 const form = $('stats-filters');
