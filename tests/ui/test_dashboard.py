@@ -157,7 +157,9 @@ def test_cards_charts_ratings_and_export(ui, world):
         expected_months[world["months"][key]] = expected_months.get(world["months"][key], 0) + 1
     assert dict(zip(by_month["categories"], by_month["series"]["screened"])) == expected_months
 
-    # the numbers on hover: ECharts' tooltip for the first village
+    # the numbers on hover: ECharts' tooltip for the first village (scrolled into view: the cards
+    # above may push it below the fold, where the mouse cannot reach)
+    ui.locator("#chart-village").scroll_into_view_if_needed()
     box = ui.locator("#chart-village").bounding_box()
     ui.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
     expect(ui.locator("#chart-village")).to_contain_text("排查数")
