@@ -18,7 +18,7 @@ $(STAMP): setup.cfg pyproject.toml
 run: install web
 	$(BIN)/cunliao init-db
 	$(BIN)/cunliao deploy workflows/bpmn workflows/forms workflows/documents
-	$(BIN)/cunliao seed-demo
+	$(BIN)/cunliao seed-demo --month
 	$(BIN)/cunliao serve
 
 # TEST_DATABASE_URL=postgresql://... runs the same suite on that database.
@@ -30,6 +30,7 @@ bench: install
 	$(BIN)/python tests/bench/bench_census.py
 	$(BIN)/python tests/bench/bench_documents.py
 	$(BIN)/python tests/bench/bench_timers.py
+	$(BIN)/python tests/bench/bench_resident.py
 
 # The browser UI's bundles (web/static/dist): npm installs the locked packages once, esbuild rebuilds
 # in about a second. Node.js and npm come with the machine; no CDN is used at run time.

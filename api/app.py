@@ -23,6 +23,7 @@ from .documents import routes as documents
 from .intake import routes as intake
 from .people import admin, login, units
 from .prevention import routes as prevention
+from .resident import routes as resident
 from .stats import routes as stats
 
 
@@ -54,7 +55,7 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in (login.blp, definitions.blp, cases.blp, tasks.blp, work.blp, messages.blp, audit.blp,
                       journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, units.blp,
-                      documents.blp, community.blp):
+                      documents.blp, community.blp, resident.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     problems.register(app)
@@ -70,7 +71,8 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
     def _authenticate():
         if (request.path.startswith("/api/v1/") and not auth.is_public(request.method, request.path)
                 and not request.path.startswith(intake.PREFIX)  # intake: per-channel API keys
-                and not request.path.startswith(documents.PUBLIC_PREFIX)):  # document verification: public
+                and not request.path.startswith(documents.PUBLIC_PREFIX)  # document verification: public
+                and not request.path.startswith(resident.PREFIX)):  # residents: one-time codes, tracking codes
             auth.authenticate()
 
     return app

@@ -83,7 +83,9 @@ def _sources(paths: tuple[Path, ...]):
 
 
 @main.command("seed-demo")
-def seed_demo_command() -> None:
+@click.option("--month", is_flag=True, help="also a month of demo work (census, prevention, cases; demo mode only)")
+@click.option("--seed", default=17, show_default=True, help="the demo month's random seed")
+def seed_demo_command(month: bool, seed: int) -> None:
     """Create the demo organisation and users on the first run (passwords: DEMO_PASSWORD)."""
     from api.people.seed import seed_demo, sync_reference_data
 
@@ -92,7 +94,17 @@ def seed_demo_command() -> None:
     with svc.db.write() as session, session.begin():
         sync_reference_data(session, svc.roles, settings.workflows_dir)
         created = seed_demo(session, settings.demo_password, svc.clock.now(), demo_mode=settings.demo_mode)
+    svc.db.dispose()
     click.echo("demo organisation and users created" if created else "demo data already present")
+    if month and not settings.demo_mode:
+        click.echo("no demo month outside demo mode (DEMO_MODE=0)")
+    elif month:
+        from cunliao.demo.month import seed_month
+
+        counts = seed_month(settings, seed)
+        click.echo("demo month already present (the database holds cases)" if counts is None else
+                   f"demo month seeded (seed {seed}): {sum(counts.values())} cases; "
+                   + ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())))
 
 
 @main.command("import-org")

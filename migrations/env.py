@@ -6,6 +6,7 @@ import api.core.models  # noqa: F401  (registers the people tables on the shared
 import api.core.notify  # noqa: F401
 import api.documents.models  # noqa: F401
 import api.intake.service  # noqa: F401
+import api.resident.models  # noqa: F401
 from engine.db import default_url, make_engine
 from engine.models import Base, UtcDateTime
 

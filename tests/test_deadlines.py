@@ -52,7 +52,7 @@ def test_sla_key_sets_task_due_time_and_sla_due_sets_timer(svc, clock):
     view = svc.cases.start("quick_mediation", {}, "grid", "/macheng/songbu/")
     assert view.tasks[0].due_at == clock.now() + timedelta(hours=24)
     view = svc.cases.complete_task(view.tasks[0].id, {
-        "summary": "宅基地边界争议", "category": "土地山林", "party_count": 2, "amount": 20000}, "grid")
+        "summary": "宅基地边界争议", "category": "山林土地", "party_count": 2, "amount": 20000}, "grid")
     [task] = view.tasks
     assert task.element_id == "mediate"
     with svc.db.read() as session:

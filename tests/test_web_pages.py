@@ -59,7 +59,9 @@ def test_roles_decide_the_pages_and_the_navigation(client):
     assert client.get("/audit").status_code == 403
 
 
-@pytest.mark.parametrize("user, start", [("grid", "/inbox"), ("designer", "/designer"), ("auditor", "/cases")])
+@pytest.mark.parametrize("user, start", [("grid", "/inbox"), ("designer", "/designer"), ("auditor", "/audit"),
+                                         ("leader", "/cases/led"), ("dept", "/inbox"), ("city", "/inbox"),
+                                         ("admin", "/inbox")])
 def test_the_start_page_is_one_the_user_may_open(client, user, start):
     assert client.get("/").headers["Location"].startswith("/login")
     sign_in(client, user)

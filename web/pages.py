@@ -33,6 +33,7 @@ WATCHERS = ("leader", "city_director", "city_officer", "town_director", "town_of
 CENSUS = ("grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "city_officer",
           "city_director", "leader", "admin")
 NAV = (  # endpoint, label, roles
+    ("web.led_cases", "My led cases", ("leader",)),
     ("web.inbox", "Inbox", STAFF),
     ("web.cases", "Cases", STAFF + AUDITORS),
     ("web.census", "Census", CENSUS),
@@ -43,6 +44,11 @@ NAV = (  # endpoint, label, roles
     ("web.audit", "Audit", AUDITORS),
     ("web.admin_users", "Users", ("admin",)),
 )
+# Where a sign-in without a target lands, by role, before the first screen of the navigation: the
+# leader on the cases in their charge, the auditor on the audit list (not the case list, which comes
+# first in the navigation), the department liaison on the inbox of its whistled cases.
+HOMES = (("leader", "web.led_cases"), ("department_liaison", "web.inbox"), ("auditor", "web.audit"),
+         ("designer", "web.designer"))
 
 
 def page(*allowed: str):
@@ -113,8 +119,11 @@ def cache_bundles(response):
 @bp.get("/")
 @page()
 def home():
-    """The first screen of the navigation the user may open (the inbox for staff, the designer for
-    designers): the brand link and "back to the start page" never lead to a page the user may not open."""
+    """The user's own home (HOMES), else the first screen of the navigation they may open: the brand
+    link and "back to the start page" never lead to a page the user may not open."""
+    for role, endpoint in HOMES:
+        if g.principal.has_role(role):
+            return redirect(url_for(endpoint))
     for endpoint, _label, who in NAV:
         if g.principal.has_role(*who):
             return redirect(url_for(endpoint))
@@ -181,6 +190,13 @@ def task(task_id: str):  # task ids are UUIDs
 @page(*STAFF, *AUDITORS)
 def cases():
     return render_page("cases.html", "cases", _("Cases"))
+
+
+@bp.get("/cases/led")
+@page("leader")
+def led_cases():
+    """我包的案件: the case list narrowed to the cases with a step in the leader's lane (包案)."""
+    return render_page("cases.html", "cases", _("My led cases"), led=True)
 
 
 @bp.get("/cases/new")

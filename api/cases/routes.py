@@ -9,6 +9,7 @@ from sqlalchemy import exists, func, select
 from api.core import auth
 from api.core.guards import area_in_scope, case_visible, roles, scoped_case, writer
 from api.core.models import OrgUnit
+from api.core.org import display_names
 from api.core.pii import UNMASK_ROLES, masked
 from api.core.problems import ApiProblem
 from api.core.scope import case_in_scope
@@ -34,6 +35,7 @@ class AreaUnitOut(Schema):
 class CaseDetailOut(CaseOut):
     area = fields.List(fields.Nested(AreaUnitOut), metadata={
         "description": "the org units of the jurisdiction below the city, top down (town, village, grid)"})
+    created_by_name = fields.String(allow_none=True, metadata={"description": "the registering user's name"})
 
 
 class CaseListItem(CaseSummary):
@@ -194,6 +196,8 @@ def _filters(principal, query: dict, svc) -> list:
     if query.get("overdue"):
         conditions.append(exists().where(CaseTask.case_id == Case.id, CaseTask.state == "ready",
                                          CaseTask.due_at < svc.clock.now()))
+    if query.get("led"):  # 包案: the case has (had) a step in the leader's lane
+        conditions.append(exists().where(CaseTask.case_id == Case.id, CaseTask.role == "leader"))
     return conditions
 
 
@@ -217,6 +221,7 @@ def get_case(case_id: int):
     out = case_out(svc.cases.view(case_id))
     with svc.db.read() as session:
         out["area"] = _area_names(session, [out["jurisdiction"]])(out["jurisdiction"])
+        out["created_by_name"] = display_names(session, {out["created_by"]}).get(out["created_by"])
     return out
 
 

@@ -79,6 +79,7 @@ class CaseQuery(_In):
     owner_level = fields.String()
     channel = fields.String(metadata={"description": "the data's channel, or a lead's source (hotline_12345 …)"})
     overdue = fields.Boolean(metadata={"description": "only cases with a ready task past its due time"})
+    led = fields.Boolean(metadata={"description": "only cases with a step in the leader's lane (包案, 我包的案件)"})
     created_from = Moment()
     created_to = Moment()
     page = Page()

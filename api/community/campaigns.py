@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.census.service import DAILY_TARGET_HOURS, CensusVisit
 from api.core import auth
 from api.core.auth import Principal
+from api.core.org import display_names
 from api.core.problems import ApiProblem
 from api.core.scope import case_in_scope, in_area
 from api.core.services import services
@@ -127,10 +128,12 @@ def activity_hours(query):
             CensusVisit.ended_at > start)))
         patrols = list(session.scalars(select(PatrolLog).where(
             in_area(PatrolLog.area_path, principal, area), PatrolLog.started_at < end, PatrolLog.ended_at > start)))
+        names = display_names(session, {v.worker for v in visits} | {p.created_by for p in patrols})
     people: dict[str, dict] = {}
     for kind, person, began, ended in ([("visit", v.worker, v.started_at, v.ended_at) for v in visits]
                                       + [("patrol", p.created_by, p.started_at, p.ended_at) for p in patrols]):
-        row = people.setdefault(person, {"person": person, "date": query["date"], "visit_hours": 0.0,
+        row = people.setdefault(person, {"person": person, "person_name": names.get(person), "date": query["date"],
+                                         "visit_hours": 0.0,
                                          "patrol_hours": 0.0, "visits": 0, "patrols": 0})
         row[f"{kind}_hours"] += (min(ended, end) - max(began, start)).total_seconds() / 3600
         row[f"{kind}s"] += 1

@@ -273,7 +273,8 @@ class HoursQuery(AreaQuery):
 
 
 class PersonHoursOut(Schema):
-    person = fields.String()
+    person = fields.String(metadata={"description": "username"})
+    person_name = fields.String(allow_none=True, metadata={"description": "how the person is called on screen"})
     date = fields.Date()
     visit_hours = fields.Float()
     patrol_hours = fields.Float()

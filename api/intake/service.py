@@ -40,9 +40,12 @@ OPEN_STATUSES = ("active", "waiting", "incident", "suspended")
 CITY_ROOT = "/macheng/"
 LEAD_CHANNELS = {"hotline_12345", "police_110", "court_divorce", "petition"}
 # dispute_intake's `channel` for the channels that start a case directly.
-CASE_CHANNELS = {"one_key_call": "one_key_call", "grid_report": "grid_patrol"}
+# `resident` is the residents' own page (api/resident), not an outside system: it has no API key.
+CASE_CHANNELS = {"one_key_call": "one_key_call", "grid_report": "grid_patrol", "resident": "resident"}
 CHANNEL_NAMES = {"hotline_12345": "12345热线", "police_110": "110警情", "court_divorce": "离婚诉讼",
-                 "petition": "信访", "one_key_call": "一键呼叫", "grid_report": "网格上报"}
+                 "petition": "信访", "one_key_call": "一键呼叫", "grid_report": "网格上报", "resident": "解纷码"}
+# Channels where the party brings the matter themselves (当事人申请).
+APPLIED_BY_PARTY = ("one_key_call", "resident")
 # Channel fields copied into the case data as they are.
 EXTRA_FIELDS = ("reply_by", "urgency", "incident_no", "police_station", "court_case_no", "filing_date", "court",
                 "petition_no", "caller_phone", "building_head", "grid_code", "reporter")
@@ -174,10 +177,12 @@ class Intake:
     created: bool
 
 
-def receive(svc, channel: str, body: dict[str, Any]) -> Intake:
+def receive(svc, channel: str, body: dict[str, Any], extra: dict[str, Any] | None = None,
+            also=None) -> Intake:
     """Start the channel's process for a validated body, once per (channel, source_ref): the record
     is written in the case's own transaction, so of two pushes at once one starts the case and the
-    other, finding the reference taken, answers with that case."""
+    other, finding the reference taken, answers with that case. ``extra`` joins the start data;
+    ``also`` writes the caller's rows in the same transaction."""
     source_ref = body["source_ref"]
     existing = find_record(svc.db, channel, source_ref)
     if existing is not None:
@@ -192,9 +197,15 @@ def receive(svc, channel: str, body: dict[str, Any]) -> Intake:
         data, title = lead_data(channel, body, linked, village), f"{CHANNEL_NAMES[channel]}线索：{summary}"
     else:
         data, title = case_data(channel, body, now), f"{CHANNEL_NAMES[channel]}：{summary}"
+    data.update(extra or {})
     claim = _record_writer(channel, source_ref, process_key, now, body, linked, hashes)
+
+    def write(conn, case: Case) -> None:
+        claim(conn, case)
+        if also is not None:
+            also(conn, case)
     try:
-        svc.cases.start(process_key, data, f"intake:{channel}", jurisdiction, title, also=claim)
+        svc.cases.start(process_key, data, f"intake:{channel}", jurisdiction, title, also=write)
     except AlreadyDone:  # another push of the same reference won the race
         return Intake(find_record(svc.db, channel, source_ref), False)
     return Intake(find_record(svc.db, channel, source_ref), True)
@@ -329,7 +340,7 @@ def case_data(channel: str, body: dict[str, Any], now: datetime) -> dict[str, An
     data: dict[str, Any] = {
         "title": f"{CHANNEL_NAMES[channel]}：{what['summary'][:60]}", "summary": _summary(what),
         "occurred_at": (_instant(occurred) if occurred else now).astimezone(CHINA).date().isoformat(),
-        "channel": CASE_CHANNELS[channel], "intake_mode": "当事人申请" if channel == "one_key_call" else "主动排查",
+        "channel": CASE_CHANNELS[channel], "intake_mode": "当事人申请" if channel in APPLIED_BY_PARTY else "主动排查",
         "source_ref": body["source_ref"], "parties": parties}
     data.update(_common(body))
     return data

@@ -24,7 +24,7 @@ LABELS = {
     "overdue_tasks": "超期任务数", "overdue_cases": "超期案件数", "emergencies": "紧急警情数", "petitions": "信访渠道数",
     "recurrences": "反弹数", "repeats": "反复纠纷数", "one_key_calls": "一键呼叫数", "one_key_answered": "一键呼叫已响应数",
     "one_key_in_time": "一键呼叫按时响应数", "first_signed": "首办已签收数", "first_signed_on_time": "首办按时签收数",
-    "whistles": "部门应哨数",
+    "whistles": "部门应哨数", "resident_rated": "群众评价数（解纷码）", "resident_satisfied": "群众满意数（解纷码）",
 }
 # A rate's list is its numerator's; the mean response time lists the answered calls it averages.
 ALIASES = {**{rate: numerator for rate, (numerator, _) in RATES.items()}, "one_key_response_seconds": "one_key_answered"}

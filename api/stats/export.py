@@ -19,7 +19,9 @@ COLUMNS = (("screened", "排查数"), ("cases", "纠纷案件数"), ("leads", "�
            ("overdue_tasks", "超期任务数"), ("repeats", "反复纠纷数"), ("one_key_calls", "一键呼叫数"),
            ("one_key_in_time", "按时响应数"), ("one_key_rate", "即呼即应率"),
            ("one_key_response_seconds", "平均响应秒数"), ("first_signed", "首办已签收数"),
-           ("first_signed_on_time", "首办按时签收数"), ("first_sign_rate", "首办按时签收率"))
+           ("first_signed_on_time", "首办按时签收数"), ("first_sign_rate", "首办按时签收率"),
+           ("resident_rated", "群众评价数（解纷码）"), ("resident_satisfied", "群众满意数（解纷码）"),
+           ("resident_satisfaction_rate", "群众满意率（解纷码）"))
 GROUP_TITLES = {"town": "乡镇", "village": "村(社区)", "category": "纠纷类型", "channel": "来源渠道", "month": "月份",
                 None: "范围"}
 

@@ -22,6 +22,7 @@ from api.core.models import OrgUnit
 from api.core.org import like_prefix
 from api.core.scope import case_in_scope
 from api.intake.service import IntakeResponse
+from api.resident.models import ResidentRating
 from engine.clock import CHINA
 from engine.models import Case, CaseField, CaseTask, MessageOutbox
 
@@ -35,15 +36,19 @@ SATISFIED = ("满意", "基本满意")
 GROUPINGS = ("town", "village", "category", "channel", "month")
 COUNTS = ("screened", "cases", "leads", "resolved", "transferred", "closed", "closed_on_time", "revisited",
           "satisfied", "overdue_tasks", "overdue_cases", "emergencies", "petitions", "recurrences", "repeats",
-          "one_key_calls", "one_key_answered", "one_key_in_time", "first_signed", "first_signed_on_time")
+          "one_key_calls", "one_key_answered", "one_key_in_time", "first_signed", "first_signed_on_time",
+          "resident_rated", "resident_satisfied")
 RATES = {"resolution_rate": ("resolved", "screened"), "on_time_rate": ("closed_on_time", "closed"),
          "satisfaction_rate": ("satisfied", "revisited"), "one_key_rate": ("one_key_in_time", "one_key_calls"),
-         "first_sign_rate": ("first_signed_on_time", "first_signed")}
+         "first_sign_rate": ("first_signed_on_time", "first_signed"),
+         # Residents' own ratings (解纷码, api/resident) are counted beside the revisit's, never mixed into it.
+         "resident_satisfaction_rate": ("resident_satisfied", "resident_rated")}
 FIRST_HANDLER_FORM = "intake_accept"  # 签收 by the receiving level: the first-handler rule (首办负责制)
 REPEAT_DAYS = 90  # 反复纠纷: the same parties again within this many days
 CHANNEL_NAMES = {"grid_patrol": "网格排查", "walk_in": "来访", "one_key_call": "一键呼叫", "transfer_in": "移交或交办",
                  "lead": "线索转案", "police_110": "110警情", "hotline_12345": "12345热线", "court_divorce": "离婚诉讼",
-                 "petition": "信访", "grid_report": "网格上报", "women_federation": "妇联转介"}
+                 "petition": "信访", "grid_report": "网格上报", "women_federation": "妇联转介",
+                 "resident": "解纷码"}
 UNKNOWN_LABELS = {"town": "市级直接办理", "village": "乡镇及以上直接办理", "category": "未分类", "channel": "未填写",
                   "month": "—"}
 
@@ -187,6 +192,9 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         one_key_seconds.label("one_key_seconds"),
         flag(signed).label("first_signed"),
         flag(and_(signed, ~late_sign)).label("first_signed_on_time"),
+        flag(exists().where(ResidentRating.case_id == Case.id)).label("resident_rated"),
+        flag(exists().where(ResidentRating.case_id == Case.id, ResidentRating.rating.in_(SATISFIED)))
+        .label("resident_satisfied"),
         *keys(group_by),
     ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
         Case.process_key.in_((CASE_PROCESS, LEAD_PROCESS)), Case.status != "cancelled", counted,

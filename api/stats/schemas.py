@@ -73,6 +73,10 @@ class Kpis(Schema):
     revisited = fields.Integer()
     satisfied = fields.Integer()
     satisfaction_rate = fields.Float(allow_none=True, metadata={"description": "满意率 = satisfied / revisited"})
+    resident_rated = fields.Integer(metadata={"description": "cases the residents rated themselves (解纷码)"})
+    resident_satisfied = fields.Integer(metadata={"description": "of those, rated 满意 or 基本满意"})
+    resident_satisfaction_rate = fields.Float(allow_none=True, metadata={
+        "description": "群众满意率 = resident_satisfied / resident_rated, beside the revisit's satisfaction_rate"})
     overdue_tasks = fields.Integer()
     overdue_cases = fields.Integer()
     emergencies = fields.Integer()

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -65,14 +66,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _ui_database(tmp_path_factory) -> str:
+def _ui_database(tmp_path_factory, suffix: str = "ui") -> str:
     """Its own database: the server lives for the whole session, beside the per-test databases."""
     if not PG_URL:
-        return f"sqlite:///{tmp_path_factory.mktemp('ui') / 'ui.db'}"
+        return f"sqlite:///{tmp_path_factory.mktemp(suffix) / f'{suffix}.db'}"
     url = make_url(PG_URL)
     if url.drivername == "postgresql":  # the driver the app uses (psycopg 3), not SQLAlchemy's default
         url = url.set(drivername="postgresql+psycopg")
-    name = f"{url.database}_ui"
+    name = f"{url.database}_{suffix}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -95,15 +96,23 @@ def ui_database_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory, ui_database_url):
     """`make run` in miniature: migrate, deploy workflows/, seed the demo, then `cunliao serve`."""
+    with serve(tmp_path_factory, ui_database_url) as base:
+        yield base
+
+
+@contextmanager
+def serve(tmp_path_factory, database_url: str, *seed_args: str):
+    """Set the database up as `make run` does (``seed_args``: e.g. ``--month``), serve it, and stop
+    the server afterwards; an IntegrityError in its log fails the test."""
     if not (BUNDLE / "login.js").exists():
         pytest.fail("the web bundle is not built: run `make test` (it builds web/static/dist) or `make web`")
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": ui_database_url, "DEMO_PASSWORD": DEMO_PASSWORD,
+    env = {**os.environ, "DATABASE_URL": database_url, "DEMO_PASSWORD": DEMO_PASSWORD,
            "HOST": "127.0.0.1", "PORT": str(port), "SECRET_KEY": "ui-tests", "WORKER_POLL_SECONDS": "0.2",
            "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments"))}
     _cunliao(env, "init-db")
     _cunliao(env, "deploy", "workflows/bpmn", "workflows/forms", "workflows/documents")
-    _cunliao(env, "seed-demo")
+    _cunliao(env, "seed-demo", *seed_args)
     log = (tmp_path_factory.mktemp("serve") / "serve.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "cunliao.cli", "serve"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True)

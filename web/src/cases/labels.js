@@ -25,9 +25,8 @@ export const CHANNEL = {
   grid_report: t('Grid report'),
 };
 
-// The dispute types, once each, as the classification form (intake_classify) stores them. The quick
-// mediation's register form still spells two of them its own way (土地山林, 劳资): until the forms
-// share one catalogue, those cases do not show under this filter.
+// The dispute types, once each, as the classification form (intake_classify) and the quick
+// mediation's register form (quick_register, a subset plus 债务) store them.
 export const CATEGORIES = ['婚姻家庭', '邻里', '房屋宅基地', '债务', '合同', '生产经营', '损害赔偿', '山林土地',
   '征地拆迁', '环境污染', '劳动争议', '消费', '医疗', '道路交通事故', '物业', '其他'];
 

@@ -27,7 +27,7 @@ export async function loadCampaigns() {
 export async function loadHours() {
   const rows = await api('community/activity-hours', { query: { date: $('hours-date').value || today() } });
   $('hours-rows').replaceChildren(...rows.map((row) => h('tr', {},
-    h('td', { 'data-label': t('Person') }, row.person), h('td', { 'data-label': t('Visit hours') }, String(row.visit_hours)),
+    h('td', { 'data-label': t('Person') }, row.person_name || h('code', {}, row.person)), h('td', { 'data-label': t('Visit hours') }, String(row.visit_hours)),
     h('td', { 'data-label': t('Patrol hours') }, String(row.patrol_hours)),
     h('td', { 'data-label': t('Total hours') }, h('strong', {}, String(row.hours))),
     h('td', { 'data-label': t('4 hours reached') }, row.met ? t('Yes') : t('No')))));

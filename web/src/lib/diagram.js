@@ -31,6 +31,7 @@ export function processName(xml, processKey) {
 
 const READABLE = 0.75;   // the scale a step opens at: task labels are legible, a task is ~75 px wide
 const SMALLEST = 0.5;    // never smaller than this when framing several steps (a task stays ≥ 50 px)
+const LEGIBLE_PX = 44;   // a current step is at least this big on screen (an event is 36 units: zoom in)
 const CONTAINERS = new Set(['bpmn:SubProcess', 'bpmn:Participant', 'bpmn:Lane', 'bpmn:Process']);
 
 /** The elements to bring into view: the step in focus, else the open user tasks, else what is active. */
@@ -76,7 +77,8 @@ export function createViewer(container, { controls = true } = {}) {
       }), { x1: Infinity, y1: Infinity, x2: -Infinity, y2: -Infinity });
       const pad = 40;
       const fits = Math.min(width / (box.x2 - box.x1 + 2 * pad), height / (box.y2 - box.y1 + 2 * pad));
-      const scale = Math.max(SMALLEST, Math.min(READABLE, fits));
+      const smallest = Math.min(...elements.map((el) => Math.min(el.width, el.height)));
+      const scale = Math.max(SMALLEST, Math.min(READABLE, fits), LEGIBLE_PX / smallest);
       const cx = (box.x1 + box.x2) / 2;
       const cy = (box.y1 + box.y2) / 2;
       canvas.viewbox({ x: cx - width / scale / 2, y: cy - height / scale / 2, width: width / scale, height: height / scale });
@@ -103,7 +105,8 @@ export function createViewer(container, { controls = true } = {}) {
       if (registry.get(id)) { canvas.addMarker(id, marker); marked.push([id, marker]); }
     };
     done.forEach((id) => mark(id, 'is-done'));
-    active.forEach((id) => mark(id, 'is-active'));
+    // a boundary event of an open task is armed (a deadline, a message that may come), not a step
+    active.forEach((id) => mark(id, registry.get(id)?.type === 'bpmn:BoundaryEvent' ? 'is-armed' : 'is-active'));
     if (focus && registry.get(focus)) mark(focus, 'is-focus');
     // the path taken: flows from a completed element to a completed or open one
     const reached = new Set([...done, ...active]);

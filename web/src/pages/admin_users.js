@@ -55,7 +55,7 @@ function row(account) {
     actions.push(h('button', { type: 'button', onclick: () => attempt(() => reactivate(account)) }, t('Reactivate')));
   }
   return h('tr', { dataset: { username: account.username } },
-    h('td', { 'data-label': t('Username') }, account.username),
+    h('td', { 'data-label': t('Username') }, h('code', {}, account.username)),
     h('td', { 'data-label': t('Name') }, account.display_name),
     h('td', { 'data-label': t('Unit'), title: account.unit_path }, account.unit_name),
     h('td', { 'data-label': t('Roles') }, account.roles.map(roleName).join('、')),

@@ -48,7 +48,7 @@ function renderSummary(c) {
     summaryRow(t('Channel'), channelName(channel)),
     text ? summaryRow(t('Dispute summary'), String(text)) : [],
     data.address || data.location ? summaryRow(t('Place'), String(data.address || data.location)) : [],
-    summaryRow(t('Registered at'), `${when(c.created_at)}（${c.created_by}）`),
+    summaryRow(t('Registered at'), `${when(c.created_at)}（${c.created_by_name || c.created_by}）`),
     summaryRow(t('Last change'), when(c.updated_at)),
     c.completed_at ? summaryRow(t('Closed at'), when(c.completed_at)) : [],
     summaryRow(t('Deadlines'), ...(deadlines.length ? deadlines.map((task) => h('span', {
@@ -65,7 +65,8 @@ function renderTasks(c) {
     return;
   }
   list.replaceChildren(...c.tasks.map((task) => h('li', {},
-    h('a', { href: `/tasks/${task.id}` }, task.name || task.element_id),
+    canWrite ? h('a', { href: `/tasks/${task.id}` }, task.name || task.element_id)
+      : h('span', {}, task.name || task.element_id),  // task pages are for staff, not auditors
     h('span', { class: 'muted' }, task.assignee ? t('held by {who}', { who: task.assignee }) : t('not yet taken on')),
     task.due_at ? h('span', { class: dueClass(task.due_at) }, t('due {time}', { time: when(task.due_at) })) : null)));
 }

@@ -2,7 +2,7 @@
 // on phones, and paging. Data: GET /api/v1/cases and GET /api/v1/org/units (the area pickers).
 // With ?kpi=… (a dashboard figure's link) it lists the cases behind that KPI instead, with the
 // dashboard's filters: GET /api/v1/stats/kpis/{kpi}/cases.
-import { api, ApiError, attempt, dueClass, h, notify, t, user, when } from '../lib/page.js';
+import { api, ApiError, attempt, dueClass, h, notify, params, t, user, when } from '../lib/page.js';
 import {
   CATEGORIES, CHANNEL, READ_ONLY, RISK, STATUS, areaText, channelName, riskBadge, statusBadge,
 } from '../cases/labels.js';
@@ -94,6 +94,7 @@ function apiQuery() {
     created_from: value('from') ? dayStart(value('from')) : '',
     created_to: value('to') ? dayStart(value('to'), 1) : '',
     overdue: field('overdue').checked ? 'true' : '',
+    led: params.led ? 'true' : '',  // 我包的案件 (/cases/led)
     page,
     page_size: pageSize,
   };
@@ -109,11 +110,18 @@ function cell(label, ...content) {
   return h('td', { 'data-label': label }, ...content);
 }
 
+/** Read-only roles (auditors, designers) may not open task pages: the step's name, not a link. */
+const readOnly = !user || user.roles.every((role) => READ_ONLY.includes(role));
+function taskLink(task) {
+  const name = task.name || task.element_id;
+  return readOnly ? h('span', {}, name) : h('a', { href: `/tasks/${task.id}` }, name);
+}
+
 function row(item) {
   const fields = item.fields || {};
   const steps = item.tasks.length
     ? item.tasks.map((task) => h('div', { class: 'step' },
-      h('a', { href: `/tasks/${task.id}` }, task.name || task.element_id),
+      taskLink(task),
       task.due_at ? h('span', { class: `due ${dueClass(task.due_at)}` }, ` ${t('due {time}', { time: when(task.due_at) })}`) : null))
     : [h('span', { class: 'muted' }, '—')];
   return h('tr', { class: item.overdue ? 'is-overdue' : '', dataset: { caseId: item.id } },
@@ -184,7 +192,7 @@ function setUp() {
   fillOptions(field('status'), Object.entries(STATUS));
   fillOptions(field('channel'), Object.entries(CHANNEL));
   const newCase = document.getElementById('new-case');
-  newCase.hidden = !user || user.roles.every((role) => READ_ONLY.includes(role));
+  if (newCase) newCase.hidden = readOnly;
 
   for (const name of ['town', 'village']) {
     field(name).addEventListener('change', () => fillAreas());

@@ -13,7 +13,8 @@ const form = $('stats-filters');
 const ratingsForm = $('ratings-filters');
 const field = (name) => form.elements.namedItem(name);
 const GROUPS = ['town', 'village', 'category', 'channel', 'month'];
-const RATES = ['resolution_rate', 'on_time_rate', 'satisfaction_rate', 'one_key_rate', 'first_sign_rate'];
+const RATES = ['resolution_rate', 'on_time_rate', 'satisfaction_rate', 'resident_satisfaction_rate', 'one_key_rate',
+  'first_sign_rate'];
 const state = { kpis: null, groups: {}, ratings: null };
 
 // Tests read the charts' data and the last answers from here.
@@ -86,6 +87,8 @@ function showCards(totals) {
   $('kpi-resolved-note').textContent = t('{transferred} guided to legal routes', totals);
   $('kpi-on_time_rate-note').textContent = t('{on_time} of {closed} closed', { on_time: totals.closed_on_time, closed: totals.closed });
   $('kpi-satisfaction_rate-note').textContent = t('{satisfied} of {revisited} revisited', totals);
+  // The residents' own ratings (解纷码) stand beside the revisit's, never mixed into it.
+  $('kpi-resident_satisfaction_rate-note').textContent = t('{resident_satisfied} of {resident_rated} rated by residents', totals);
 }
 
 function showError(error) {

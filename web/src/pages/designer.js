@@ -24,9 +24,11 @@ function say(text, kind = '') {
 function showVersion(detail) {
   version = detail.version;
   document.getElementById('designer-title').textContent = `${detail.name || key}`;
-  document.getElementById('designer-meta').textContent = t('{key} · version {version} · {who}, {when}', {
-    key, version: detail.version, who: detail.deployed_by, when: when(detail.deployed_at),
-  });
+  // the key is an identifier (code); "system" is the deploy command, not a person
+  const who = detail.deployed_by === 'system' ? t('The system') : detail.deployed_by;
+  document.getElementById('designer-meta').replaceChildren(h('code', {}, key), ' · ', t('version {version} · {who}, {when}', {
+    version: detail.version, who, when: when(detail.deployed_at),
+  }));
   const compare = document.getElementById('compare-link');
   compare.href = `/designer/${encodeURIComponent(key)}/compare?left=${Math.max(1, detail.version - 1)}&right=${detail.version}`;
 }

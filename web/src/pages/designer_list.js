@@ -7,6 +7,9 @@ const enc = encodeURIComponent;
 const modelerUrl = (key, version) => `/designer/${enc(key)}?version=${version}`;
 const compareUrl = (key, left, right) => `/designer/${enc(key)}/compare?left=${left}&right=${right}`;
 
+/** "system" is the deploy command (`cunliao deploy`), not a person. */
+const deployer = (who) => (who === 'system' ? t('The system') : who);
+
 function cell(label, ...content) {
   return h('td', { 'data-label': label }, ...content);
 }
@@ -20,7 +23,7 @@ function versionsTable(key, versions) {
   right.value = String(versions[versions.length - 1].version);
   const rows = [...versions].reverse().map((v) => h('tr', { dataset: { version: v.version } },
     cell(t('Version'), t('version {version}', { version: v.version })),
-    cell(t('Deployed by'), v.deployed_by),
+    cell(t('Deployed by'), deployer(v.deployed_by)),
     cell(t('Deployed at'), when(v.deployed_at)),
     cell('SHA-256', h('code', { title: v.sha256 }, v.sha256.slice(0, 12))),
     cell(t('Actions'),
@@ -36,8 +39,7 @@ function versionsTable(key, versions) {
         t('Compare'))) : null);
 }
 
-async function showDefinitions() {
-  const definitions = await api('definitions');
+async function showDefinitions(definitions) {
   const body = document.querySelector('#definitions tbody');
   body.replaceChildren(...definitions.flatMap((d) => {
     const detailRow = h('tr', { class: 'versions-row', hidden: true }, h('td', { colspan: 5 }));
@@ -56,7 +58,7 @@ async function showDefinitions() {
       cell(t('Process'), h('a', { href: modelerUrl(d.key, d.version) }, d.name || d.key)),
       cell(t('Key'), h('code', {}, d.key)),
       cell(t('Latest version'), String(d.version)),
-      cell(t('Deployed'), `${d.deployed_by} · ${when(d.deployed_at)}`),
+      cell(t('Deployed'), `${deployer(d.deployed_by)} · ${when(d.deployed_at)}`),
       cell(t('Actions'), h('span', { class: 'actions' },
         h('a', { href: modelerUrl(d.key, d.version) }, t('Open in modeler')), ' ',
         d.version > 1 ? h('a', { href: compareUrl(d.key, d.version - 1, d.version) }, t('Compare with previous')) : null,
@@ -64,13 +66,17 @@ async function showDefinitions() {
   }));
 }
 
-async function showForms() {
+async function showForms(definitions) {
   const forms = await api('definitions/forms');
+  const names = Object.fromEntries(definitions.map((d) => [d.key, d.name || d.key]));
   document.querySelector('#forms tbody').replaceChildren(...forms.map((f) => h('tr', { dataset: { form: f.key } },
     cell(t('Form'), f.title || f.key),
     cell(t('Key'), h('code', {}, f.key)),
-    cell(t('Used by'), f.used_by.join('、')),
+    cell(t('Used by'), f.used_by.map((key) => names[key] || key).join('、')),
     cell(t('Actions'), h('a', { href: `/designer/forms/${enc(f.key)}` }, t('Edit form'))))));
 }
 
-attempt(() => Promise.all([showDefinitions(), showForms()]));
+attempt(async () => {
+  const definitions = await api('definitions');
+  await Promise.all([showDefinitions(definitions), showForms(definitions)]);
+});

@@ -170,7 +170,9 @@ async function load() {
   // the file as deployed keeps the author's field order (JSON answers sort keys)
   schema = form.source ? JSON.parse(form.source) : form.schema;
   $('form-title').textContent = `${t('Form editor')} · ${form.title || formKey}`;
-  $('form-meta').textContent = t('{key} · used by {processes}', { key: formKey, processes: form.used_by.join('、') });
+  // keys are identifiers: shown as code
+  $('form-meta').replaceChildren(h('code', {}, formKey), ' · ', t('Used by'), '：',
+    ...form.used_by.flatMap((key, i) => [i ? '、' : '', h('code', {}, key)]));
   fields = fieldList($('fields'), () => schema, () => { rules.redraw(); visualChanged(); });
   rules = rulesEditor($('rules'), () => schema, visualChanged);
   text.value = serialized();

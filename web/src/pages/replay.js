@@ -105,7 +105,7 @@ function renderEvent(event, snapshot, before) {
   const rows = [
     [t('Step'), t('{seq} of {total}', { seq: event.seq, total: events.length })],
     [t('Event type'), h('span', {}, eventType(event.type), ' ', h('code', { class: 'hint' }, event.type))],
-    [t('Actor'), event.actor_name ? `${event.actor_name} (${event.actor})` : event.actor],
+    [t('Actor'), event.actor_name ? h('span', {}, event.actor_name, ' ', h('code', {}, event.actor)) : h('code', {}, event.actor)],
     [t('Time'), h('time', { datetime: event.at }, when(event.at))],
   ];
   if (focus) rows.push([t('Task'), h('span', { id: 'event-task', title: focus }, stepNames.get(focus) || focus)]);
