@@ -433,6 +433,46 @@ def audit_anchor(out: Path) -> None:
     click.echo(f"anchor of {len(content['cases'])} cases: {content['root']}")
 
 
+@main.group()
+def stats() -> None:
+    """Statistics reports."""
+
+
+@stats.command("reconcile")
+@click.option("--period", required=True, help="YYYY or YYYY-MM (registration, China time)")
+@click.option("--area", default=None, help="a unit code or path (default: the whole organisation)")
+def stats_reconcile(period: str, area: str | None) -> None:
+    """Account for every dispute registered in the period; exit status 1 if the parts do not add up."""
+    import re
+
+    from api.core.auth import Principal
+    from api.core.problems import ApiProblem
+    from api.stats import reconcile, service
+    from api.stats.schemas import PERIOD
+
+    if not re.match(PERIOD, period):
+        raise click.BadParameter("YYYY or YYYY-MM (2000 or later)", param_hint="--period")
+    svc = build_services(Settings())
+    everyone = Principal(id=0, username="system", display_name="统计对账", roles=frozenset({"admin"}),
+                         unit_path="/", unit_name="全部")
+    with svc.db.read() as session:
+        try:
+            path = service.area_path(session, everyone, area)
+        except ApiProblem as exc:  # an unknown area
+            raise click.BadParameter(f"unknown unit {area!r}", param_hint="--area") from exc
+        report = reconcile.reconcile(session, everyone, service.period_filters(period, path), svc.clock.now())
+    click.echo(f"对账 {period}{' ' + path if path else ''}")
+    for part in report["parts"]:
+        click.echo(f"  {part['label']:<12}\t{part['count']:>8}{'  (计入排查数)' if part['counted'] else ''}")
+    click.echo(f"  {'登记总数':<12}\t{report['total']:>8}")
+    click.echo(f"  {'排查数':<12}\t{report['screened']:>8}")
+    for row in report["duplicates"]:
+        click.echo(f"  重复: {row['case_no']} {row['label']} → {row['of'] or '—'}")
+    click.echo("平衡：各部分之和等于登记总数" if report["balanced"] else "不平衡：各部分之和与登记总数不符")
+    if not report["balanced"]:
+        sys.exit(1)
+
+
 def _safe_url(url: str) -> str:
     if "@" in url:
         scheme, rest = url.split("://", 1)

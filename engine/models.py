@@ -5,7 +5,7 @@ is stored once per definition version as the source files it was parsed from.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String,
@@ -27,11 +27,11 @@ class UtcDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value
+        # SQLite keeps the wall-clock fields only: a China-time bound (a report's day start) must
+        # become UTC first, or it compares 8 hours off against the stored UTC values.
+        return value.astimezone(timezone.utc) if value is not None else None
 
     def process_result_value(self, value, dialect):
-        from datetime import timezone
-
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc) if value is not None else None

@@ -190,6 +190,9 @@ POLICIES = {
     "GET /api/v1/stats/kpis": (anyone, False),
     "GET /api/v1/stats/kpis.xlsx": (anyone, False),
     "GET /api/v1/stats/safety-ratings": (anyone, False),
+    "GET /api/v1/stats/kpis/<string:kpi>/cases": (anyone, False),   # scoped: each sees the cases they may see
+    "GET /api/v1/stats/reconciliation": (anyone, False),
+    "GET /api/v1/stats/practice": (anyone, False),
     # -- census and intake extras --
     # -- designer support (validate, forms) --
     "POST /api/v1/definitions/validate": (deployers, False),
@@ -278,7 +281,7 @@ def fill(rule: str, ids: dict) -> str:
                         ("<int:attachment_id>", ids.get("attachment_id")), ("<int:notification_id>", 999999),
                         ("<int:person_id>", ids.get("person_id")), ("<int:round_id>", 999999),
                         ("<int:document_id>", ids.get("document_id")), ("<code>", ids.get("code")),
-                        ("<key>", "t_simple"), ("<int:number>", 1)):
+                        ("<key>", "t_simple"), ("<int:number>", 1), ("<string:kpi>", "resolved")):
         path = path.replace(name, str(value))
     if path.endswith("/history"):
         path += "?at=1"

@@ -78,9 +78,9 @@ def test_a_late_department_is_escalated_and_scored_and_another_asks_for_exemptio
     assert data["whistle_result"] == "resolved" and data["redo_count"] == 1
     scores = {s["dept"]: s for s in data["department_scores"]}
     assert scores[ZRZY] == {"dept": ZRZY, "role": "主办", "ack_late": False, "exemption_requested": True,
-                            "exempted": False, "redo_count": 1, "score": round((100 - 10) * 0.6 + 80 * 0.4)}
+                            "exempted": False, "redo_count": 1, "score": round((100 - 10) * 0.6 + 80 * 0.4), "round": 1}
     assert scores[SFS] == {"dept": SFS, "role": "协办", "ack_late": True, "exemption_requested": False,
-                           "exempted": False, "redo_count": 0, "score": round((100 - 20) * 0.6 + 80 * 0.4)}
+                           "exempted": False, "redo_count": 0, "score": round((100 - 20) * 0.6 + 80 * 0.4), "round": 1}
 
 
 def test_replay_tells_apart_the_departments_of_a_multi_instance_whistle(svc, library):
@@ -150,6 +150,28 @@ def test_an_unresolved_town_whistle_becomes_a_city_whistle_then_ends_unresolved(
     view = do(svc, cid, "evaluate", {"quality_score": 70})
     assert view.case.status == "completed" and view.case.data["whistle_result"] == "unresolved"
     assert len(view.case.data["department_scores"]) == 2  # one record per department and round
+
+
+def test_a_redo_is_charged_to_the_lead_of_its_round_only(svc, library):
+    """The defect: every 主办 record was charged the case's whole redo count, so the town round's
+    lead lost points for the city round's redo (and an exempted-then-replaced lead's successor for
+    its predecessor's). Each redo now counts against the department that led when it happened."""
+    cid = start_whistle(svc)
+    dispatch(svc, cid, lead_dept=ZRZY, co_depts=[])
+    for element_id, data in (("ack", ACK), ("report", REPORT), ("joint", JOINT),
+                             ("feedback", {**FEEDBACK, "outcome": "未解决"}), ("review", {"review_result": "通过"})):
+        do(svc, cid, element_id, data)
+    do(svc, cid, "escalate", {"escalation_mode": "市级吹哨", "escalation_reason": "乡镇层面协调不动"})
+    dispatch(svc, cid, lead_dept=SFS, co_depts=[])
+    for element_id, data in (("ack", ACK), ("report", REPORT), ("joint", JOINT), ("feedback", FEEDBACK),
+                             ("review", {"review_result": "退回重办", "review_comment": "缺少签字"}),
+                             ("joint", JOINT), ("feedback", FEEDBACK), ("review", {"review_result": "通过"})):
+        do(svc, cid, element_id, data)
+    data = do(svc, cid, "evaluate", {"quality_score": 80}).case.data
+    scores = {(s["dept"], s["round"]): (s["role"], s["redo_count"], s["score"]) for s in data["department_scores"]}
+    assert scores == {(ZRZY, 1): ("主办", 0, round(100 * 0.6 + 80 * 0.4)),
+                      (SFS, 2): ("主办", 1, round(90 * 0.6 + 80 * 0.4))}
+    assert data["redo_count"] == 1
 
 
 @pytest.mark.parametrize("category,town,issue_type,lead,co,joint", [

@@ -151,7 +151,9 @@ def test_city_totals_and_groups(client, login, seeded):
         "screened": 6, "cases": 5, "leads": 1, "resolved": 3, "resolution_rate": 0.5, "transferred": 2,
         "closed": 5, "closed_on_time": 4, "on_time_rate": 0.8, "revisited": 4, "satisfied": 4,
         "satisfaction_rate": 1.0, "overdue_tasks": 1, "overdue_cases": 1, "emergencies": 1, "petitions": 0,
-        "recurrences": 0, "resident_rated": 0, "resident_satisfied": 0, "resident_satisfaction_rate": None}
+        "recurrences": 0, "repeats": 0, "one_key_calls": 0, "one_key_answered": 0, "one_key_in_time": 0,
+        "one_key_rate": None, "one_key_response_seconds": None, "first_signed": 3, "first_signed_on_time": 2,
+        "first_sign_rate": 0.6667, "resident_rated": 0, "resident_satisfied": 0, "resident_satisfaction_rate": None}
     by_town = {g["key"]: g for g in result["groups"]}
     assert [(g["key"], g["label"]) for g in result["groups"]] == [(GUISHAN, "龟山镇"), (SONGBU, "宋埠镇")]
     assert (by_town[SONGBU]["screened"], by_town[SONGBU]["resolved"], by_town[SONGBU]["overdue_tasks"]) == (5, 2, 1)

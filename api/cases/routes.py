@@ -121,8 +121,13 @@ def search_cases(query):
 def _case_page(query: dict) -> dict:
     principal = auth.current()
     svc = services()
-    conditions = [case_in_scope(principal), *_filters(principal, query, svc)]
-    page, size = query["page"], query["page_size"]
+    return case_page([case_in_scope(principal), *_filters(principal, query, svc)], query["page"], query["page_size"])
+
+
+def case_page(conditions: list, page: int, size: int) -> dict:
+    """One page of the cases meeting ``conditions`` (the caller puts the jurisdiction among them),
+    newest first, as the case list shows them."""
+    svc = services()
     with svc.db.read() as session:
         total = session.scalar(select(func.count()).select_from(Case).where(*conditions))
         rows = session.execute(select(Case, DefinitionVersion.version)

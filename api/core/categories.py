@@ -12,6 +12,8 @@ class Categories:
     def __init__(self, entries: list[dict]) -> None:
         self.names: list[str] = [entry["name"] for entry in entries]
         self._by_word: dict[str, str] = {}
+        self.spellings: dict[str, list[str]] = {
+            entry["name"]: [entry["name"], *entry.get("synonyms", [])] for entry in entries}
         for entry in entries:
             for word in [entry["name"], *entry.get("synonyms", [])]:
                 self._by_word.setdefault(_key(word), entry["name"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from api.cases.routes import CaseListItem, CaseListPage
 from api.core.inputs import YEAR, Day
 
 from .service import GROUPINGS
@@ -29,6 +30,27 @@ class KpiQuery(_In):
     def _ordered(self, data, **kwargs):
         if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
             raise ValidationError("“起始日期”不能晚于“截止日期”", "to")
+
+
+class DrillQuery(KpiQuery):
+    key = fields.String(load_default=None, validate=validate.Length(max=400),
+                        metadata={"description": "the group (a key of the KPI answer's groups); empty = the group without one"})
+    dept = fields.String(load_default=None, validate=validate.Length(min=1, max=400),
+                         metadata={"description": "for kpi=whistles: the department's unit path"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class DrillItem(CaseListItem):
+    weight = fields.Integer(metadata={"description": "what the case adds to the figure (its overdue tasks for overdue_tasks, else 1)"})
+
+
+class DrillPage(CaseListPage):
+    items = fields.List(fields.Nested(DrillItem))
+    kpi = fields.String()
+    counted_kpi = fields.String(metadata={"description": "the count behind it (a rate's numerator)"})
+    label = fields.String()
+    figure = fields.Integer(metadata={"description": "the KPI's figure: the sum of the listed cases' weights"})
 
 
 class RatingQuery(_In):
@@ -61,6 +83,15 @@ class Kpis(Schema):
     emergencies = fields.Integer()
     petitions = fields.Integer()
     recurrences = fields.Integer()
+    repeats = fields.Integer(metadata={"description": "反复纠纷: a party of an earlier case registered within 90 days"})
+    one_key_calls = fields.Integer(metadata={"description": "一键呼叫 cases"})
+    one_key_answered = fields.Integer()
+    one_key_in_time = fields.Integer(metadata={"description": "answered within the one_key_response window"})
+    one_key_rate = fields.Float(allow_none=True, metadata={"description": "即呼即应率 = one_key_in_time / one_key_calls"})
+    one_key_response_seconds = fields.Float(allow_none=True, metadata={"description": "mean seconds to answer"})
+    first_signed = fields.Integer(metadata={"description": "cases whose first step (首办) is done"})
+    first_signed_on_time = fields.Integer()
+    first_sign_rate = fields.Float(allow_none=True, metadata={"description": "首办按时签收率"})
 
 
 class KpiGroup(Kpis):
@@ -104,3 +135,81 @@ class RatingResult(Schema):
     effective_from = fields.String()
     rules_status = fields.String()
     items = fields.List(fields.Nested(RatedArea))
+
+
+class ReconcileQuery(KpiQuery):
+    period = fields.String(load_default=None, validate=validate.Regexp(PERIOD, error="期间应为 YYYY 或 YYYY-MM（2000 年以后）"),
+                           metadata={"description": "YYYY or YYYY-MM; instead of from/to"})
+
+
+class ReconciliationPart(Schema):
+    key = fields.String()
+    label = fields.String()
+    counted = fields.Boolean(metadata={"description": "part of 排查数"})
+    count = fields.Integer()
+
+
+class Duplicate(Schema):
+    case_no = fields.String()
+    part = fields.String()
+    label = fields.String()
+    of = fields.String(metadata={"description": "the case it joined, as recorded"})
+
+
+class Reconciliation(Schema):
+    total = fields.Integer(metadata={"description": "cases and leads registered in the period"})
+    screened = fields.Integer(metadata={"description": "排查数 of the same filters"})
+    parts = fields.List(fields.Nested(ReconciliationPart))
+    duplicates = fields.List(fields.Nested(Duplicate))
+    balanced = fields.Boolean(metadata={"description": "parts sum to total, counted parts to screened"})
+
+
+class WindowQuery(_In):
+    from_ = Day(data_key="from", load_default=None, metadata={"description": "first day (YYYY-MM-DD, China time)"})
+    to = Day(load_default=None, metadata={"description": "last day, inclusive"})
+    area = fields.String(load_default=None, validate=validate.Length(min=1, max=400))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError("“起始日期”不能晚于“截止日期”", "to")
+
+
+class WorkerHours(Schema):
+    worker = fields.String()
+    hours = fields.Float()
+    visits = fields.Integer()
+    days = fields.Integer(metadata={"description": "days with visits"})
+    days_on_target = fields.Integer(metadata={"description": "days with at least target_hours"})
+    hours_per_day = fields.Float(metadata={"description": "hours ÷ days with visits"})
+    target_hours = fields.Float()
+    on_target_rate = fields.Float(metadata={"description": "days_on_target ÷ days"})
+
+
+class GridRounds(Schema):
+    grid_path = fields.String()
+    grid = fields.String()
+    rounds = fields.Integer()
+    items = fields.Integer()
+    verified = fields.Integer()
+    verified_in_time = fields.Integer()
+    completion_rate = fields.Float(allow_none=True, metadata={"description": "应排尽排率 = verified_in_time ÷ items"})
+
+
+class DepartmentWhistles(Schema):
+    dept = fields.String()
+    name = fields.String()
+    cases = fields.Integer()
+    whistles = fields.Integer(metadata={"description": "acknowledge (应哨) tasks offered to the department"})
+    acknowledged = fields.Integer()
+    response_hours = fields.Float(allow_none=True, metadata={"description": "mean hours from whistle to 应哨"})
+    ack_late = fields.Integer()
+    exempted = fields.Integer()
+    scored = fields.Integer()
+    mean_score = fields.Float(allow_none=True)
+
+
+class PracticeResult(Schema):
+    visit_hours = fields.List(fields.Nested(WorkerHours))
+    census_rounds = fields.List(fields.Nested(GridRounds))
+    departments = fields.List(fields.Nested(DepartmentWhistles))

@@ -1,24 +1,17 @@
 """Statistics (统计): the KPIs of docs/statistics.md and the safety ratings (平安村(社区) / 平安乡镇).
 
-Everything is one SQL aggregate over the counted cases of the caller's jurisdiction: an inner
-query derives, per case, the few facts the KPIs need (from the case row, the ``case_fields``
-index, ``case_tasks`` and the outbox), and the outer query sums them per group. Python only
-divides the sums and names the groups; it never walks cases.
-
-Cohort rule: a period selects the cases *registered* in it, and every KPI of that period is about
-those cases as they stand now. So 化解率 never exceeds 100% and a month's figures settle as its
-cases close.
+Everything is one SQL aggregate over the per-case facts of ``facts.py``: the outer query sums them
+per group. Python only divides the sums and names the groups; it never walks cases.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from api.core import categories
@@ -26,145 +19,9 @@ from api.core.auth import Principal
 from api.core.models import OrgUnit, User
 from api.core.org import like_prefix
 from api.core.problems import ApiProblem
-from api.core.scope import case_in_scope
-from api.resident.models import ResidentRating
-from engine.clock import CHINA
-from engine.models import Case, CaseField, CaseTask, MessageOutbox
 
-# The processes whose instances are counted: a case is one dispute_intake (P1), a lead one
-# lead_clue (P6). Sub-processes run inside these; other keys (demos, tests) are not counted.
-CASE_PROCESS, LEAD_PROCESS = "dispute_intake", "lead_clue"
-FINAL_CLOSURES = ("closed_resolved", "closed_transferred", "closed_unresolved")
-# A lead that became a case, joined an open case or proved no dispute is not a dispute of its own.
-LEAD_NOT_COUNTED = ("converted", "linked", "false_alarm")
-SATISFIED = ("满意", "基本满意")
-GROUPINGS = ("town", "village", "category", "channel", "month", "first_handler")
-COUNTS = ("screened", "cases", "leads", "resolved", "transferred", "closed", "closed_on_time", "revisited",
-          "satisfied", "overdue_tasks", "overdue_cases", "emergencies", "petitions", "recurrences",
-          "resident_rated", "resident_satisfied")
-# Residents' own ratings (解纷码, api/resident) are counted beside the revisit's, never mixed into it.
-RATES = {"resolution_rate": ("resolved", "screened"), "on_time_rate": ("closed_on_time", "closed"),
-         "satisfaction_rate": ("satisfied", "revisited"),
-         "resident_satisfaction_rate": ("resident_satisfied", "resident_rated")}
-CHANNEL_NAMES = {"grid_patrol": "网格排查", "walk_in": "来访", "one_key_call": "一键呼叫", "transfer_in": "移交或交办",
-                 "lead": "线索转案", "police_110": "110警情", "hotline_12345": "12345热线", "court_divorce": "离婚诉讼",
-                 "petition": "信访", "grid_report": "网格上报", "women_federation": "妇联转介",
-                 "resident": "解纷码"}
-UNKNOWN_LABELS = {"town": "市级直接办理", "village": "乡镇及以上直接办理", "category": "未分类", "channel": "未填写",
-                  "month": "—", "first_handler": "尚无人签收"}
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Registration from ``start`` (inclusive) to ``end`` (exclusive), within the unit path ``area``."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-    area: str | None = None
-
-
-def day_start(day: date) -> datetime:
-    """Midnight of a calendar day in China, the day boundary every report uses."""
-    return datetime.combine(day, time(0), tzinfo=CHINA)
-
-
-def period_filters(period: str, area: str | None = None) -> Filters:
-    """``YYYY`` or ``YYYY-MM`` as a registration window (the caller has checked the format)."""
-    if len(period) == 4:
-        year = int(period)
-        return Filters(day_start(date(year, 1, 1)), day_start(date(year + 1, 1, 1)), area)
-    year, month = int(period[:4]), int(period[5:7])
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return Filters(day_start(date(year, month, 1)), day_start(following), area)
-
-
-# --- the per-case facts ------------------------------------------------------------------------
-
-FIELDS = ("closure_state", "lead_result", "satisfaction", "channel", "source", "category", "recurrence")
-
-
-def _fields():
-    """The indexed fields the KPIs read, one row per case: a single pass over case_fields (a
-    correlated lookup per field and case took twice as long on 20,000 cases)."""
-    return (select(CaseField.case_id, *[func.max(case((CaseField.name == name, CaseField.value))).label(name)
-                                        for name in FIELDS])
-            .where(CaseField.name.in_(FIELDS)).group_by(CaseField.case_id).subquery("fields"))
-
-
-def _unit_above(kind: str):
-    """The path of the unit of ``kind`` (town, village) that contains the case's jurisdiction."""
-    return (select(OrgUnit.path).where(OrgUnit.kind == kind,
-                                       func.substr(Case.jurisdiction, 1, func.length(OrgUnit.path)) == OrgUnit.path)
-            .limit(1).scalar_subquery())
-
-
-def _month(dialect: str):
-    """The registration month in China time, as 'YYYY-MM'."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone("Asia/Shanghai", Case.created_at), "YYYY-MM")
-    return func.strftime("%Y-%m", Case.created_at, "+8 hours")
-
-
-def _facts(principal: Principal, filters: Filters, now: datetime, dialect: str, group_by: str | None):
-    """One row per counted case: 0/1 flags and the grouping keys."""
-    is_lead = Case.process_key == LEAD_PROCESS
-    fields = _fields()
-    closure, lead_result = fields.c.closure_state, fields.c.lead_result
-    satisfaction, channel, source = fields.c.satisfaction, fields.c.channel, fields.c.source
-    merged = exists().where(MessageOutbox.sender_case_id == Case.id, MessageOutbox.name == "repeat_contact")
-    police = exists().where(MessageOutbox.sender_case_id == Case.id, MessageOutbox.name == "police_dispatch")
-    late = exists().where(CaseTask.case_id == Case.id, CaseTask.due_at.is_not(None), or_(
-        and_(CaseTask.state == "completed", CaseTask.closed_at > CaseTask.due_at),
-        and_(CaseTask.state == "ready", CaseTask.due_at < now)))
-    overdue = (select(func.count()).select_from(CaseTask)
-               .where(CaseTask.case_id == Case.id, CaseTask.state == "ready", CaseTask.due_at < now)
-               .scalar_subquery())
-    resolved = case((is_lead, and_(lead_result == "monitor", Case.status == "completed")),
-                    else_=closure == "closed_resolved")
-    transferred = case((is_lead, lead_result == "emergency"), else_=closure == "closed_transferred")
-    closed = case((is_lead, Case.status == "completed"), else_=closure.in_(FINAL_CLOSURES))
-    # A lead keeps its source as the channel; a converted case says channel 'lead' and keeps the source too.
-    channel_key = case((or_(is_lead, channel == "lead"), func.coalesce(source, channel)), else_=channel)
-
-    def flag(condition):
-        return case((condition, 1), else_=0)
-
-    def keys(name: str | None):
-        """Only the grouping column asked for: the others cost a lookup per case."""
-        if name is None:
-            return []
-        column = {"town": lambda: _unit_above("town"), "village": lambda: _unit_above("village"),
-                  "category": lambda: fields.c.category, "channel": lambda: channel_key,
-                  "month": lambda: _month(dialect), "first_handler": lambda: Case.first_handler}[name]()
-        return [column.label(name)]
-
-    counted = or_(
-        and_(Case.process_key == CASE_PROCESS, ~merged),
-        and_(is_lead, or_(lead_result.is_(None), lead_result.not_in(LEAD_NOT_COUNTED))))
-    statement = select(
-        flag(~is_lead).label("cases"), flag(is_lead).label("leads"),
-        flag(resolved).label("resolved"), flag(transferred).label("transferred"), flag(closed).label("closed"),
-        flag(and_(closed, ~late)).label("closed_on_time"),
-        flag(satisfaction.is_not(None)).label("revisited"), flag(satisfaction.in_(SATISFIED)).label("satisfied"),
-        overdue.label("overdue_tasks"), flag(overdue > 0).label("overdue_cases"),
-        flag(or_(police, lead_result == "emergency")).label("emergencies"),
-        flag(channel_key == "petition").label("petitions"),
-        flag(fields.c.recurrence == "True").label("recurrences"),
-        flag(exists().where(ResidentRating.case_id == Case.id)).label("resident_rated"),
-        flag(exists().where(ResidentRating.case_id == Case.id, ResidentRating.rating.in_(SATISFIED)))
-        .label("resident_satisfied"),
-        *keys(group_by),
-    ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
-        Case.process_key.in_((CASE_PROCESS, LEAD_PROCESS)), Case.status != "cancelled", counted,
-        case_in_scope(principal))
-    if filters.start is not None:
-        statement = statement.where(Case.created_at >= filters.start)
-    if filters.end is not None:
-        statement = statement.where(Case.created_at < filters.end)
-    if filters.area:
-        statement = statement.where(Case.jurisdiction.like(like_prefix(filters.area), escape="\\"))
-    return statement.subquery("facts")
-
+from .facts import (CHANNEL_NAMES, COUNTS, GROUPINGS, RATES, UNKNOWN_LABELS, Filters, day_start, facts,  # noqa: F401
+                    period_filters, window)
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
@@ -173,43 +30,38 @@ def _with_rates(sums: dict[str, int]) -> dict[str, Any]:
     out["screened"] = out["cases"] + out["leads"]
     for rate, (numerator, denominator) in RATES.items():
         out[rate] = round(out[numerator] / out[denominator], 4) if out[denominator] else None
+    seconds = sums.get("one_key_seconds")
+    out["one_key_response_seconds"] = round(float(seconds), 1) if seconds is not None else None
     return out
+
+
+def _mean(sums: dict[str, Any]) -> dict[str, Any]:
+    n = int(sums.get("seconds_n") or 0)
+    return {**sums, "one_key_seconds": (float(sums["seconds_sum"]) / n) if n else None}
 
 
 def kpis(session: Session, principal: Principal, filters: Filters, now: datetime,
          group_by: str | None = None) -> dict[str, Any]:
     """``{totals, groups: [{key, label, ...}]}`` for the caller's jurisdiction."""
-    facts = _facts(principal, filters, now, session.get_bind().dialect.name, group_by)
+    rows = facts(principal, filters, now, session.get_bind().dialect.name, group_by)
     counts = [name for name in COUNTS if name != "screened"]
-    sums = [func.coalesce(func.sum(facts.c[name]), 0).label(name) for name in counts]
+    sums = [func.coalesce(func.sum(rows.c[name]), 0).label(name) for name in counts]
+    # The mean response of the answered one-key calls, weighted back into a sum so groups add up.
+    answered = [func.sum(rows.c.one_key_seconds).label("seconds_sum"), func.count(rows.c.one_key_seconds).label("seconds_n")]
     if not group_by:
-        return {"totals": _with_rates(session.execute(select(*sums)).one()._asdict()), "groups": []}
-    key = facts.c[group_by]
-    rows = session.execute(select(key.label("key"), *sums).group_by(key)).all()
+        return {"totals": _with_rates(_mean(session.execute(select(*sums, *answered)).one()._asdict())), "groups": []}
+    key = rows.c[group_by]
+    rows = [_mean(row._asdict()) for row in session.execute(select(key.label("key"), *sums, *answered).group_by(key))]
     # Every group is a disjoint set of cases, so the totals are the groups' sums (one query, not two).
-    totals = _with_rates({name: sum(getattr(row, name) for row in rows) for name in counts})
+    totals = _with_rates(_mean({name: sum(row[name] or 0 for row in rows) for name in (*counts, "seconds_sum", "seconds_n")}))
     labels = _labels(session, group_by)
-    sums_by_key = {row.key: {name: getattr(row, name) for name in counts} for row in rows}
-    order = lambda key: (key is None, key or "")  # noqa: E731
-    if group_by == "category":
-        sums_by_key, order = _by_catalogue(sums_by_key)
-    # Sorted here (a handful of groups) so that "none" comes last on every database.
-    groups = [{"key": key, "label": labels(key), **_with_rates(sums_by_key[key])} for key in sorted(sums_by_key, key=order)]
+    # Sorted here (a handful of groups) so that "none" comes last on every database; categories in
+    # the catalogue's order, then words it does not know.
+    rank = {name: i for i, name in enumerate(categories.current().names)} if group_by == "category" else {}
+    groups = [{"key": row["key"], "label": labels(row["key"]), **_with_rates(row)}
+              for row in sorted(rows, key=lambda row: (row["key"] is None, rank.get(row["key"], len(rank)),
+                                                       row["key"] or ""))]
     return {"totals": totals, "groups": groups}
-
-
-def _by_catalogue(sums_by_key: dict):
-    """Category groups under the catalogue's names (an older spelling counts with its category), in
-    the catalogue's order, then words it does not know, then none."""
-    catalogue = categories.current()
-    merged: dict = {}
-    for key, sums in sums_by_key.items():
-        name = catalogue.canonical(key) or key if key is not None else None
-        into = merged.setdefault(name, dict.fromkeys(sums, 0))
-        for field, value in sums.items():
-            into[field] += value
-    rank = {name: i for i, name in enumerate(catalogue.names)}
-    return merged, lambda key: (key is None, rank.get(key, len(rank)), key or "")
 
 
 def _labels(session: Session, group_by: str):
@@ -370,75 +222,3 @@ def safety_ratings(session: Session, principal: Principal, period: str, level: s
     return {"period": period, "level": level, "title": spec["title"], "rules_version": version["version"],
             "effective_from": version["effective_from"], "rules_status": version.get("status", ""),
             "items": items}
-
-
-# --- Excel --------------------------------------------------------------------------------------
-
-COLUMNS = (("screened", "排查数"), ("cases", "纠纷案件数"), ("leads", "苗头线索数"), ("resolved", "化解数"),
-           ("resolution_rate", "化解率"), ("transferred", "依法导入数"), ("closed", "办结数"),
-           ("closed_on_time", "按期办结数"), ("on_time_rate", "按期办结率"), ("revisited", "回访数"),
-           ("satisfied", "满意数"), ("satisfaction_rate", "满意率"), ("overdue_cases", "超期案件数"),
-           ("overdue_tasks", "超期任务数"), ("resident_rated", "群众评价数（解纷码）"),
-           ("resident_satisfied", "群众满意数（解纷码）"), ("resident_satisfaction_rate", "群众满意率（解纷码）"))
-GROUP_TITLES = {"town": "乡镇", "village": "村(社区)", "category": "纠纷类型", "channel": "来源渠道", "month": "月份",
-                None: "范围"}
-
-
-def workbook(result: dict[str, Any], group_by: str | None, caption: str) -> bytes:
-    """The KPI table as an .xlsx workbook with Chinese headers, a 合计 row and the definitions."""
-    from io import BytesIO
-
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "统计"
-    sheet.append([caption])
-    sheet.append([GROUP_TITLES[group_by]] + [title for _, title in COLUMNS])
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-    for group in result["groups"]:
-        sheet.append([group["label"]] + [group[name] for name, _ in COLUMNS])
-    sheet.append(["合计"] + [result["totals"][name] for name, _ in COLUMNS])
-    for row in sheet.iter_rows(min_row=3):
-        for cell, (name, _) in zip(row[1:], COLUMNS):
-            if name in RATES:
-                cell.number_format = "0.00%"
-    sheet.column_dimensions["A"].width = 22
-    notes = book.create_sheet("口径说明")
-    for line in DEFINITIONS:
-        notes.append(list(line))
-    buffer = BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-DEFINITIONS = (
-    ("指标", "口径"),
-    ("排查数", "期间内登记的纠纷案件数 + 未转案、未关联、非误报的苗头线索数（不含作废案件和合并的重复登记）"),
-    ("化解数", "上述案件中已以“化解”结案的案件数 + 解除监测的线索数"),
-    ("化解率", "化解数 ÷ 排查数"),
-    ("依法导入数", "引导诉讼、仲裁、信访等法定途径结案的案件数 + 移交公安的紧急线索数（不计入化解数）"),
-    ("按期办结率", "按期办结数 ÷ 办结数；按期指该案每个环节均在时限内完成"),
-    ("满意率", "（满意 + 基本满意）÷ 已回访并记录满意度的案件数"),
-    ("超期任务数", "截至统计时已超过办理时限仍未完成的任务数"),
-    ("统计口径", "按登记日期（北京时间）选取案件，指标反映这些案件截至统计时的状态"),
-)
-
-
-def label_periods(start: date | None, end: date | None) -> str:
-    if start and end:
-        return f"{start.isoformat()} 至 {end.isoformat()}"
-    if start:
-        return f"{start.isoformat()} 起"
-    if end:
-        return f"截至 {end.isoformat()}"
-    return "全部期间"
-
-
-def window(start: date | None, end: date | None, area: str | None) -> Filters:
-    """Inclusive calendar days as a registration window."""
-    return Filters(day_start(start) if start else None, day_start(end + timedelta(days=1)) if end else None, area)
-
-

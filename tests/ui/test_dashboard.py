@@ -157,7 +157,9 @@ def test_cards_charts_ratings_and_export(ui, world):
         expected_months[world["months"][key]] = expected_months.get(world["months"][key], 0) + 1
     assert dict(zip(by_month["categories"], by_month["series"]["screened"])) == expected_months
 
-    # the numbers on hover: ECharts' tooltip for the first village
+    # the numbers on hover: ECharts' tooltip for the first village (scrolled into view: the cards
+    # above may push it below the fold, where the mouse cannot reach)
+    ui.locator("#chart-village").scroll_into_view_if_needed()
     box = ui.locator("#chart-village").bounding_box()
     ui.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
     expect(ui.locator("#chart-village")).to_contain_text("排查数")
@@ -179,6 +181,24 @@ def test_cards_charts_ratings_and_export(ui, world):
     table = {row[0]: row[1:] for row in book["统计"].iter_rows(min_row=3, values_only=True)}
     assert table["甲村"][0] == 3 and table["乙村"][0] == 2
     assert table["合计"][0] == 5 and table["合计"][3] == 3
+
+
+def test_a_figure_opens_exactly_the_cases_behind_it(ui, world):
+    units = world["units"]
+    sign_in(ui, "city", next_path="/dashboard")
+    ui.goto(ui.base + f"/dashboard?from={world['from']}&to={world['to']}&area={units['town']}")
+    expect(card(ui, "resolved")).to_have_text("3")
+    card(ui, "resolved").click()
+    ui.wait_for_url("**/cases?kpi=resolved*")
+    expect(ui.locator("#case-count")).to_have_text("化解数：3，对应案件 3 件")
+    expect(ui.locator("#case-rows tr")).to_have_count(3)
+    expect(ui.locator("#case-filters")).to_be_hidden()
+    expect(ui.locator("#drill-note")).to_contain_text("统计数字对应的案件")
+    ui.go_back()
+    expect(card(ui, "screened")).to_have_text("5")
+    card(ui, "screened").click()
+    ui.wait_for_url("**/cases?kpi=screened*")
+    expect(ui.locator("#case-rows tr")).to_have_count(5)
 
 
 def test_a_town_officer_sees_no_foreign_town_and_a_bad_period_is_shown(ui, world):

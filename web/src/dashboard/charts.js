@@ -42,14 +42,17 @@ export function chartOption(groups) {
   };
 }
 
-/** Draw (or redraw) the chart of one breakdown in its container. */
-export function drawChart(group, container, groups) {
+/** Draw (or redraw) the chart of one breakdown in its container; a click on a bar calls
+ * ``onBar(series id, group)`` (the dashboard opens the cases behind it). */
+export function drawChart(group, container, groups, onBar = null) {
   let chart = charts[group];
   if (!chart) {
     chart = echarts.init(container, null, { renderer: 'canvas' });
     charts[group] = chart;
   }
   chart.setOption(chartOption(groups), { notMerge: true });
+  chart.off('click');
+  if (onBar) chart.on('click', (event) => onBar(event.seriesId, groups[event.dataIndex]));
   container.dataset.groups = String(groups.length);
   return chart;
 }

@@ -1,5 +1,7 @@
 // The case list: filters kept in the URL (a list can be bookmarked and shared), a table that stacks
 // on phones, and paging. Data: GET /api/v1/cases and GET /api/v1/org/units (the area pickers).
+// With ?kpi=… (a dashboard figure's link) it lists the cases behind that KPI instead, with the
+// dashboard's filters: GET /api/v1/stats/kpis/{kpi}/cases.
 import { api, ApiError, attempt, dueClass, h, notify, params, t, user, when } from '../lib/page.js';
 import {
   CATEGORIES, CHANNEL, READ_ONLY, RISK, STATUS, areaText, channelName, riskBadge, statusBadge,
@@ -10,6 +12,11 @@ const DEFAULT_PAGE_SIZE = 20;
 const form = document.getElementById('case-filters');
 const field = (name) => form.elements.namedItem(name);
 const FILTERS = ['q', 'town', 'village', 'grid', 'category', 'risk_level', 'status', 'channel', 'from', 'to', 'overdue'];
+const DRILL = ['kpi', 'from', 'to', 'area', 'group_by', 'key'];
+const drill = (() => {
+  const search = new URLSearchParams(window.location.search);
+  return search.get('kpi') ? Object.fromEntries(DRILL.filter((k) => search.has(k)).map((k) => [k, search.get(k)])) : null;
+})();
 let units = [];
 let page = 1;
 let pageSize = DEFAULT_PAGE_SIZE;  // ?page_size= in a shared link (2 to 100)
@@ -55,8 +62,8 @@ function readUrl() {
 
 /** Form -> URL query (only what is set). */
 function writeUrl(push) {
-  const search = new URLSearchParams();
-  for (const name of FILTERS) {
+  const search = new URLSearchParams(drill || {});
+  for (const name of drill ? [] : FILTERS) {
     const input = field(name);
     const value = input.type === 'checkbox' ? (input.checked ? '1' : '') : input.value.trim();
     if (value) search.set(name, value);
@@ -91,6 +98,12 @@ function apiQuery() {
     page,
     page_size: pageSize,
   };
+}
+
+/** One page of the cases behind the KPI of the URL. */
+async function drillPage() {
+  const { kpi, ...filters } = drill;
+  return api(`stats/kpis/${encodeURIComponent(kpi)}/cases`, { query: { ...filters, page, page_size: pageSize } });
 }
 
 function cell(label, ...content) {
@@ -139,7 +152,7 @@ async function load() {
   const table = document.getElementById('case-table');
   table.setAttribute('aria-busy', 'true');
   try {
-    const answer = await api('cases', { query: apiQuery() });
+    const answer = drill ? await drillPage() : await api('cases', { query: apiQuery() });
     const pages = Math.max(1, Math.ceil(answer.total / answer.page_size));
     if (answer.total && page > pages) {  // a shared link to a page that no longer exists
       page = pages;
@@ -150,7 +163,9 @@ async function load() {
     document.getElementById('case-rows').replaceChildren(...answer.items.map(row));
     document.getElementById('case-empty').hidden = answer.total > 0;
     table.hidden = answer.total === 0;
-    document.getElementById('case-count').textContent = t('{total} cases', { total: answer.total });
+    document.getElementById('case-count').textContent = drill
+      ? t('{label}: {figure}, {total} cases behind it', answer)
+      : t('{total} cases', { total: answer.total });
     const pager = document.getElementById('pager');
     pager.hidden = pages <= 1;
     document.getElementById('page-info').textContent = t('Page {page} of {pages}', { page, pages });
@@ -213,6 +228,14 @@ function setUp() {
 
 async function start() {
   setUp();
+  if (drill) {  // the filters are the dashboard's: shown, not editable here
+    form.hidden = true;
+    const note = document.getElementById('drill-note');
+    note.hidden = false;
+    const shown = [drill.from, drill.to].filter(Boolean).join(' — ');
+    note.replaceChildren(t('Cases behind a dashboard figure'), shown ? `（${shown}）` : '', ' ',
+      h('a', { href: window.location.pathname }, t('Show all cases')));
+  }
   try {
     units = await api('org/units');
   } catch (problem) {

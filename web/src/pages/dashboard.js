@@ -1,6 +1,7 @@
 // The dashboard (统计分析): the KPIs of docs/statistics.md as number cards, breakdowns by town,
 // village, dispute type, channel and month (ECharts), the safety ratings table, and the Excel
 // export. Filters (registration period, area) live in the URL so a view can be shared.
+// Each figure links to /cases?kpi=… (the drill-down, GET /api/v1/stats/kpis/{kpi}/cases).
 // Data: GET /api/v1/stats/kpis, /api/v1/stats/kpis.xlsx, /api/v1/stats/safety-ratings, /api/v1/org/units.
 import { api, ApiError, attempt, h, notify, t } from '../lib/page.js';
 import { chartData, drawChart, percent, resizeCharts } from '../dashboard/charts.js';
@@ -12,7 +13,8 @@ const form = $('stats-filters');
 const ratingsForm = $('ratings-filters');
 const field = (name) => form.elements.namedItem(name);
 const GROUPS = ['town', 'village', 'category', 'channel', 'month'];
-const RATES = ['resolution_rate', 'on_time_rate', 'satisfaction_rate', 'resident_satisfaction_rate'];
+const RATES = ['resolution_rate', 'on_time_rate', 'satisfaction_rate', 'resident_satisfaction_rate', 'one_key_rate',
+  'first_sign_rate'];
 const state = { kpis: null, groups: {}, ratings: null };
 
 // Tests read the charts' data and the last answers from here.
@@ -64,12 +66,21 @@ async function loadAreas() {
   if (areas.some((u) => u.path === keep)) select.value = keep;
 }
 
+/** The case list behind a KPI, with the dashboard's filters: /cases?kpi=…&from=…&to=…&area=… */
+function drillUrl(kpi, group = {}) {
+  const search = new URLSearchParams(Object.entries({ kpi, ...query(), ...group }).filter(([, v]) => v !== ''));
+  return `/cases?${search}`;
+}
+window.cunliaoDashboard.drillUrl = drillUrl;
+
 function showCards(totals) {
   for (const card of document.querySelectorAll('.kpi')) {
     const name = card.dataset.kpi;
     const value = totals[name];
     const node = card.querySelector('.kpi-value');
     node.textContent = RATES.includes(name) ? percent(value) : String(value);
+    // The figure opens the case list of exactly the cases behind it (a rate: its numerator's).
+    card.querySelector('.kpi-drill').href = drillUrl(name);
     node.classList.toggle('nonzero', !RATES.includes(name) && value > 0);
   }
   $('kpi-screened-note').textContent = t('{cases} cases, {leads} leads', totals);
@@ -101,7 +112,11 @@ async function loadKpis() {
     showCards(state.kpis);
     GROUPS.forEach((group, i) => {
       state.groups[group] = answers[i].groups;
-      drawChart(group, $(`chart-${group}`), answers[i].groups);
+      drawChart(group, $(`chart-${group}`), answers[i].groups, (series, bar) => {
+        // resolution_rate drills down to its numerator, like its card.
+        const kpi = series === 'resolution_rate' ? 'resolved' : series;
+        window.location.assign(drillUrl(kpi, { group_by: group, key: bar.key === null ? '' : bar.key }));
+      });
     });
     document.body.dataset.kpisLoaded = String(Date.now());
   } catch (error) {
