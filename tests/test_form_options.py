@@ -206,13 +206,3 @@ def test_every_bundled_form_example_is_answered_from_the_option_sources(app, lib
                 assert formview.option_errors(form, sample, ctx) == {}, name
             resolved, offered = formview.resolved_form(form, ctx)
             assert all(offered.values()), (name, offered)          # no source comes back empty here
-
-
-def test_statistics_count_an_older_spelling_with_its_category(app):
-    from api.stats.service import _by_catalogue
-
-    with app.test_request_context():
-        merged, order = _by_catalogue({"土地山林": {"cases": 2}, "山林土地": {"cases": 1}, "邻里": {"cases": 4},
-                                       None: {"cases": 1}, "外星纠纷": {"cases": 1}})
-    assert merged == {"山林土地": {"cases": 3}, "邻里": {"cases": 4}, None: {"cases": 1}, "外星纠纷": {"cases": 1}}
-    assert sorted(merged, key=order) == ["邻里", "山林土地", "外星纠纷", None]   # the catalogue's order, then the rest

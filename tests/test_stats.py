@@ -294,3 +294,17 @@ def test_a_closure_counts_while_the_recurrence_watch_still_runs(svc, library, cl
     assert (case.data["closure_state"], case.data["satisfaction"]) == ("closed_resolved", "满意")
     totals = kpis(client, login("city"))["totals"]
     assert (totals["resolved"], totals["revisited"], totals["satisfied"]) == (1, 1, 1)
+
+
+def test_an_older_spelling_counts_with_its_category_in_the_figure_and_its_cases(svc, library, client, login):
+    """Cases stored under 土地山林 (before the catalogue) and 山林土地 are one group, in the catalogue's
+    order, and that group's drill-down lists both: the figure and its cases cannot disagree."""
+    for category in ("土地山林", "山林土地", "邻里", "外星纠纷"):
+        triage(svc, start(svc, YANGJIAWAN + "songbu-yangjiawan-g1/"), classify={"category": category})
+    city = login("city")
+    groups = [(g["key"], g["screened"]) for g in kpis(client, city, group_by="category")["groups"]]
+    assert groups == [("邻里", 1), ("山林土地", 2), ("外星纠纷", 1)]
+    response = client.get("/api/v1/stats/kpis/screened/cases", headers=city,
+                          query_string={"group_by": "category", "key": "山林土地"})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["total"] == 2
