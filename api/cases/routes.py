@@ -61,13 +61,16 @@ def case_out(view: CaseView, names: dict[str, str] | None = None) -> dict:
     out = {column: getattr(case, column) for column in (
         "id", "case_no", "process_key", "status", "version", "jurisdiction", "title", "data", "incident",
         "created_by", "created_at", "updated_at", "completed_at", "first_handler")}
-    if case.first_handler and names is None:
+    people = {case.first_handler, *(task.assignee for task in view.tasks)} - {None}
+    if people and names is None:
         with services().db.read() as session:
-            names = display_names(session, {case.first_handler})
-    out["first_handler_name"] = (names or {}).get(case.first_handler) if case.first_handler else None
+            names = display_names(session, people)
+    names = names or {}
+    out["first_handler_name"] = names.get(case.first_handler) if case.first_handler else None
     out["data"] = masked(case.data)  # personal data shows masked; see /personal-data
     out["definition_version"] = view.definition_version
-    out["tasks"] = [task_out(task, case.case_no) for task in view.tasks]
+    out["tasks"] = [{**task_out(task, case.case_no), "assignee_name": names.get(task.assignee)}
+                    for task in view.tasks]
     return out
 
 

@@ -27,6 +27,7 @@ class TaskOut(Schema):
     priority = fields.Integer()
     created_at = fields.DateTime()
     assignee = fields.String(allow_none=True)
+    assignee_name = fields.String(allow_none=True, metadata={"description": "the assignee's display name"})
     owner = fields.String(allow_none=True)
     overdue = fields.Boolean()
     closed_at = fields.DateTime(allow_none=True)

@@ -49,7 +49,7 @@ function renderSummary(c) {
     text ? summaryRow(t('Dispute summary'), String(text)) : [],
     data.address || data.location ? summaryRow(t('Place'), String(data.address || data.location)) : [],
     summaryRow(t('Registered at'), `${when(c.created_at)}（${c.created_by_name || c.created_by}）`),
-    summaryRow(t('First handler'), c.first_handler ? `${c.first_handler_name || c.first_handler}（${c.first_handler}）`
+    summaryRow(t('First handler'), c.first_handler ? (c.first_handler_name || h('code', {}, c.first_handler))
       : h('span', { class: 'muted' }, t('Not signed for yet'))),
     summaryRow(t('Last change'), when(c.updated_at)),
     c.completed_at ? summaryRow(t('Closed at'), when(c.completed_at)) : [],
@@ -69,7 +69,7 @@ function renderTasks(c) {
   list.replaceChildren(...c.tasks.map((task) => h('li', {},
     canWrite ? h('a', { href: `/tasks/${task.id}` }, task.name || task.element_id)
       : h('span', {}, task.name || task.element_id),  // task pages are for staff, not auditors
-    h('span', { class: 'muted' }, task.assignee ? t('held by {who}', { who: task.assignee }) : t('not yet taken on')),
+    h('span', { class: 'muted' }, task.assignee ? t('held by {who}', { who: task.assignee_name || task.assignee }) : t('not yet taken on')),
     task.due_at ? h('span', { class: dueClass(task.due_at) }, t('due {time}', { time: when(task.due_at) })) : null)));
 }
 
