@@ -65,6 +65,17 @@ DEMO_USERS = [
     ("director_gs", "镇综治中心 陈主任", "guishan", ["town_director"]),
     ("justice_gs", "龟山镇司法所 沈专员", "guishan-sifasuo", ["justice_officer", "department_liaison"]),
     ("police_gs", "龟山派出所 韦联络", "guishan-paichusuo", ["police_liaison", "department_liaison"]),
+    # Every village has its mediator and secretary and every grid its worker, so that a case in any
+    # demo village reaches a person (a resident's 解纷码 of any grid, the demo month, assignment by grid).
+    ("grid_xd", "网格员 卢网格", "songbu-xindian-g1", ["grid_worker"]),
+    ("grid_xd2", "网格员 潘网格", "songbu-xindian-g2", ["grid_worker"]),
+    ("mediator_xd", "村调解员 罗调解", "songbu-xindian", ["village_mediator"]),
+    ("secretary_xd", "村书记 邓书记", "songbu-xindian", ["village_secretary"]),
+    ("grid_gs2", "网格员 彭网格", "guishan-guifeng-g2", ["grid_worker"]),
+    ("grid_sq", "网格员 曾网格", "guishan-shiqiao-g1", ["grid_worker"]),
+    ("grid_sq2", "网格员 萧网格", "guishan-shiqiao-g2", ["grid_worker"]),
+    ("mediator_sq", "村调解员 田调解", "guishan-shiqiao", ["village_mediator"]),
+    ("secretary_sq", "村书记 董书记", "guishan-shiqiao", ["village_secretary"]),
     ("dept_renshe", "人社局联络员 许联络", "renshe", ["department_liaison"]),
     ("dept_ziran", "自然资源局联络员 何联络", "ziranziyuan", ["department_liaison"]),
     ("dept_fulian", "妇联联络员 吕联络", "fulian", ["department_liaison"]),
