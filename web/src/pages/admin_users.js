@@ -5,7 +5,7 @@ import '../audit/audit.css';
 import '../audit/admin.css';
 
 const $ = (id) => document.getElementById(id);
-const PAGE_SIZE = 25;
+const PAGE_SIZE = 50;
 let state = { page: 1, q: '', active: 'true' };
 let roleNames = {};
 let units = [];
