@@ -16,7 +16,7 @@ from api.core.auth import Principal
 from api.core.models import OrgUnit
 from api.core.org import in_scope
 from api.core.services import services
-from api.prevention.service import invalid, not_found, require_writer
+from api.prevention.service import history_json, invalid, not_found, require_writer, scoped_row  # noqa: F401 - scoped_row is shared
 from engine.clock import CHINA
 
 from .models import CommunityChange, catalogue
@@ -62,13 +62,6 @@ def optional_area(session: Session, principal: Principal, query: dict) -> OrgUni
     return scoped_unit(session, principal, query["area"], ("city", "town", "village", "grid"), "area")
 
 
-def scoped_row(session: Session, model, ident: int, principal: Principal, what: str):
-    row = session.get(model, ident)
-    if row is None or not in_scope(row.area_path, principal.unit_path):
-        raise not_found(what, ident)
-    return row
-
-
 def add_recorded(session: Session, row, target_type: str, snapshot: Callable[[Any], dict], actor: str,
                  now: datetime) -> None:
     """Insert a row with the 'create' entry of its history."""
@@ -80,15 +73,8 @@ def add_recorded(session: Session, row, target_type: str, snapshot: Callable[[An
 def record_change(session: Session, now: datetime, actor: str, target_type: str, target_id: int, area_path: str,
                   action: str, before: dict | None, after: dict | None) -> None:
     session.add(CommunityChange(target_type=target_type, target_id=target_id, area_path=area_path, action=action,
-                                actor=actor, at=now, before=_jsonable(before), after=_jsonable(after)))
+                                actor=actor, at=now, before=history_json(before), after=history_json(after)))
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 def sealed_phone(value: str | None, field: str = "phone") -> dict[str, Any]:

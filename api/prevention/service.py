@@ -182,15 +182,15 @@ def add_recorded(session: Session, row, target_type: str, snapshot: Callable[[An
 def record_change(session: Session, now: datetime, actor: str, target_type: str, target_id: int, area_path: str,
                   action: str, before: dict | None, after: dict | None) -> None:
     session.add(PreventionChange(target_type=target_type, target_id=target_id, area_path=area_path, action=action,
-                                 actor=actor, at=now, before=_jsonable(before), after=_jsonable(after)))
+                                 actor=actor, at=now, before=history_json(before), after=history_json(after)))
 
 
-def _jsonable(value: Any) -> Any:
+def history_json(value: Any) -> Any:
     """History is JSON: dates and times as ISO text."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: history_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [history_json(v) for v in value]
     return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
