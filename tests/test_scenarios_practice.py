@@ -123,10 +123,13 @@ def test_d_a_hotline_lead_and_a_divorce_lead_whose_risk_the_womens_federation_ra
     before = totals(client, login)
     hotline = intake.new_key(svc.db, "hotline_12345", "test", svc.clock.now())
     court = intake.new_key(svc.db, "court_divorce", "test", svc.clock.now())
-    pushed = client.post("/api/v1/intake/hotline_12345", headers={"X-Api-Key": hotline},
-                         json=_hotline("12345-D", {"address": "杨家湾村3组", "unit_code": "songbu-yangjiawan-g1"}))
+    body = _hotline("12345-D", {"address": "杨家湾村3组", "unit_code": "songbu-yangjiawan-g1"})
+    body["what"] = {**body["what"], "summary": "村民王某称邻居借款三万元逾期不还", "category": "债务纠纷"}
+    pushed = client.post("/api/v1/intake/hotline_12345", headers={"X-Api-Key": hotline}, json=body)
     assert pushed.status_code == 201, pushed.get_json()
     lead_12345 = _case_id(client, login("city"), pushed.get_json()["case_no"])
+    data = client.get(f"/api/v1/cases/{lead_12345}", headers=login("city")).get_json()["data"]
+    assert (data["category"], data["category_reported"]) == ("债务", "债务纠纷")   # one of the three focus types
     from api.intake.schemas import schema_of
     divorce_body = {**schema_of("court_divorce")["examples"][0], "source_ref": "FY-D"}
     assert [p["role"] for p in divorce_body["parties"]] == ["原告", "被告"]   # the court's own words
@@ -137,7 +140,7 @@ def test_d_a_hotline_lead_and_a_divorce_lead_whose_risk_the_womens_federation_ra
     assert [(p["role"], p.get("role_reported")) for p in data["parties"]] == [("申请人", "原告"), ("被申请人", "被告")]
 
     # 12345: screened by the city, checked by the grid worker of the address, kept under watch.
-    drive(client, login, svc, clock, lead_12345, {"screen": {"risk_flags": []}, "verify": {"lead_result": "monitor"}},
+    drive(client, login, svc, clock, lead_12345, {"screen": {"risk_flags": [], "category": "债务"}, "verify": {"lead_result": "monitor"}},
           until=lambda s: any(e == "feedback" for e, _ in s))
     done = who_did(svc, lead_12345)
     assert (done["screen"], done["verify"], done["feedback"]) == ("city", "grid", "city")
@@ -161,6 +164,12 @@ def test_d_a_hotline_lead_and_a_divorce_lead_whose_risk_the_womens_federation_ra
     done = who_did(svc, lead_divorce)
     assert (done["screen"], done["joint_fulian"], done["joint_police"], done["joint_tribunal"], done["verify"]) == (
         "city", "dept_fulian", "police", "justice", "grid")
+    # The case the lead became starts with the 妇联's findings, for P1's risk grading (risk_grading.dmn).
+    status = client.get("/api/v1/intake/court_divorce/FY-D", headers={"X-Api-Key": court}).get_json()
+    converted = client.get(f"/api/v1/cases/{status['converted_case']['case_id']}", headers=login("city")).get_json()
+    assert "家暴" in converted["data"]["risk_flags"] and converted["data"]["lead_risk_score"] == 40
+    by_category = client.get("/api/v1/stats/kpis?group_by=category", headers=login("city")).get_json()["groups"]
+    assert {g["key"]: g["leads"] for g in by_category}.get("债务") == 1
     after = totals(client, login)
     # The 12345 lead counts as a lead; the divorce lead became a case (counted once, as the case).
     assert after["leads"] == before["leads"] + 1 and after["cases"] == before["cases"] + 1

@@ -8,12 +8,11 @@ import json
 from datetime import timedelta
 
 import pytest
-
-from engine.clock import CHINA
 from openpyxl import load_workbook
 
 from api.stats import service as stats
 from api.stats.service import RatingRulesInvalid, validate_rules
+from engine.clock import CHINA
 
 from .test_process_mediation import FORMS, case_of, do, example, library, ready, ready_ids, timers  # noqa: F401
 
