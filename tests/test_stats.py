@@ -154,7 +154,8 @@ def test_city_totals_and_groups(client, login, seeded):
         "satisfaction_rate": 1.0, "overdue_tasks": 1, "overdue_cases": 1, "emergencies": 1, "petitions": 0,
         "recurrences": 0, "repeats": 0, "one_key_calls": 0, "one_key_answered": 0, "one_key_in_time": 0,
         "one_key_rate": None, "one_key_response_seconds": None, "first_signed": 3, "first_signed_on_time": 2,
-        "first_sign_rate": 0.6667, "resident_rated": 0, "resident_satisfied": 0, "resident_satisfaction_rate": None}
+        "first_sign_rate": 0.6667, "resident_rated": 0, "resident_satisfied": 0, "resident_satisfaction_rate": None,
+            "red_cases": 0, "leader_cases": 0, "red_revisits": 0}
     by_town = {g["key"]: g for g in result["groups"]}
     assert [(g["key"], g["label"]) for g in result["groups"]] == [(GUISHAN, "龟山镇"), (SONGBU, "宋埠镇")]
     assert (by_town[SONGBU]["screened"], by_town[SONGBU]["resolved"], by_town[SONGBU]["overdue_tasks"]) == (5, 2, 1)
