@@ -65,14 +65,21 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 class Database:
-    """Session factories for reads and for write commands."""
+    """Session factories for reads and for write commands, and for reports.
 
-    def __init__(self, url: str) -> None:
+    ``report`` reads from ``replica_url`` when one is given (a PostgreSQL streaming replica: the
+    statistics' long aggregate queries then leave the primary to the commands), else from the
+    primary like ``read``. A replica lags the primary by its replication delay, so only reads
+    that may be that much behind use it (``docs/scaling.md``)."""
+
+    def __init__(self, url: str, replica_url: str | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.write_engine = self.engine.execution_options(cunliao_write=True)
         self.read = sessionmaker(self.engine, expire_on_commit=False)
         self.write = sessionmaker(self.write_engine, expire_on_commit=False)
+        self.replica_engine = make_engine(replica_url) if replica_url else None
+        self.report = sessionmaker(self.replica_engine or self.engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -83,3 +90,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()

@@ -182,3 +182,35 @@ def _put(store: FileStore, content: bytes, barrier, failures) -> None:
     except BaseException as exc:  # reported to the test through the queue and the exit code
         failures.put(repr(exc))
         raise SystemExit(1)
+
+
+def test_statistics_read_from_the_replica_and_commands_from_the_primary(settings, clock):
+    """DATABASE_REPLICA_URL takes the statistics (the dashboard's reads) off the primary: with a
+    replica that cannot be reached, the dashboard answers 503 and the case work goes on (any database)."""
+    from dataclasses import replace
+
+    from cunliao.app import create_app
+
+    away = replace(settings, replica_url="postgresql://nobody@127.0.0.1:1/no_replica")
+    application = create_app(away, clock)
+    try:
+        client = application.test_client()
+        answer = client.post("/api/v1/auth/token", json={"username": "city", "password": DEMO_PASSWORD})
+        city = {"Authorization": f"Bearer {answer.get_json()['access_token']}"}
+        assert client.get("/api/v1/cases", headers=city).status_code == 200
+        assert client.get("/api/v1/tasks", headers=city).status_code == 200
+        for path in ("/api/v1/stats/kpis", "/api/v1/stats/safety-ratings?period=2026"):
+            down = client.get(path, headers=city)
+            assert down.status_code == 503 and down.headers["Retry-After"], (path, down.get_json())
+            assert down.mimetype == "application/problem+json"
+    finally:
+        application.extensions["cunliao"].db.dispose()
+
+    same = create_app(replace(settings, replica_url=settings.database_url), clock)  # a replica in step
+    try:
+        client = same.test_client()
+        answer = client.post("/api/v1/auth/token", json={"username": "city", "password": DEMO_PASSWORD})
+        city = {"Authorization": f"Bearer {answer.get_json()['access_token']}"}
+        assert client.get("/api/v1/stats/kpis", headers=city).status_code == 200
+    finally:
+        same.extensions["cunliao"].db.dispose()
