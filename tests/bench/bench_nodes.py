@@ -29,7 +29,11 @@ done the phase waits until every timer has fired, then reads the event log:
   whose timer never fired within 120 s of the last due time), ``timer_lateness_p50_s`` and
   ``_p99_s`` (event instant − due);
 * ``claims_by_worker`` (the worker heartbeats' counters: how the firing was shared) and
-  ``db_connections`` (server connections held by the nodes at the end of the workload).
+  ``db_connections`` (server connections held by the nodes at the end of the workload);
+* ``cpu_ms_per_completion_nodes`` / ``_db``: CPU time the nodes' processes and their PostgreSQL
+  backends spent during the workload (timer firing included) per completion, and ``cores_used``:
+  that CPU over the wall time. On a shared machine completions/s says how much CPU the bench got;
+  the CPU per completion says what a completion costs, one node or two.
 
 It prints ONE JSON line. The machine is shared and has 2 cores: with two nodes the clients, four
 gunicorn workers, two timer workers and PostgreSQL share the same 2 cores, so two nodes cannot
@@ -160,6 +164,7 @@ def serve_node(env: dict[str, str], folder: Path, number: int):
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until_ready(server, proc, log_path)
+        server.session_id = proc.pid  # start_new_session: the node's processes all carry this session id
         log(f"node {number}: cunliao serve on port {server.port} (pid {proc.pid})")
         yield server
     except BaseException:
@@ -207,7 +212,9 @@ def run_phase(env: dict[str, str], folder: Path, nodes: int, sizes: Sizes) -> di
             feeder = threading.Thread(target=feed_timers, args=(servers, token, feeding, timer_cases), daemon=True)
             feeder.start()
             try:
+                cpu_before = cpu_seconds(db, servers)
                 results = run_clients(servers, token, clients, sizes.cases_per_client)
+                cpu_after = cpu_seconds(db, servers)
                 connections = db_connections(db)
             finally:
                 feeding.clear()
@@ -219,12 +226,18 @@ def run_phase(env: dict[str, str], folder: Path, nodes: int, sizes: Sizes) -> di
         db.dispose()
     latencies = [x for r in results for x in r["latencies"]]
     wall = max(r["end"] for r in results) - min(r["start"] for r in results)
+    cpu = {part: cpu_after[part] - cpu_before[part] for part in cpu_before}
     figures = {
         "nodes": nodes, "clients": clients, "completions": len(latencies),
         "completions_per_s": round(len(latencies) / wall, 1),
         "p50_ms": round(percentile(latencies, 50) * 1000, 2), "p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "errors": sum(r["errors"] for r in results) + feed_errors(timer_cases),
         **timers, "claims_by_worker": claims, "db_connections": connections,
+        # CPU the nodes and their PostgreSQL backends spent in the workload (timers included): what a
+        # completion costs whatever else runs on the machine, unlike completions/s on a shared one.
+        "cpu_ms_per_completion_nodes": round(cpu["nodes"] * 1000 / len(latencies), 2),
+        "cpu_ms_per_completion_db": round(cpu["db"] * 1000 / len(latencies), 2),
+        "cores_used": round((cpu["nodes"] + cpu["db"]) / wall, 2),
     }
     log(f"{nodes} node(s): {figures['completions_per_s']} completions/s, p50 {figures['p50_ms']} ms, "
         f"p99 {figures['p99_ms']} ms; {figures['timers']} timers, {figures['double_fired']} double, "
@@ -347,6 +360,27 @@ def settled_claims(db, before: dict[str, int], timers: int, limit_s: float = 15.
         if sum(delta.values()) >= timers or now() > deadline:
             return dict(sorted(delta.items()))
         time.sleep(0.2)
+
+
+def cpu_seconds(db, servers: list[Server]) -> dict[str, float]:
+    """User + system CPU so far of every process of the nodes (by session id) and of the database's
+    backends serving them (Linux /proc; the bench runs on the database's machine)."""
+    with db.connect() as conn:
+        backends = set(conn.scalars(text("SELECT pid FROM pg_stat_activity "
+                                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")))
+    sessions = {server.session_id for server in servers}
+    nodes = db_cpu = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        if int(fields[3]) in sessions:  # the session id
+            nodes += seconds
+        elif int(stat.parent.name) in backends:
+            db_cpu += seconds
+    return {"nodes": nodes, "db": db_cpu}
 
 
 def db_connections(db) -> int:
