@@ -214,3 +214,17 @@ def test_statistics_read_from_the_replica_and_commands_from_the_primary(settings
         assert client.get("/api/v1/stats/kpis", headers=city).status_code == 200
     finally:
         same.extensions["cunliao"].db.dispose()
+
+
+@PG_ONLY
+def test_prepared_statements_can_be_turned_off_for_pgbouncer(monkeypatch, db_url):
+    """Behind PgBouncer in transaction mode (before 1.21) psycopg must not prepare statements on the
+    server: DATABASE_PREPARED_STATEMENTS=0 (docs/scaling.md, section 6)."""
+    for setting, expected in (("0", None), ("1", 5)):
+        monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", setting)
+        engine = make_engine(db_url)
+        try:
+            with engine.connect() as conn:
+                assert conn.connection.dbapi_connection.prepare_threshold == expected
+        finally:
+            engine.dispose()
