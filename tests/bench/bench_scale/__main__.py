@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 
 from api.core.config import Settings
 
@@ -31,6 +29,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="processes that drive cases through the engine")
     ap.add_argument("--threads", type=int, default=4, help="concurrent HTTP client threads")
     ap.add_argument("--repeat", type=int, default=5, help="times each request of a group is sent")
+    ap.add_argument("--force", action="store_true", help="drop a database whose name lacks 'bench'")
     ap.add_argument("--build-only", action="store_true")
     ap.add_argument("--measure-only", action="store_true")
     args = ap.parse_args()
@@ -42,7 +41,7 @@ def main() -> None:
     built = None
     if not args.measure_only:
         log(f"building {sizes} on {report.safe_url(url)}")
-        build.reset(url)
+        build.reset(url, args.force)
         built = build.build(settings, sizes, args.seed, args.workers, log)
         built.pop("city")
     measured = None

@@ -22,8 +22,12 @@ from . import census, org, paths
 from .sizes import Sizes
 
 
-def reset(url: str) -> None:
-    """An empty database at ``url`` (the bench owns it: everything in it is dropped)."""
+def reset(url: str, force: bool = False) -> None:
+    """An empty database at ``url`` (the bench owns it: everything in it is dropped). A database
+    whose name does not say "bench" is only dropped with ``force`` (not the app's own by mistake)."""
+    if "bench" not in url.rsplit("/", 1)[-1] and not force:
+        raise SystemExit(f"bench-scale drops everything in {url.rsplit('/', 1)[-1]}: name a database with 'bench' "
+                         "in its name, or pass --force")
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[-1])
         for suffix in ("", "-wal", "-shm"):

@@ -35,21 +35,24 @@ def write(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int
 
 def _copy(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
     raw = conn.connection.driver_connection  # psycopg 3
-    count, columns = 0, None
-    cursor = raw.cursor()
-    copy = None
-    try:
-        for row in rows:
-            if columns is None:
-                columns = list(row)
-                names = ", ".join(f'"{c}"' for c in columns)
-                copy = cursor.copy(f'COPY {table.name} ({names}) FROM STDIN').__enter__()
-            copy.write_row([_pg(row[c]) for c in columns])
-            count += 1
-    finally:
-        if copy is not None:
-            copy.__exit__(None, None, None)
-        cursor.close()
+    count, columns, batch = 0, None, []
+
+    def flush() -> None:
+        names = ", ".join(f'"{c}"' for c in columns)
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in batch:
+                copy.write_row([_pg(row[c]) for c in columns])
+        batch.clear()
+
+    for row in rows:
+        if columns is None:
+            columns = [c for c in row if c in table.c]  # callers may keep their own keys on a row
+        batch.append(row)
+        count += 1
+        if len(batch) >= BATCH * 5:
+            flush()
+    if batch:
+        flush()
     if count and "id" in table.c:
         conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                           f"(SELECT max(id) FROM {table.name}))"))

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from api.core.config import ROOT, Settings
 from api.core.services import build_services
+from api.census.service import CensusPerson
 from api.core.models import OrgUnit, User, UserRole
 from cunliao.demo.cases import load_forms
 from engine.clock import CHINA
@@ -119,7 +120,10 @@ def _facts(svc) -> dict:
                                           .order_by(Case.id.desc()).limit(400)))
         hashes = list(session.scalars(select(CaseField.value).where(CaseField.name == "party_hash").limit(20)))
         surnames = ["张", "王", "李", "刘"]
-    return {"top": top, "town_cases": town_cases, "party_hashes": hashes, "surnames": surnames}
+        sealed = list(session.scalars(select(CensusPerson.id_no).where(CensusPerson.grid_path.startswith(TOWN))
+                                      .order_by(CensusPerson.id.desc()).limit(20)))
+    return {"top": top, "town_cases": town_cases, "party_hashes": hashes, "surnames": surnames,
+            "id_numbers": [svc.vault.unseal(s) for s in sealed]}
 
 
 def _q(path: str, **params) -> str:
@@ -157,6 +161,8 @@ def _groups(facts: dict) -> dict[str, list[tuple]]:
                               level="town"))],
         "census_search_name": [("town", "GET", _q("/api/v1/census/people", q=s, limit=50)) for s in facts["surnames"]]
         + [("grid", "GET", _q("/api/v1/census/people", grid="songbu-yangjiawan-g1", limit=50))],
+        "census_search_id": [("town", "POST", "/api/v1/census/people/search", {"id_no": n})
+                             for n in facts["id_numbers"]],
     }
     return groups
 
