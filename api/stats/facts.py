@@ -83,12 +83,15 @@ def period_filters(period: str, area: str | None = None) -> Filters:
 FIELDS = ("closure_state", "lead_result", "satisfaction", "channel", "source", "category", "recurrence")
 
 
-def _fields():
+def _fields(filters: Filters):
     """The indexed fields the KPIs read, one row per case: a single pass over case_fields (a
-    correlated lookup per field and case took twice as long on 20,000 cases)."""
+    correlated lookup per field and case took twice as long on 20,000 cases), limited to the
+    cases registered in the window (the whole table was grouped for any window: 1 s and more
+    at 100,000 cases, docs/performance.md "Scale")."""
     return (select(CaseField.case_id, *[func.max(case((CaseField.name == name, CaseField.value))).label(name)
                                         for name in FIELDS])
-            .where(CaseField.name.in_(FIELDS)).group_by(CaseField.case_id).subquery("fields"))
+            .where(CaseField.name.in_(FIELDS), CaseField.case_id.in_(registered(select(Case.id), filters)))
+            .group_by(CaseField.case_id).subquery("fields"))
 
 
 def _unit_above(kind: str):
@@ -146,7 +149,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
     """One row per counted case: its id, its 0/1 flags (one per count KPI), the one-key response
     seconds and the grouping key asked for."""
     is_lead = Case.process_key == LEAD_PROCESS
-    fields = _fields()
+    fields = _fields(filters)
     closure, lead_result = fields.c.closure_state, fields.c.lead_result
     satisfaction, channel, source = fields.c.satisfaction, fields.c.channel, fields.c.source
     merged = exists().where(MessageOutbox.sender_case_id == Case.id, MessageOutbox.name == "repeat_contact")

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 
 from api.core.config import Settings
 
@@ -25,6 +26,8 @@ def log(message: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", type=float, default=0.01, help="fraction of the full city (1.0: 100,000 cases)")
+    ap.add_argument("--cases", type=int, default=None,
+                    help="cases to run through the engine instead of the scale's share (a quicker build)")
     ap.add_argument("--seed", type=int, default=19)
     ap.add_argument("--workers", type=int, default=2, help="processes that drive cases through the engine")
     ap.add_argument("--threads", type=int, default=4, help="concurrent HTTP client threads")
@@ -36,6 +39,8 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL") or "sqlite:///var/bench-scale.db"
     settings = Settings(database_url=url)
     sizes = Sizes.of(args.scale)
+    if args.cases is not None:
+        sizes = replace(sizes, cases=args.cases)
     started = time.perf_counter()
     load_before = os.getloadavg()
     built = None
