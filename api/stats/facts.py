@@ -132,9 +132,10 @@ def _repeat(dialect: str):
     mine, theirs, earlier = aliased(CaseField), aliased(CaseField), aliased(Case)
     earlier_dispute = exists().where(
         earlier.id == theirs.case_id, earlier.process_key == CASE_PROCESS, earlier.status != "cancelled",
-        earlier.created_at <= Case.created_at, _within_days(Case.created_at, earlier.created_at, REPEAT_DAYS, dialect))
+        earlier.created_at <= Case.created_at, _within_days(Case.created_at, earlier.created_at, REPEAT_DAYS, dialect)
+    ).correlate(Case, theirs)  # the counted case, two levels up, not a cases table of its own
     shared = exists().where(theirs.name == "party_hash", theirs.value == mine.value, theirs.case_id < Case.id,
-                            earlier_dispute)
+                            earlier_dispute).correlate(Case, mine)
     return exists().where(mine.case_id == Case.id, mine.name == "party_hash", shared)
 
 
