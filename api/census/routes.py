@@ -12,7 +12,7 @@ from functools import wraps
 
 from flask import Response, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from api.core import auth
@@ -269,15 +269,16 @@ def create_round(body):
                           created_by=principal.username, created_at=now)
         session.add(rnd)
         session.flush()
-        for person in session.scalars(select(CensusPerson).where(CensusPerson.grid_path == grid.path)
-                                      .order_by(CensusPerson.id)):
-            session.add(CensusRoundItem(round_id=rnd.id, target_type="person", target_id=person.id,
-                                        label=person.name))
-        for item in session.scalars(select(CensusItem).where(CensusItem.grid_path == grid.path)
-                                    .order_by(CensusItem.id)):
-            session.add(CensusRoundItem(round_id=rnd.id, target_type="item", target_id=item.id,
-                                        label=f"{item.kind}: {item.name}"[:200]))
-        session.flush()
+        # One INSERT … SELECT each for the grid's people and items: a grid of a real city lists
+        # hundreds to thousands, and a row at a time took seconds (docs/performance.md "Scale").
+        columns = ["round_id", "target_type", "target_id", "label"]
+        session.execute(insert(CensusRoundItem).from_select(columns, select(
+            literal(rnd.id), literal("person"), CensusPerson.id, CensusPerson.name)
+            .where(CensusPerson.grid_path == grid.path).order_by(CensusPerson.id)))
+        session.execute(insert(CensusRoundItem).from_select(columns, select(
+            literal(rnd.id), literal("item"), CensusItem.id,
+            func.substr(CensusItem.kind + literal(": ") + CensusItem.name, 1, 200))
+            .where(CensusItem.grid_path == grid.path).order_by(CensusItem.id)))
         return round_view(session, rnd, now)
 
 
