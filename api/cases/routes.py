@@ -7,6 +7,7 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import defer
 
 from api.core import auth
 from api.core.guards import area_in_scope, case_visible, roles, scoped_case, writer
@@ -133,7 +134,8 @@ def case_page(conditions: list, page: int, size: int) -> dict:
     svc = services()
     with svc.db.read() as session:
         total = session.scalar(select(func.count()).select_from(Case).where(*conditions))
-        rows = session.execute(select(Case, DefinitionVersion.version)
+        # The workflow state (tens of kB a case) is not shown in a list: not read either.
+        rows = session.execute(select(Case, DefinitionVersion.version).options(defer(Case.state))
                                .join(DefinitionVersion, DefinitionVersion.id == Case.definition_id)
                                .where(*conditions).order_by(Case.id.desc())
                                .offset((page - 1) * size).limit(size)).all()

@@ -52,6 +52,11 @@ class PeopleQuery(_In):
     offset = Count(load_default=0)
 
 
+class PeopleSearch(_In):
+    id_no = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                          metadata={"description": "an ID number, matched by its keyed hash (never in a URL)"})
+
+
 class ItemIn(_In):
     grid = fields.String(required=True, validate=validate.Length(min=1, max=400))
     kind = fields.String(required=True, validate=validate.OneOf(ITEM_KINDS))

@@ -106,7 +106,7 @@ class IntakeResponse(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     record_id: Mapped[int] = mapped_column(BigId, ForeignKey("intake_records.id"))
-    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"))
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)  # the KPIs look up by case
     received_at: Mapped[datetime]
     due_at: Mapped[datetime | None] = mapped_column(nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(nullable=True)

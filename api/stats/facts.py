@@ -85,12 +85,15 @@ FIELDS = ("closure_state", "lead_result", "satisfaction", "channel", "source", "
 LEADER_FORM, RED_REVISIT_FORM = "batches_leader_assign", "batches_red_revisit"
 
 
-def _fields():
+def _fields(filters: Filters):
     """The indexed fields the KPIs read, one row per case: a single pass over case_fields (a
-    correlated lookup per field and case took twice as long on 20,000 cases)."""
+    correlated lookup per field and case took twice as long on 20,000 cases), limited to the
+    cases registered in the window (the whole table was grouped for any window: 1 s and more
+    at 100,000 cases, docs/performance.md "Scale")."""
     return (select(CaseField.case_id, *[func.max(case((CaseField.name == name, CaseField.value))).label(name)
                                         for name in FIELDS])
-            .where(CaseField.name.in_(FIELDS)).group_by(CaseField.case_id).subquery("fields"))
+            .where(CaseField.name.in_(FIELDS), CaseField.case_id.in_(registered(select(Case.id), filters)))
+            .group_by(CaseField.case_id).subquery("fields"))
 
 
 def _unit_above(kind: str):
@@ -123,13 +126,19 @@ def _within_days(later, earlier, days: int, dialect: str):
 
 def _repeat(dialect: str):
     """A dispute case registered before this one (a smaller id), at most 90 days earlier, shares a
-    party (the keyed hash of an identity number, indexed as ``party_hash``)."""
+    party (the keyed hash of an identity number, indexed as ``party_hash``).
+
+    Nested from this case's own hashes outwards, so each step is an index lookup: written as one
+    join, SQLite started from every earlier dispute case instead, once per counted case (10 s for
+    1,000 cases; docs/performance.md "Scale")."""
     mine, theirs, earlier = aliased(CaseField), aliased(CaseField), aliased(Case)
-    return exists().where(
-        mine.case_id == Case.id, mine.name == "party_hash", theirs.name == "party_hash",
-        theirs.value == mine.value, theirs.case_id == earlier.id, earlier.id < Case.id,
-        earlier.process_key == CASE_PROCESS, earlier.status != "cancelled",
-        earlier.created_at <= Case.created_at, _within_days(Case.created_at, earlier.created_at, REPEAT_DAYS, dialect))
+    earlier_dispute = exists().where(
+        earlier.id == theirs.case_id, earlier.process_key == CASE_PROCESS, earlier.status != "cancelled",
+        earlier.created_at <= Case.created_at, _within_days(Case.created_at, earlier.created_at, REPEAT_DAYS, dialect)
+    ).correlate(Case, theirs)  # the counted case, two levels up, not a cases table of its own
+    shared = exists().where(theirs.name == "party_hash", theirs.value == mine.value, theirs.case_id < Case.id,
+                            earlier_dispute).correlate(Case, mine)
+    return exists().where(mine.case_id == Case.id, mine.name == "party_hash", shared)
 
 
 def _first_handler_sign(now: datetime):
@@ -148,7 +157,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
     """One row per counted case: its id, its 0/1 flags (one per count KPI), the one-key response
     seconds and the grouping key asked for."""
     is_lead = Case.process_key == LEAD_PROCESS
-    fields = _fields()
+    fields = _fields(filters)
     closure, lead_result = fields.c.closure_state, fields.c.lead_result
     satisfaction, channel, source = fields.c.satisfaction, fields.c.channel, fields.c.source
     merged = exists().where(MessageOutbox.sender_case_id == Case.id, MessageOutbox.name == "repeat_contact")
