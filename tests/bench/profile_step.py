@@ -2,13 +2,15 @@
 """The cost of one step: one task completion profiled in-process, end to end through the WSGI app.
 
     .venv/bin/python tests/bench/profile_step.py                 # CPU ms per completion (median)
-    .venv/bin/python tests/bench/profile_step.py --profile out.prof   # plus a cProfile of the completions
+    .venv/bin/python tests/bench/profile_step.py --breakdown     # CPU ms in each part of it
+    .venv/bin/python tests/bench/profile_step.py --statements    # the SQL of one completion
 
-Builds the same database as ``bench_api.py`` (fresh SQLite, seed-demo, the bench processes), then
-completes the 5 tasks of ``--cases`` cases through Flask's test client with the same request the
-bench sends (same headers, token, body). It measures CPU time of this process (``time.process_time``)
-rather than wall time, so the figure holds on a loaded machine; the HTTP server (gunicorn parsing,
-the socket) is not included. docs/performance.md has the breakdown.
+Builds the database as ``bench_api.py`` does (fresh SQLite, seed-demo, the bench process), then
+completes the 5 tasks of ``--cases`` cases through Flask's test client with the request the bench
+sends (same token, body). It measures the CPU time of this process (``time.process_time``), not
+wall time; the HTTP server (gunicorn's parsing, the socket) is not included. On a machine shared
+with other work even CPU time grows with the load: compare runs taken in turn, or count
+instructions (``--complete``, under valgrind's callgrind). docs/performance.md has the figures.
 """
 from __future__ import annotations
 
@@ -43,8 +45,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="cunliao-step-") as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'step.db'}"
-        os.environ.update(DATABASE_URL=url, DEMO_PASSWORD=PASSWORD, SECRET_KEY="bench-secret",
-                          LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"))
+        os.environ.update(DATABASE_URL=url, DEMO_PASSWORD=PASSWORD, SECRET_KEY="bench-secret")
         for command in (["init-db"], ["seed-demo"], ["deploy", str(BENCH_BPMN)]):
             subprocess.run([sys.executable, "-m", "cunliao.cli", *command], cwd=ROOT, check=True,
                            stdout=subprocess.DEVNULL)
@@ -119,7 +120,6 @@ PARTS = [
     ("api.cases.formview:option_errors", "  form options/facts resolution"),
     ("engine.steps:checked_data", "  input data check (size)"),
     ("engine.timers:TimerCommands._fire_due_timers_first", "  due timers first"),
-    ("engine.cases:CaseService._view", "  the view of the case"),
     ("api.documents.service:require_documents", "  required documents"),
     ("engine.cases:_validate_form", "  JSON Schema validation"),
     ("api.core.pii:DeclaredFields.__call__", "  PII: declared fields lookup"),
@@ -133,12 +133,13 @@ PARTS = [
     ("engine.cases:CaseService._commit", "  commit (transaction)"),
     ("engine.store:write", "    writes (case, events, index rows)"),
     ("engine.store:_event_rows", "      event rows (hash chain)"),
+    ("engine.cases:CaseService._view", "    the view of the case"),
     ("api.cases.routes:case_out", "answer: case_out"),
     ("api.core.org:display_names", "  display names"),
     ("marshmallow.schema:Schema.dump", "answer: marshmallow dump (CaseOut)"),
     ("api.core.answers:MaskedJSONProvider.dumps", "answer: masked JSON"),
-    ("api.core.logs:MaskedJsonFormatter.format", "access log line"),
     ("flask.app:Flask.process_response", "after_request hooks (log, metrics, headers)"),
+    ("api.core.logs:MaskedJsonFormatter.format", "  access log line (JSON, masked)"),
 ]
 
 
