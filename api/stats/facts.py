@@ -2,8 +2,8 @@
 
 One SQL query derives, per counted case of the caller's jurisdiction, the 0/1 flags the KPIs sum
 (from the case row, the ``case_fields`` index, ``case_tasks`` — the one-key call's answer tasks
-among them —, the outbox and the residents' ratings). The KPI figures sum a flag; the drill-down lists the cases whose flag is set. Both read
-this one definition, so a figure and its list of cases cannot disagree.
+among them —, the outbox and the residents' ratings). The KPI figures sum a flag; the drill-down
+lists the cases whose flag is set. Both read this one definition, so a figure and its list of cases cannot disagree.
 
 Cohort rule: a period selects the cases *registered* in it, and every KPI of that period is about
 those cases as they stand now. So 化解率 never exceeds 100% and a month's figures settle as its
