@@ -176,3 +176,24 @@ def test_a_110_lead_that_is_no_police_matter_goes_to_the_grid_and_the_town_polic
     assert done["data"]["lead_result"] == "monitor"
     history = case(client, city, done["id"])["tasks"]
     assert not [t for t in history if t["role"] in ("city_officer", "city_director")]
+
+
+def test_a_police_relevant_visit_finding_goes_to_the_town_police_liaison(client, svc, library, login, clock):
+    grid, police = login("grid"), login("police")
+    now = clock.now()
+    visit = client.post("/api/v1/census/visits", headers=grid, json={
+        "grid": "songbu-yangjiawan-g1", "started_at": (now - timedelta(hours=1)).isoformat(),
+        "ended_at": now.isoformat(), "location": "杨家湾村3组李家", "findings": "李某酒后持刀扬言报复邻居",
+        "police_relevant": True})
+    assert visit.status_code == 201, visit.get_json()
+    lead_no = visit.get_json()["police_lead"]
+    followup = inbox(client, police, lead_no)["police_followup"]              # straight to the police liaison
+    assert followup["jurisdiction"] == "/macheng/songbu/"
+    assert inbox(client, login("city"), lead_no) == {} and inbox(client, grid, lead_no) == {}
+    done = complete(client, police, followup, example("lead_police_followup"))
+    assert done["status"] == "completed" and done["data"]["source"] == "grid_visit"
+    assert inbox(client, login("police_gs"), lead_no) == {}
+    plain = client.post("/api/v1/census/visits", headers=grid, json={
+        "grid": "songbu-yangjiawan-g1", "started_at": (now - timedelta(hours=2)).isoformat(),
+        "ended_at": (now - timedelta(hours=1)).isoformat(), "location": "杨家湾村3组", "findings": "无异常"})
+    assert plain.status_code == 201 and plain.get_json()["police_lead"] is None

@@ -49,7 +49,7 @@ REPEAT_DAYS = 90  # 反复纠纷: the same parties again within this many days
 CHANNEL_NAMES = {"grid_patrol": "网格排查", "walk_in": "来访", "one_key_call": "一键呼叫", "transfer_in": "移交或交办",
                  "lead": "线索转案", "police_110": "110警情", "hotline_12345": "12345热线", "court_divorce": "离婚诉讼",
                  "petition": "信访", "grid_report": "网格上报", "women_federation": "妇联转介",
-                 "resident": "解纷码"}
+                 "resident": "解纷码", "grid_visit": "走访发现"}
 UNKNOWN_LABELS = {"town": "市级直接办理", "village": "乡镇及以上直接办理", "category": "未分类", "channel": "未填写",
                   "month": "—", "first_handler": "尚无人签收"}
 
