@@ -18,6 +18,7 @@ from uuid import UUID, uuid5
 from jsonschema import Draft202012Validator
 from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from . import assignment, audit, clock, runtime, steps, store
@@ -237,6 +238,8 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         change = Change(case=case, expected_version=case.version if expected_version == "read" else expected_version,
                         events=list(events), actor=actor, at=now)
         for event in workflow.get_events():
+            if isinstance(event.event_definition, TerminateEventDefinition):
+                continue  # a terminate end event in a subprocess announces itself; it is no message
             change.outbox.append(_outbox_row(event, now))
             change.events.append(NewEvent("message_sent", actor, now, {
                 "name": change.outbox[-1]["name"], "correlation": change.outbox[-1]["correlation"],

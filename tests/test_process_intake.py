@@ -78,27 +78,58 @@ def test_duplicate_flag_in_the_start_data(svc, library, clock):
     assert case_of(svc, cid).data["intake_result"] == "merged"
 
 
-def test_one_key_call_response_window(svc, library, clock):
+def _ready(svc, cid):
+    return __import__("tests.test_process_mediation", fromlist=["ready"]).ready(svc, cid)
+
+
+def test_one_key_call_escalates_to_the_village_then_the_town(svc, library, clock):
     cid = start(svc, channel="one_key_call")
-    [task] = [t for t in __import__("tests.test_process_mediation", fromlist=["ready"]).ready(svc, cid)]
+    [task] = _ready(svc, cid)
     assert task.element_id == "register_onekey" and task.role == "grid_worker"
+    assert task.jurisdiction == GRID                                      # the grid of the caller's address
     assert (task.due_at - task.created_at).total_seconds() == 600        # 即呼即应: 10 minutes
     assert advance(svc, clock, minutes=10, seconds=1) == 1
-    assert sent(svc, cid) == ["one_key_overdue"] and ready_ids(svc, cid) == ["register_onekey", "onekey_escalate"]
-    [escalation] = [t for t in __import__("tests.test_process_mediation", fromlist=["ready"]).ready(svc, cid)
-                    if t.element_id == "onekey_escalate"]
-    assert escalation.role == "town_officer"                              # escalated to the town centre
-    do(svc, cid, "register_onekey", channel="one_key_call")
-    do(svc, cid, "onekey_escalate")
+    assert sent(svc, cid) == ["one_key_overdue"]
+    assert ready_ids(svc, cid) == ["register_onekey", "onekey_escalate_village"]
+    [village] = [t for t in _ready(svc, cid) if t.element_id == "onekey_escalate_village"]
+    assert (village.role, village.jurisdiction) == ("village_secretary", "/macheng/songbu/songbu-yangjiawan/")
+    do(svc, cid, "onekey_escalate_village")                               # the village urged; still no answer
+    assert advance(svc, clock, minutes=20) == 1                           # 30 minutes from the call
+    [town] = [t for t in _ready(svc, cid) if t.element_id == "onekey_escalate"]
+    assert (town.role, town.jurisdiction) == ("town_officer", "/macheng/songbu/")
+    do(svc, cid, "register_onekey", channel="one_key_call")               # the answer ends the ladder
     assert ready_ids(svc, cid) == ["notice"]
+    assert case_of(svc, cid).data["onekey_answered_role"] == "grid_worker"
 
 
 def test_one_key_call_answered_in_time_raises_no_alarm(svc, library, clock):
     cid = start(svc, channel="one_key_call")
     advance(svc, clock, minutes=5)
     do(svc, cid, "register_onekey", channel="one_key_call")
-    advance(svc, clock, minutes=10)
+    advance(svc, clock, minutes=40)
     assert sent(svc, cid) == [] and ready_ids(svc, cid) == ["notice"]
+
+
+def test_one_key_call_goes_to_the_building_head_and_the_grid_worker_first_one_answers(svc, library, clock):
+    cid = start(svc, channel="one_key_call", building_head_user="louzhang")
+    tasks = {t.element_id: t for t in _ready(svc, cid)}
+    assert sorted(tasks) == ["register_onekey", "register_onekey_head"]
+    head = tasks["register_onekey_head"]
+    assert (head.role, head.assignee) == ("building_head", "louzhang")
+    advance(svc, clock, minutes=3)
+    svc.cases.complete_task(head.id, _register_example(), "louzhang")
+    assert ready_ids(svc, cid) == ["notice"]                               # the grid worker's offer is withdrawn
+    assert case_of(svc, cid).data["onekey_answered_role"] == "building_head"
+    advance(svc, clock, minutes=40)
+    assert sent(svc, cid) == []
+
+
+def _register_example():
+    import json
+    from pathlib import Path
+    schema = json.loads((Path(__file__).resolve().parent.parent / "workflows/forms/intake_register.schema.json")
+                        .read_text(encoding="utf-8"))
+    return {**schema["examples"][0], "channel": "one_key_call"}
 
 
 RED = {"category": "婚姻家庭", "wuxiao": False, "involved_count": 3, "amount": 0, "risk_flags": ["家暴", "民转刑"],

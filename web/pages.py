@@ -25,8 +25,9 @@ STATIC = Path(__file__).parent / "static"
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/ui/static")
 
 # Who sees which screen in the navigation, and may open it.
-STAFF = ("grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "justice_officer",
-         "police_liaison", "department_liaison", "city_officer", "city_director", "leader", "admin")
+# 楼栋长/组长 (building_head) answer one-key calls in their inbox.
+STAFF = ("grid_worker", "building_head", "village_mediator", "village_secretary", "town_officer", "town_director",
+         "justice_officer", "police_liaison", "department_liaison", "city_officer", "city_director", "leader", "admin")
 DESIGNERS = ("designer", "admin")
 AUDITORS = ("auditor", "admin")
 WATCHERS = ("leader", "city_director", "city_officer", "town_director", "town_officer", "auditor", "admin")

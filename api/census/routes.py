@@ -346,8 +346,22 @@ def record_visit(body):
             for entry in session.scalars(select(CensusRoundItem).where(CensusRoundItem.round_id == rnd.id)):
                 if (entry.target_type, entry.target_id) in targets and entry.verified_at is None:
                     entry.verified_at, entry.verified_by, entry.visit_id = ended, principal.username, visit.id
-        return {**{c: getattr(visit, c) for c in ("id", "round_id", "grid_path", "worker", "started_at", "ended_at",
-                                                    "location", "findings", "verified")}}
+        out = {c: getattr(visit, c) for c in ("id", "round_id", "grid_path", "worker", "started_at", "ended_at",
+                                               "location", "findings", "verified")}
+    out["police_lead"] = _police_lead(svc, principal.username, out) if body["police_relevant"] else None
+    return out
+
+
+def _police_lead(svc, actor: str, visit: dict) -> str:
+    """双网融合: a police-relevant finding becomes a lead (lead_clue) that goes straight to the police
+    liaison of the grid's town (the BPMN's ``police_first`` path)."""
+    parts = [p for p in visit["grid_path"].split("/") if p]
+    summary = (visit["findings"] or visit["location"]).strip()
+    data = {"source": "grid_visit", "source_ref": f"visit-{visit['id']}", "lead_summary": summary[:4000],
+            "parties": [], "address": visit["location"], "police_reported": True,
+            "handler_unit": "/" + "/".join(parts[:3]) + "/"}
+    view = svc.cases.start("lead_clue", data, actor, visit["grid_path"], f"走访涉警发现：{summary[:40]}")
+    return view.case.case_no
 
 
 @blp.get("/visit-hours")

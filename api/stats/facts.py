@@ -1,9 +1,9 @@
 """The per-case facts every case KPI is made of (docs/statistics.md).
 
 One SQL query derives, per counted case of the caller's jurisdiction, the 0/1 flags the KPIs sum
-(from the case row, the ``case_fields`` index, ``case_tasks``, the outbox and the one-key call
-responses). The KPI figures sum a flag; the drill-down lists the cases whose flag is set. Both read
-this one definition, so a figure and its list of cases cannot disagree.
+(from the case row, the ``case_fields`` index, ``case_tasks`` — the one-key call's answer tasks
+among them —, the outbox and the residents' ratings). The KPI figures sum a flag; the drill-down
+lists the cases whose flag is set. Both read this one definition, so a figure and its list of cases cannot disagree.
 
 Cohort rule: a period selects the cases *registered* in it, and every KPI of that period is about
 those cases as they stand now. So 化解率 never exceeds 100% and a month's figures settle as its
@@ -22,7 +22,7 @@ from api.core.auth import Principal
 from api.core.models import OrgUnit
 from api.core.org import like_prefix
 from api.core.scope import case_in_scope
-from api.intake.service import IntakeResponse
+from api.intake.service import ANSWER_TASKS
 from api.resident.models import ResidentRating
 from engine.clock import CHINA
 from engine.models import Case, CaseField, CaseTask, MessageOutbox
@@ -49,7 +49,7 @@ REPEAT_DAYS = 90  # 反复纠纷: the same parties again within this many days
 CHANNEL_NAMES = {"grid_patrol": "网格排查", "walk_in": "来访", "one_key_call": "一键呼叫", "transfer_in": "移交或交办",
                  "lead": "线索转案", "police_110": "110警情", "hotline_12345": "12345热线", "court_divorce": "离婚诉讼",
                  "petition": "信访", "grid_report": "网格上报", "women_federation": "妇联转介",
-                 "resident": "解纷码"}
+                 "resident": "解纷码", "grid_visit": "走访发现"}
 UNKNOWN_LABELS = {"town": "市级直接办理", "village": "乡镇及以上直接办理", "category": "未分类", "channel": "未填写",
                   "month": "—", "first_handler": "尚无人签收"}
 
@@ -124,6 +124,25 @@ def _within_days(later, earlier, days: int, dialect: str):
     return func.julianday(later) - func.julianday(earlier) <= days
 
 
+def _seconds(later, earlier, dialect: str):
+    """Seconds from ``earlier`` to ``later`` (both timestamps)."""
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return func.round((func.julianday(later) - func.julianday(earlier)) * 86400)
+
+
+def _one_key(dialect: str):
+    """A one-key call (即呼即应) is a case with the answer tasks of one_key_response.bpmn (the
+    楼栋长/组长's and the grid worker's): answered when the first of them was completed, in time when
+    that was by its due time (the ``one_key_response`` window), and its response time is from the
+    call (the case's start) to that answer."""
+    offered = exists().where(CaseTask.case_id == Case.id, CaseTask.element_id.in_(ANSWER_TASKS))
+    done = and_(CaseTask.case_id == Case.id, CaseTask.element_id.in_(ANSWER_TASKS), CaseTask.state == "completed")
+    in_time = exists().where(done, CaseTask.closed_at <= CaseTask.due_at)
+    seconds = select(func.min(_seconds(CaseTask.closed_at, Case.created_at, dialect))).where(done).scalar_subquery()
+    return offered, exists().where(done), in_time, seconds
+
+
 def _repeat(dialect: str):
     """A dispute case registered before this one (a smaller id), at most 90 days earlier, shares a
     party (the keyed hash of an identity number, indexed as ``party_hash``).
@@ -174,9 +193,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
     closed = case((is_lead, Case.status == "completed"), else_=closure.in_(FINAL_CLOSURES))
     # A lead keeps its source as the channel; a converted case says channel 'lead' and keeps the source too.
     channel_key = case((or_(is_lead, channel == "lead"), func.coalesce(source, channel)), else_=channel)
-    one_key = select(IntakeResponse).where(IntakeResponse.case_id == Case.id)
-    one_key_seconds = (select(func.min(IntakeResponse.response_seconds))
-                       .where(IntakeResponse.case_id == Case.id).scalar_subquery())
+    one_key, one_key_answered, one_key_in_time, one_key_seconds = _one_key(dialect)
     signed, late_sign = _first_handler_sign(now)
     red_revisits = (select(func.count()).select_from(CaseTask)
                     .where(CaseTask.case_id == Case.id, CaseTask.form_key == RED_REVISIT_FORM,
@@ -208,9 +225,9 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         flag(channel_key == "petition").label("petitions"),
         flag(fields.c.recurrence == "True").label("recurrences"),
         flag(and_(~is_lead, _repeat(dialect))).label("repeats"),
-        flag(one_key.exists()).label("one_key_calls"),
-        flag(one_key.where(IntakeResponse.answered_at.is_not(None)).exists()).label("one_key_answered"),
-        flag(one_key.where(IntakeResponse.within_window.is_(True)).exists()).label("one_key_in_time"),
+        flag(one_key).label("one_key_calls"),
+        flag(one_key_answered).label("one_key_answered"),
+        flag(one_key_in_time).label("one_key_in_time"),
         one_key_seconds.label("one_key_seconds"),
         flag(signed).label("first_signed"),
         flag(and_(signed, ~late_sign)).label("first_signed_on_time"),
