@@ -113,6 +113,8 @@ def _users(conn: Connection, city: City, sizes: Sizes, password: str, now: datet
     for grid in city.grids:
         if grid["path"] not in city.grid_workers:
             wanted.append((f"grid_{grid['code']}", "网格员", grid, ["grid_worker"]))
+        if (grid["path"], "building_head") not in staffed:  # answers one-key calls (one_key_response)
+            wanted.append((f"louzhang_{grid['code']}", "楼栋长", grid, ["building_head"]))
     extra, total = 0, len({u for u, _, _ in existing}) + len(wanted)
     while total < sizes.users:  # a second and third worker in the grids, round the city
         grid = city.grids[extra % len(city.grids)]

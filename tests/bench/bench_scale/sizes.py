@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from api.people.seed import DEMO_USERS
+
 FULL = {"towns": 20, "villages": 500, "grids": 3000, "users": 12000, "people": 1_000_000,
         "households": 350_000, "parcels": 500_000, "cases": 100_000, "years": 10}
-MINIMUM = {"towns": 2, "villages": 4, "grids": 8, "users": 40}
+MINIMUM = {"towns": 2, "villages": 4, "grids": 8, "users": len(DEMO_USERS)}
 
 
 @dataclass(frozen=True)
