@@ -183,6 +183,16 @@ def test_village_rejects_a_green_dispute_and_the_town_triages_it(svc, library, c
     assert case_of(svc, cid).data["village_first"] is False
 
 
+def test_a_green_dispute_needing_several_departments_is_triaged_by_the_town(svc, library, clock):
+    cid = start(svc)
+    do(svc, cid, "register")
+    do(svc, cid, "notice")
+    do(svc, cid, "classify", category="物业", category_l2="物业/收费")   # green, but 物业 is a departments' matter
+    case = case_of(svc, cid)
+    assert (case.data["risk_proposed"], case.data["multi_department_proposed"]) == ("green", True)
+    assert ready_ids(svc, cid) == ["risk_confirm"] and case.data["village_first"] is False
+
+
 def test_receiver_rejects_with_reasons_and_the_center_reroutes(svc, library, clock):
     cid = start(svc)
     register_and_triage(svc, cid)
