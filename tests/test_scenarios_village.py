@@ -105,9 +105,9 @@ def test_a_grid_registered_neighbour_dispute_is_settled_in_the_village_with_no_t
     step(client, as_("grid"), case_id, "notice")
     step(client, as_("grid"), case_id, "classify", category="邻里", wuxiao=True, amount=0)   # green: 五小, no money
     assert inbox(client, as_("town"), case_id) == {}                      # nothing for the town to triage
-    step(client, as_("mediator"), case_id, "accept_village")              # 首办: the village signs
     # the town watches it (村级办理, read-only), the other town does not see it at all
     assert case_id in village_handled(client, as_("town"))
+    step(client, as_("mediator"), case_id, "accept_village")              # 首办: the village signs
     assert case_id in village_handled(client, as_("director"))
     assert case_id not in village_handled(client, as_("town_gs"))
     for element_id in ("appoint", "investigate"):
@@ -153,7 +153,9 @@ def test_a_failed_village_mediation_is_escalated_once_and_whistled_to_two_depart
     step(client, as_("mediator"), case_id, "terminate", next_step="升级至乡镇")
     step(client, as_("mediator"), case_id, "report_village")                  # 村级升级报告
     assert inbox(client, as_("town"), case_id) == {}                          # the director signs, not the officer
+    assert case_id in village_handled(client, as_("town"))
     step(client, as_("director"), case_id, "accept_town")                     # 乡镇中心签收: the one town sign
+    assert case_id not in village_handled(client, as_("town"))                # the town took it on
     # pulled in: the town triages the escalated case and whistles the departments (no second 签收)
     step(client, as_("town"), case_id, "risk_confirm")
     step(client, as_("town"), case_id, "scope_check")
@@ -193,7 +195,6 @@ def test_a_failed_village_mediation_is_escalated_once_and_whistled_to_two_depart
     scores = {s["dept"]: s for s in case["data"]["department_scores"]}
     assert {(d, s["role"]) for d, s in scores.items()} == {(ZRZY, "主办"), (SFS, "协办")}
     assert all(isinstance(s["score"], int) for s in scores.values())
-    assert case_id not in village_handled(client, as_("town"))                # the town took it on
     after = kpis(client, as_("town"))
     assert moved(before, after) == {"cases": 1, "resolved": 1, "closed": 1, "closed_on_time": 1, "revisited": 1,
                                     "satisfied": 1, "first_signed": 1}
