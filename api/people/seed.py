@@ -82,6 +82,10 @@ DEMO_USERS = [
     ("dept_xinfang", "信访局联络员 施联络", "xinfang", ["department_liaison"]),
 ]
 
+# The work numbers grid workers publish on the village's 公示牌 (made up; 0713 is Huanggang's area code).
+DEMO_SERVICE_PHONES = {username: f"0713-52100{n:02d}" for n, (username, _, _, roles) in enumerate(DEMO_USERS)
+                       if "grid_worker" in roles}
+
 
 def sync_reference_data(session: Session, catalogue: RoleCatalogue, workflows_dir: Path) -> None:
     """Roles, default SLA rules and the holiday calendar from workflows/. Existing SLA rows and
@@ -133,6 +137,7 @@ def seed_demo(session: Session, password: str, now, demo_mode: bool = True) -> b
     password_hash = hash_password(password) if missing else ""  # one hash for all: argon2 is slow on purpose
     for username, display_name, unit_code, roles in missing:
         user = User(username=username, display_name=display_name, password_hash=password_hash,
+                    service_phone=DEMO_SERVICE_PHONES.get(username),
                     unit_id=units[unit_code].id, created_at=now, must_change_password=not demo_mode)
         user.role_links = [UserRole(role_code=role) for role in roles]
         session.add(user)
