@@ -19,8 +19,9 @@ def test_the_header_says_done_after_completing(ui):
         ui.get_by_role("group", name=label).get_by_label("是").check()
     ui.get_by_role("group", name="告知方式").get_by_label("当面告知").check()
     ui.get_by_role("button", name="完成").click()
-    expect(ui.get_by_role("heading", name="任务已完成")).to_be_visible()   # the next step is the town's
-    expect(ui.locator("#task-head")).to_contain_text("已完成")
+    # the next step (分类登记) is the grid worker's own: the page goes on to it, claimed for them
+    expect(ui.get_by_role("heading", name="分类登记", exact=True)).to_be_visible()
+    expect(ui.locator("#task-head")).to_contain_text("认领人：网格员 李网格")
     expect(ui.locator("#task-head")).not_to_contain_text("未认领")
 
 
@@ -54,6 +55,7 @@ def test_risk_flags_are_required_in_the_browser_and_on_the_server(ui):
     expect(ui.get_by_role("heading", name="任务已完成")).to_be_visible()
 
     # 风险等级确认 shows what the rules computed; the override's fields appear only when overriding
+    ui.goto("about:blank")                      # leave the finished page before the town signs in
     ui.context.clear_cookies()
     risk = ready_task(ui.base, api_token(ui.base, "town"), case["id"], "risk_confirm")
     sign_in(ui, "town", next_path=f"/tasks/{risk['id']}")
