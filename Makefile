@@ -33,6 +33,12 @@ bench: install
 	$(BIN)/python tests/bench/bench_resident.py
 	$(BIN)/python tests/bench/bench_backup.py
 
+# One `cunliao serve` node, then two, on one PostgreSQL database (docs/scaling.md). It DROPS and
+# creates BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/cunliao_bench_nodes).
+.PHONY: bench-nodes
+bench-nodes: install
+	$(BIN)/python tests/bench/bench_nodes.py
+
 # The browser UI's bundles (web/static/dist): npm installs the locked packages once, esbuild rebuilds
 # in about a second. Node.js and npm come with the machine; no CDN is used at run time.
 WEB_STAMP := web/node_modules/.installed-$(shell cat web/package-lock.json | sha256sum | cut -c1-12)

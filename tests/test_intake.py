@@ -73,11 +73,18 @@ def test_lead_channels_start_lead_clue_with_the_lead_data(client, svc, library, 
     assert case.jurisdiction == VILLAGE and case.created_by == f"intake:{channel}"
     data = case.data
     assert (data["source"], data["source_ref"], data["channel"]) == (channel, f"{channel}-0001", "lead")
-    assert data["lead_summary"].startswith("杨家湾村两户") and data["category"] == "邻里"
-    assert data["category_reported"] == "邻里纠纷"
-    assert data["handler_unit"] == VILLAGE and data["address"] == "杨家湾村3组"
-    [party] = data["parties"]
-    assert party["name"] == "张某" and party["id_no"]["$pii"] == "id_no" and ID_NO not in json.dumps(data)
+    if channel == "court_divorce":                     # a divorce, its parties named as the court names them
+        assert data["lead_summary"].startswith("杨家湾村刘某诉丈夫") and data["category"] == "婚姻家庭"
+        assert data["handler_unit"] == VILLAGE and data["address"] == "杨家湾村5组"
+        assert [(p["name"], p["role"], p["role_reported"]) for p in data["parties"]] == [
+            ("刘某", "申请人", "原告"), ("陈某", "被申请人", "被告")]
+        assert all(p["phone"]["$pii"] == "phone" for p in data["parties"])
+    else:
+        assert data["lead_summary"].startswith("杨家湾村两户") and data["category"] == "邻里"
+        assert data["category_reported"] == "邻里纠纷"
+        assert data["handler_unit"] == VILLAGE and data["address"] == "杨家湾村3组"
+        [party] = data["parties"]
+        assert party["name"] == "张某" and party["id_no"]["$pii"] == "id_no" and ID_NO not in json.dumps(data)
     assert "linked_case_no" not in data
     extra = {"hotline_12345": "reply_by", "police_110": "incident_no", "court_divorce": "court_case_no",
              "petition": "petition_no"}[channel]

@@ -77,7 +77,7 @@ class Services:
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.replica_url or None)
     roles = RoleCatalogue.load(settings)
     deadlines = Deadlines(db)
     registry = DefinitionRegistry(roles.resolve, deadlines.keys,

@@ -371,9 +371,20 @@ def _summary(what: dict[str, Any]) -> str:
     return "\n".join(filter(None, [what["summary"], what.get("description")]))[:4000]
 
 
+# A court names parties by their standing in the lawsuit; the case's party model (intake_register,
+# lead_screen) names them by their standing in the mediation. The court's word is kept beside it.
+ROLE_SYNONYMS = {"原告": "申请人", "被告": "被申请人"}
+
+
 def _parties(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"role": p.get("role") or "主要当事人", **{k: p[k] for k in ("name", "phone", "id_no") if p.get(k)}}
-            for p in body.get("parties") or []]
+    parties = []
+    for p in body.get("parties") or []:
+        reported = p.get("role") or "主要当事人"
+        party = {"role": ROLE_SYNONYMS.get(reported, reported), **{k: p[k] for k in ("name", "phone", "id_no") if p.get(k)}}
+        if reported in ROLE_SYNONYMS:
+            party["role_reported"] = reported
+        parties.append(party)
+    return parties
 
 
 def _instant(text: str) -> datetime:

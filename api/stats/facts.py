@@ -41,7 +41,7 @@ GROUPINGS = ("town", "village", "category", "channel", "month", "first_handler")
 COUNTS = ("screened", "cases", "leads", "resolved", "transferred", "closed", "closed_on_time", "revisited",
           "satisfied", "overdue_tasks", "overdue_cases", "emergencies", "petitions", "recurrences", "repeats",
           "one_key_calls", "one_key_answered", "one_key_in_time", "first_signed", "first_signed_on_time",
-          "resident_rated", "resident_satisfied")
+          "resident_rated", "resident_satisfied", "red_cases", "leader_cases", "red_revisits")
 RATES = {"resolution_rate": ("resolved", "screened"), "on_time_rate": ("closed_on_time", "closed"),
          "satisfaction_rate": ("satisfied", "revisited"), "one_key_rate": ("one_key_in_time", "one_key_calls"),
          "first_sign_rate": ("first_signed_on_time", "first_signed"),
@@ -83,7 +83,9 @@ def period_filters(period: str, area: str | None = None) -> Filters:
 
 # --- the per-case facts ------------------------------------------------------------------------
 
-FIELDS = ("closure_state", "lead_result", "satisfaction", "channel", "source", "category", "recurrence")
+FIELDS = ("closure_state", "lead_result", "satisfaction", "channel", "source", "category", "recurrence", "risk_level")
+# 领导包案: a leader signed the 包案登记 (five_batches a_assign); 每周回访: the red case's weekly revisits done.
+LEADER_FORM, RED_REVISIT_FORM = "batches_leader_assign", "batches_red_revisit"
 
 
 def _fields():
@@ -170,6 +172,9 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
     one_key_seconds = (select(func.min(IntakeResponse.response_seconds))
                        .where(IntakeResponse.case_id == Case.id).scalar_subquery())
     signed, late_sign = _first_handler_sign(now)
+    red_revisits = (select(func.count()).select_from(CaseTask)
+                    .where(CaseTask.case_id == Case.id, CaseTask.form_key == RED_REVISIT_FORM,
+                           CaseTask.state == "completed").scalar_subquery())
 
     def flag(condition):
         return case((condition, 1), else_=0)
@@ -206,6 +211,10 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         flag(exists().where(ResidentRating.case_id == Case.id)).label("resident_rated"),
         flag(exists().where(ResidentRating.case_id == Case.id, ResidentRating.rating.in_(SATISFIED)))
         .label("resident_satisfied"),
+        flag(fields.c.risk_level == "red").label("red_cases"),
+        flag(exists().where(CaseTask.case_id == Case.id, CaseTask.form_key == LEADER_FORM,
+                            CaseTask.state == "completed")).label("leader_cases"),
+        red_revisits.label("red_revisits"),
         *keys(group_by),
     ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
         Case.process_key.in_(COUNTED_PROCESSES), Case.status != "cancelled", counted,
