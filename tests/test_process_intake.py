@@ -10,6 +10,8 @@ from tests.test_process_mediation import (GRID, advance, case_of, do, drive_fore
 pytestmark = pytest.mark.usefixtures("verify_all_cases")
 
 SATISFIED = {"satisfaction": "满意", "performed": True, "performance_ok": True, "recurrence": False}
+# A yellow dispute (not 五小-small: 5,000 yuan) is triaged by the town; a green one goes straight to the village.
+YELLOW = {"amount": 5000}
 
 
 def start(svc, **data):
@@ -19,19 +21,25 @@ def start(svc, **data):
 def register_and_triage(svc, cid, classify=None, risk=None, scope=None):
     do(svc, cid, "register")
     do(svc, cid, "notice")
-    do(svc, cid, "classify", classify or {})
+    do(svc, cid, "classify", {**YELLOW, **(classify or {})})
     do(svc, cid, "risk_confirm", risk or {})
     do(svc, cid, "scope_check", scope or {})
 
 
+def register_green(svc, cid):
+    """A green 五小 dispute (the classify form's example): registered and classified in the grid."""
+    do(svc, cid, "register")
+    do(svc, cid, "notice")
+    do(svc, cid, "classify")
+
+
 def test_neighbour_dispute_mediated_in_the_village_and_closed_after_revisit(svc, library, clock):
     cid = start(svc)
-    register_and_triage(svc, cid)
+    register_green(svc, cid)
     case = case_of(svc, cid)
     assert (case.data["risk_proposed"], case.data["risk_level"]) == ("green", "green")
-    do(svc, cid, "route_confirm")
-    assert case_of(svc, cid).data["owner_level"] == "village"
-    assert ready_ids(svc, cid) == ["accept_village"]
+    assert case.data["owner_level"] == "village" and case.data["village_first"] is True
+    assert ready_ids(svc, cid) == ["accept_village"]                  # no town triage: 小事不出村
     do(svc, cid, "accept_village")
     do(svc, cid, "appoint")
     do(svc, cid, "investigate")
@@ -42,7 +50,8 @@ def test_neighbour_dispute_mediated_in_the_village_and_closed_after_revisit(svc,
     done = drive_foreign(svc, clock, cid, SATISFIED)
     case = case_of(svc, cid)
     assert case.status == "completed", ready_ids(svc, cid)
-    assert "revisit" in done
+    assert "revisit" in done and "verify_village" in done and "review_village" in done
+    assert "verify" not in done and "review" not in done              # closed in the village
     assert case.data["closure_state"] == "closed_resolved" and case.data["intake_result"] == "closed_resolved"
     assert case.data["satisfaction"] == "满意"
 
@@ -192,6 +201,29 @@ def test_first_handler_accept_timer_reminds_the_town_director(svc, library, cloc
     assert ready_ids(svc, cid) == ["accept_town"]                              # the receiver still has to sign
 
 
+def test_village_rejects_a_green_dispute_and_the_town_triages_it(svc, library, clock):
+    cid = start(svc)
+    register_green(svc, cid)
+    do(svc, cid, "accept_village", accepted=False, reject_reason="一方拒绝村级调解")
+    assert ready_ids(svc, cid) == ["risk_confirm"]                     # pulled in: the town triages it
+    do(svc, cid, "risk_confirm")
+    do(svc, cid, "scope_check")
+    do(svc, cid, "route_confirm", route_override=True, owner_level_override="town", multi_department_override=False,
+       route_override_reason="镇级首调")
+    assert ready_ids(svc, cid) == ["accept_town"]
+    assert case_of(svc, cid).data["village_first"] is False
+
+
+def test_a_green_dispute_needing_several_departments_is_triaged_by_the_town(svc, library, clock):
+    cid = start(svc)
+    do(svc, cid, "register")
+    do(svc, cid, "notice")
+    do(svc, cid, "classify", category="物业", category_l2="物业/收费")   # green, but 物业 is a departments' matter
+    case = case_of(svc, cid)
+    assert (case.data["risk_proposed"], case.data["multi_department_proposed"]) == ("green", True)
+    assert ready_ids(svc, cid) == ["risk_confirm"] and case.data["village_first"] is False
+
+
 def test_receiver_rejects_with_reasons_and_the_center_reroutes(svc, library, clock):
     cid = start(svc)
     register_and_triage(svc, cid)
@@ -221,10 +253,9 @@ def test_orange_multi_department_case_is_whistled_at_the_town(svc, library, cloc
     assert case.data["whistle_result"] == "resolved" and case.data["closure_route"] == "closure"
 
 
-def test_village_escalation_reruns_triage_at_the_town(svc, library, clock):
+def test_village_escalation_reruns_triage_at_the_town_and_is_signed_once(svc, library, clock):
     cid = start(svc)
-    register_and_triage(svc, cid)
-    do(svc, cid, "route_confirm")
+    register_green(svc, cid)
     do(svc, cid, "accept_village")
     do(svc, cid, "appoint")
     do(svc, cid, "investigate")
@@ -238,7 +269,9 @@ def test_village_escalation_reruns_triage_at_the_town(svc, library, clock):
     do(svc, cid, "scope_check")
     assert case_of(svc, cid).data["owner_level"] == "town"                     # never below the escalated level
     do(svc, cid, "route_confirm")
-    assert ready_ids(svc, cid) == ["accept_town"]
+    case = case_of(svc, cid)
+    assert (case.data["signed_level"], case.data["owner_process"]) == ("town", "whistle_dispatch")
+    assert "accept_town" not in ready_ids(svc, cid)                   # signed in P5 already: once per level
 
 
 LEAD = {"summary": "110 警情：夫妻争吵，女方称被推搡", "category": "婚姻家庭", "source": "police_110",

@@ -111,7 +111,7 @@ def test_tracking_follows_acceptance_and_closure_and_the_rating_lands_in_the_kpi
     assert "已受理" in sms.sent[-1][2] and f"/r/t/{tracking}" in sms.sent[-1][2] and sms.sent[-1][0] == PHONE
     early = client.post(f"/api/v1/resident/track/{tracking}/rating", json={"rating": "满意"})
     assert early.status_code == 409 and "办结后" in early.get_json()["message"]
-    for step, data in (("notice", {}), ("classify", {}), ("risk_confirm", {}),
+    for step, data in (("notice", {}), ("classify", {"amount": 5000}), ("risk_confirm", {}),
                        ("scope_check", {"willing": False, "refusing_party": "李某"}), ("guide", {"handoff_route": "court"})):
         do(svc, case_id, step, data)
     drive_foreign(svc, clock, case_id, {"court_case_no": "(2026)鄂1181民初1号"})

@@ -29,9 +29,14 @@ def start(svc, grid: str, **register):
     return cid
 
 
+# 5,000 yuan: a yellow dispute the town triages (a green 五小 one goes straight to the village; those
+# are counted in tests/test_scenarios_village.py)
+YELLOW = {"amount": 5000}
+
+
 def triage(svc, cid, classify=None, scope=None):
     do(svc, cid, "notice")
-    do(svc, cid, "classify", classify or {})
+    do(svc, cid, "classify", {**YELLOW, **(classify or {})})
     do(svc, cid, "risk_confirm")
     do(svc, cid, "scope_check", scope or {})
 

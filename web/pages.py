@@ -33,10 +33,12 @@ AUDITORS = ("auditor", "admin")
 WATCHERS = ("leader", "city_director", "city_officer", "town_director", "town_officer", "auditor", "admin")
 CENSUS = ("grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "city_officer",
           "city_director", "leader", "admin")
+TOWN_CENTRE = ("town_officer", "town_director")
 NAV = (  # endpoint, label, roles
     ("web.led_cases", "My led cases", ("leader",)),
     ("web.inbox", "Inbox", STAFF),
     ("web.cases", "Cases", STAFF + AUDITORS),
+    ("web.village_cases", "Village-handled cases", TOWN_CENTRE),
     ("web.census", "Census", CENSUS),
     ("web.prevention", "Prevention", CENSUS),
     ("web.community", "Community", CENSUS),
@@ -200,6 +202,16 @@ def cases():
 def led_cases():
     """我包的案件: the case list narrowed to the cases with a step in the leader's lane (包案)."""
     return render_page("cases.html", "cases", _("My led cases"), led=True)
+
+
+@bp.get("/cases/village")
+@page(*TOWN_CENTRE)
+def village_cases():
+    """村级办理: the town centre's read-only view of the cases its villages took on themselves (小事不出村);
+    the town does no step in them until one is escalated (docs/processes/dispute_intake.md)."""
+    from api.core.categories import current
+
+    return render_page("cases.html", "cases", _("Village-handled cases"), categories=current().names, village=True)
 
 
 @bp.get("/cases/new")

@@ -27,9 +27,12 @@ from api.resident.models import ResidentRating
 from engine.clock import CHINA
 from engine.models import Case, CaseField, CaseTask, MessageOutbox
 
-# The processes whose instances are counted: a case is one dispute_intake (P1), a lead one
-# lead_clue (P6). Sub-processes run inside these; other keys (demos, tests) are not counted.
-CASE_PROCESS, LEAD_PROCESS = "dispute_intake", "lead_clue"
+# The processes whose instances are counted: a case is one dispute_intake (P1) or one quick_mediation
+# (简易纠纷就地调处, settled in the village: it records closure_state like P1), a lead one lead_clue (P6).
+# Sub-processes run inside these; other keys (demos, tests) are not counted.
+CASE_PROCESS, QUICK_PROCESS, LEAD_PROCESS = "dispute_intake", "quick_mediation", "lead_clue"
+CASE_PROCESSES = (CASE_PROCESS, QUICK_PROCESS)
+COUNTED_PROCESSES = (*CASE_PROCESSES, LEAD_PROCESS)
 FINAL_CLOSURES = ("closed_resolved", "closed_transferred", "closed_unresolved")
 # A lead that became a case, joined an open case or proved no dispute is not a dispute of its own.
 LEAD_NOT_COUNTED = ("converted", "linked", "false_alarm")
@@ -152,7 +155,7 @@ def _repeat(dialect: str):
     1,000 cases; docs/performance.md "Scale")."""
     mine, theirs, earlier = aliased(CaseField), aliased(CaseField), aliased(Case)
     earlier_dispute = exists().where(
-        earlier.id == theirs.case_id, earlier.process_key == CASE_PROCESS, earlier.status != "cancelled",
+        earlier.id == theirs.case_id, earlier.process_key.in_(CASE_PROCESSES), earlier.status != "cancelled",
         earlier.created_at <= Case.created_at, _within_days(Case.created_at, earlier.created_at, REPEAT_DAYS, dialect)
     ).correlate(Case, theirs)  # the counted case, two levels up, not a cases table of its own
     shared = exists().where(theirs.name == "party_hash", theirs.value == mine.value, theirs.case_id < Case.id,
@@ -212,7 +215,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         return [column.label(name)]
 
     counted = or_(
-        and_(Case.process_key == CASE_PROCESS, ~merged),
+        and_(Case.process_key.in_(CASE_PROCESSES), ~merged),
         and_(is_lead, or_(lead_result.is_(None), lead_result.not_in(LEAD_NOT_COUNTED))))
     statement = select(
         Case.id.label("case_id"),
@@ -240,7 +243,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         red_revisits.label("red_revisits"),
         *keys(group_by),
     ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
-        Case.process_key.in_((CASE_PROCESS, LEAD_PROCESS)), Case.status != "cancelled", counted,
+        Case.process_key.in_(COUNTED_PROCESSES), Case.status != "cancelled", counted,
         case_in_scope(principal))
     return registered(statement, filters).subquery("facts")
 
