@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test bench install web clean
+.PHONY: run test bench bench-scale install web clean
 
 install: $(STAMP)
 
@@ -36,6 +36,21 @@ bench: install
 	$(BIN)/python tests/bench/bench_timers.py
 	$(BIN)/python tests/bench/bench_resident.py
 	$(BIN)/python tests/bench/bench_backup.py
+
+# The scale benchmark (issue #19, README "Scale benchmark"): builds a seeded city on SCALE_DATABASE_URL
+# (everything in that database is dropped first), measures it through gunicorn, prints one JSON line.
+# BENCH_SCALE=1.0 is the whole city (100,000 cases); 0.01 (1,000 cases) takes 15-30 minutes on 2 busy cores.
+BENCH_SCALE ?= 0.01
+SCALE_DATABASE_URL ?= sqlite:///var/bench-scale.db
+
+bench-scale: install
+	DATABASE_URL=$(SCALE_DATABASE_URL) $(BIN)/python -m tests.bench.bench_scale --scale $(BENCH_SCALE)
+
+# One `cunliao serve` node, then two, on one PostgreSQL database (docs/scaling.md). It DROPS and
+# creates BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/cunliao_bench_nodes).
+.PHONY: bench-nodes
+bench-nodes: install
+	$(BIN)/python tests/bench/bench_nodes.py
 
 # The browser UI's bundles (web/static/dist): npm installs the locked packages once, esbuild rebuilds
 # in about a second. Node.js and npm come with the machine; no CDN is used at run time.

@@ -11,7 +11,7 @@ from engine.clock import Clock
 
 from .audit import routes as audit
 from .cases import assign, journal, messages, routes as cases, tasks, work
-from .census import routes as census
+from .census import heads as building_heads, routes as census
 from .community import routes as community
 from .core import answers, auth, headers, health, inputs, logs, metrics, problems, ratelimit, unavailable
 from .core.config import Settings
@@ -52,7 +52,7 @@ def create_api(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blueprint in (login.blp, definitions.blp, cases.blp, tasks.blp, work.blp, assign.blp, messages.blp, audit.blp,
                       journal.blp, admin.blp, intake.blp, census.blp, prevention.blp, stats.blp, units.blp,
-                      documents.blp, community.blp, resident.blp):
+                      documents.blp, community.blp, resident.blp, building_heads.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     problems.register(app)

@@ -362,6 +362,9 @@ def audit() -> None:
               help="also check that every case of this anchor file still exists with its history")
 def audit_verify(case_nos: tuple[str, ...], all_cases: bool, bundle: Path | None, anchor_file: Path | None) -> None:
     """Check hash chains, replay cases and check the stored documents; exit status 1 on any failure."""
+    from sqlalchemy import func, select
+
+    from engine.models import Case
     from engine.verify import iter_cases, verify_anchor, verify_bundle, verify_in_db
 
     if bundle is not None:
@@ -376,13 +379,14 @@ def audit_verify(case_nos: tuple[str, ...], all_cases: bool, bundle: Path | None
     verdicts, problems = [], []
     with svc.db.read() as session:
         if case_nos or all_cases:
-            cases = iter_cases(session, case_nos or None)
-            missing = set(case_nos) - {c.case_no for c in cases}
-            problems += [f"case {no} does not exist" for no in sorted(missing)]
-            with click.progressbar(cases, label="verifying", file=sys.stderr, show_pos=True,
+            total = session.scalar(select(func.count()).select_from(Case)) if not case_nos else len(set(case_nos))
+            with click.progressbar(iter_cases(session, case_nos or None), length=total, label="verifying",
+                                   file=sys.stderr, show_pos=True,
                                    item_show_func=lambda c: c.case_no if c else "") as bar:
                 for case in bar:
                     verdicts.append(verify_in_db(session, svc.registry, svc.cases.script_engine, case, files))
+            missing = set(case_nos) - {v.case_no for v in verdicts}
+            problems += [f"case {no} does not exist" for no in sorted(missing)]
         if anchor_file is not None:
             problems += verify_anchor(session, json.loads(anchor_file.read_text(encoding="utf-8")))
     _report(verdicts, problems)
@@ -412,10 +416,10 @@ def audit_export(case_no: str, out: Path) -> None:
 
     svc = build_services(Settings())
     with svc.db.read() as session:
-        cases = iter_cases(session, [case_no])
-        if not cases:
+        case = next(iter_cases(session, [case_no]), None)
+        if case is None:
             raise click.ClickException(f"case {case_no} does not exist")
-        content = export_bundle(session, svc.registry, cases[0], svc.clock.now())
+        content = export_bundle(session, svc.registry, case, svc.clock.now())
     out.write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
     click.echo(f"{case_no}: {len(content['events'])} events written to {out}")
 

@@ -16,8 +16,9 @@ from typing import Any, Callable
 from uuid import UUID, uuid5
 
 from jsonschema import Draft202012Validator
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from . import assignment, audit, clock, runtime, steps, store
@@ -26,7 +27,7 @@ from .deadlines import Deadlines
 from .definitions import task_properties
 from .errors import Conflict, InvalidData, NotFound
 from .messages import MessageCommands
-from .models import Case, CaseTask, MessageWait, PendingTimer
+from .models import Case, CaseTask, DefinitionVersion, MessageWait, PendingTimer
 from .registry import DefinitionRegistry, LoadedSpec
 from .sandbox import SandboxError, timer_values
 from .repairs import RepairCommands
@@ -78,10 +79,14 @@ class _Snapshot:
     ready: dict[str, CaseTask]
     timers: dict[str, PendingTimer]
     waits: dict[str, MessageWait]
+    newest_definition: int | None = None  # the newest definition version id when the case was read
 
 
 _case_table, _task_table = Case.__table__, CaseTask.__table__
-_CASE_BY_ID = select(_case_table).where(_case_table.c.id == bindparam("case_id"))
+# With the case, the newest definition version id: in the same statement, so the app's sealing can
+# tell without a query of its own whether a form deployed since declared new personal fields.
+_NEWEST_DEFINITION = select(func.max(DefinitionVersion.id)).scalar_subquery().label("newest_definition")
+_CASE_BY_ID = select(_case_table, _NEWEST_DEFINITION).where(_case_table.c.id == bindparam("case_id"))
 _TASK_BY_ID = select(_task_table).where(_task_table.c.id == bindparam("task_id"))
 _READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("case_id"), _task_table.c.state == "ready")
 
@@ -89,7 +94,7 @@ _READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("cas
 class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
     def __init__(self, db: Database, registry: DefinitionRegistry, clock_: clock.Clock,
                  resolve_role: Callable[[str], str | None], deadlines: Deadlines | None = None,
-                 case_prefix: str = "MC", seal: Callable[[dict], dict] | None = None,
+                 case_prefix: str = "MC", seal: Callable[..., dict] | None = None,
                  indexed_fields: tuple[str, ...] = (), role_level: assignment.RoleLevel | None = None,
                  describe: Callable[[Any], str] | None = None) -> None:
         self.db = db
@@ -99,8 +104,10 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         # ``instanceName`` property names a data variable is called "<step> · <describe(value)>".
         self.describe = describe or str
         # Applied to every input after validation, before the engine and the audit log see it (the
-        # app seals personal data with it).
-        self.seal = seal or (lambda data: data)
+        # app seals personal data with it). A command that has just read the case passes
+        # ``newest_definition`` (the newest definition version id then), which the app may use to
+        # skip a query of its own.
+        self.seal = seal or (lambda data, newest_definition=None: data)
         # Data fields copied to the case_fields index on every write, for search and reports.
         self.indexed_fields = indexed_fields
         self.deadlines = deadlines
@@ -171,8 +178,8 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
             why = "its deadline timer fired first" if events else "it was done or withdrawn meanwhile"
             raise Conflict(f"task '{row.name}' is no longer ready: {why}")
         form_key, schema = snapshot.loaded.form_for(task.task_spec)
-        _validate_form(schema, data)
-        data = self.seal(data)
+        _validate_form(schema, data, snapshot.loaded.validator(form_key) if schema is not None else None)
+        data = self.seal(data, newest_definition=snapshot.newest_definition)
         actor_variable = task_properties(task.task_spec).get("actorVariable")
         if actor_variable:  # who did this step, for later steps (person.<variable>) and the "mine" view
             data = {**data, actor_variable: actor}
@@ -207,7 +214,9 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         row = conn.execute(_CASE_BY_ID, {"case_id": case_id}).first()
         if row is None:
             raise NotFound(f"case {case_id} does not exist")
-        case = Case(**row._mapping)
+        columns = dict(row._mapping)
+        newest_definition = columns.pop("newest_definition")
+        case = Case(**columns)
         loaded = self.registry.load(session, case.definition_id)
         workflow = runtime.load(case.state, loaded.spec, loaded.subprocess_specs, self.script_engine)
         ready = {r.id: CaseTask(**r._mapping) for r in conn.execute(_READY_TASKS, {"case_id": case_id})}
@@ -217,7 +226,7 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
             session.expunge_all()
         else:
             timers, waits = _indexed_waits(workflow if case.status not in ("cancelled", "completed") else None)
-        return _Snapshot(case, loaded, workflow, ready, timers, waits)
+        return _Snapshot(case, loaded, workflow, ready, timers, waits, newest_definition)
 
     # -- working out what to write -----------------------------------------------------------
 
@@ -229,6 +238,8 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         change = Change(case=case, expected_version=case.version if expected_version == "read" else expected_version,
                         events=list(events), actor=actor, at=now)
         for event in workflow.get_events():
+            if isinstance(event.event_definition, TerminateEventDefinition):
+                continue  # a terminate end event in a subprocess announces itself; it is no message
             change.outbox.append(_outbox_row(event, now))
             change.events.append(NewEvent("message_sent", actor, now, {
                 "name": change.outbox[-1]["name"], "correlation": change.outbox[-1]["correlation"],
@@ -407,10 +418,10 @@ def _require_open(case: Case) -> None:
                        case_status=case.status)
 
 
-def _validate_form(schema: dict | None, data: dict[str, Any]) -> None:
+def _validate_form(schema: dict | None, data: dict[str, Any], validator: Draft202012Validator | None = None) -> None:
     if schema is None:
         return
-    validator = Draft202012Validator(schema)
+    validator = validator or Draft202012Validator(schema)
     errors = {}
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = ".".join(str(p) for p in error.absolute_path)

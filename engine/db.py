@@ -3,6 +3,13 @@
 SQLite runs in WAL mode so readers never block the writer. Write commands begin with
 ``BEGIN IMMEDIATE``: two workers completing the same task then queue on the write lock instead
 of failing with SQLITE_BUSY when one upgrades a stale snapshot.
+
+PostgreSQL behind PgBouncer in transaction mode: nothing here keeps state on a server connection
+between transactions (no session ``SET``, advisory lock, ``LISTEN``, temporary table or held
+cursor), except psycopg's server-side prepared statements, which it makes after a statement has run
+five times on a connection. ``DATABASE_PREPARED_STATEMENTS=0`` turns them off for a PgBouncer older
+than 1.21 (or one without ``max_prepared_statements``), where another client's transaction may land
+on a server connection that lacks them (``docs/scaling.md``).
 """
 from __future__ import annotations
 
@@ -24,7 +31,13 @@ def make_engine(url: str) -> Engine:
         return _sqlite_engine(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    connect_args = {} if prepared_statements() else {"prepare_threshold": None}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=connect_args)
+
+
+def prepared_statements() -> bool:
+    """Whether psycopg may prepare statements on the server (``DATABASE_PREPARED_STATEMENTS``)."""
+    return os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -52,14 +65,21 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 class Database:
-    """Session factories for reads and for write commands."""
+    """Session factories for reads and for write commands, and for reports.
 
-    def __init__(self, url: str) -> None:
+    ``report`` reads from ``replica_url`` when one is given (a PostgreSQL streaming replica: the
+    statistics' long aggregate queries then leave the primary to the commands), else from the
+    primary like ``read``. A replica lags the primary by its replication delay, so only reads
+    that may be that much behind use it (``docs/scaling.md``)."""
+
+    def __init__(self, url: str, replica_url: str | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.write_engine = self.engine.execution_options(cunliao_write=True)
         self.read = sessionmaker(self.engine, expire_on_commit=False)
         self.write = sessionmaker(self.write_engine, expire_on_commit=False)
+        self.replica_engine = make_engine(replica_url) if replica_url else None
+        self.report = sessionmaker(self.replica_engine or self.engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,3 +90,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()

@@ -1,12 +1,16 @@
 """The file store of case attachments and issued documents: bytes on disk, named by their sha256.
 
 A name is its content's hash, so a file is written once and never changed, and anyone can check it
-against the sha256 sealed in a case's audit log. Files are written under a temporary name and
-renamed, so a half-written file never carries a final name.
+against the sha256 sealed in a case's audit log. Files are written under a temporary name of their
+own and renamed, so a half-written file never carries a final name, and two processes storing the
+same bytes at once (two web nodes on one shared folder) never write into each other's temporary
+file: the last rename wins with identical content.
 """
 from __future__ import annotations
 
 import hashlib
+import os
+import uuid
 from pathlib import Path
 
 
@@ -23,9 +27,13 @@ class FileStore:
         path = self.path(digest)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".part")
-            temporary.write_bytes(content)
-            temporary.replace(path)
+            temporary = path.with_name(f".{digest}.{uuid.uuid4().hex}.part")
+            try:
+                temporary.write_bytes(content)
+                temporary.replace(path)
+            finally:
+                if temporary.exists():  # the write failed (disk full): leave no litter
+                    os.unlink(temporary)
         return digest
 
     def read(self, digest: str) -> bytes | None:

@@ -6,10 +6,11 @@ cache needs no invalidation.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
+from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,7 @@ class LoadedSpec:
     subprocess_specs: dict[str, Any]
     forms: dict[str, dict]
     version: int
+    _validators: dict[str, Draft202012Validator] = field(default_factory=dict, repr=False, compare=False)
 
     def task_spec(self, name: str, process: str | None = None):
         spec = self.subprocess_specs[process] if process and process in self.subprocess_specs else self.spec
@@ -43,6 +45,14 @@ class LoadedSpec:
     def form_for(self, task_spec) -> tuple[str | None, dict | None]:
         key = task_properties(task_spec).get("formKey")
         return key, self.forms.get(key) if key else None
+
+    def validator(self, form_key: str) -> Draft202012Validator:
+        """The form's compiled JSON Schema validator, built once per definition version (its
+        forms never change); racing threads may both build it, which is harmless."""
+        validator = self._validators.get(form_key)
+        if validator is None:
+            validator = self._validators[form_key] = Draft202012Validator(self.forms[form_key])
+        return validator
 
 
 class DefinitionRegistry:

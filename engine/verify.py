@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from sqlalchemy import bindparam, select
@@ -235,11 +235,19 @@ def verify_bundle(bundle: dict[str, Any]) -> Verdict:
     return verify_case(case, events, hashes, load, engine)
 
 
-def iter_cases(session: Session, case_nos: Iterable[str] | None = None) -> list[Case]:
-    query = select(Case).order_by(Case.id)
+def iter_cases(session: Session, case_nos: Iterable[str] | None = None, batch: int = 200) -> Iterator[Case]:
+    """The named cases, or every case in id order, read a batch at a time: a city's 100,000 cases
+    with their workflow state would not fit in memory at once."""
     if case_nos:
-        query = query.where(Case.case_no.in_(list(case_nos)))
-    return list(session.scalars(query))
+        yield from session.scalars(select(Case).where(Case.case_no.in_(list(case_nos))).order_by(Case.id))
+        return
+    last = 0
+    while True:
+        cases = list(session.scalars(select(Case).where(Case.id > last).order_by(Case.id).limit(batch)))
+        yield from cases
+        if len(cases) < batch:
+            return
+        last = cases[-1].id
 
 
 def case_history(session: Session, registry: DefinitionRegistry, engine, case: Case, at: int) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Alembic environment: migrates the database named by the caller (or DATABASE_URL)."""
 from alembic import context
 
+import api.census.heads  # noqa: F401
 import api.census.service  # noqa: F401
 import api.core.models  # noqa: F401  (registers the people tables on the shared metadata)
 import api.core.notify  # noqa: F401

@@ -36,7 +36,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 DEMO_PASSWORD = "test-password"
 KEEP_TABLES = {"alembic_version", "sla_rules", "calendar_days"}
 # On PostgreSQL the seeded people are restored from a snapshot after each test (no argon2 per test).
-PEOPLE_TABLES = ("roles", "org_units", "users", "user_roles")
+PEOPLE_TABLES = ("roles", "org_units", "users", "user_roles", "building_heads")
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 # How many times each concurrency test repeats its race: a few in `make test`, 100 to prove it.
 REPEATS = int(os.environ.get("CONCURRENCY_REPEATS", "3"))

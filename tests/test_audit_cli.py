@@ -50,3 +50,14 @@ def test_verify_export_bundle_and_anchor(svc, db_url, monkeypatch, tmp_path):
     result = run(monkeypatch, db_url, "verify", "--anchor", str(anchor))
     assert result.exit_code == 1 and f"case {second.case.case_no} was in the anchor" in result.output
     assert run(monkeypatch, db_url, "verify", "MC-00000000-0000").exit_code == 1
+
+
+def test_every_case_is_read_in_batches_in_id_order(svc):
+    from engine.verify import iter_cases
+
+    deploy(svc, "t_simple.bpmn", "t_register.schema.json")
+    started = [svc.cases.start("t_simple", {}, "grid", VILLAGE).case.case_no for _ in range(5)]
+    with svc.db.read() as session:
+        assert [c.case_no for c in iter_cases(session, batch=2)] == started  # 2 + 2 + 1
+        assert [c.case_no for c in iter_cases(session, batch=5)] == started  # a full last batch
+        assert [c.case_no for c in iter_cases(session, started[3:1:-1])] == started[2:4]

@@ -32,6 +32,7 @@ CENTRE = {"town_officer", "town_director", "city_officer", "city_director"}
 CENSUS_ROUNDS = {"grid_worker", "town_officer", "town_director"}
 VISITORS = {"grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "justice_officer",
             "police_liaison"}
+ROSTER = {"grid_worker", "village_secretary", "village_mediator", "town_officer", "town_director"}
 UNMASK = {"grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "justice_officer",
           "police_liaison", "city_officer", "city_director", "leader"}
 
@@ -147,6 +148,10 @@ POLICIES = {
     "GET /api/v1/census/visit-hours": (anyone, False),
     "POST /api/v1/census/import": (not_read_only, False),
     "GET /api/v1/census/export": (anyone, False),
+    # The 楼栋长/组长 roster (api/census/heads.py): kept by the grid, the village and the town centre.
+    "GET /api/v1/census/building-heads": (anyone, False),
+    "POST /api/v1/census/building-heads": (gated(ROSTER, then=anyone), False),
+    "PATCH /api/v1/census/building-heads/<int:head_id>": (gated(ROSTER, then=nobody), False),  # no such head
     # -- prevention work (api/prevention/routes.py) --
     "POST /api/v1/prevention/screening-lists": (not_read_only, False),
     "GET /api/v1/prevention/screening-lists": (anyone, False),
@@ -279,7 +284,7 @@ def fill(rule: str, ids: dict) -> str:
     path = rule
     for name, value in (("<int:case_id>", ids.get("case_id")), ("<task_id>", ids.get("task_id")),
                         ("<int:attachment_id>", ids.get("attachment_id")), ("<int:notification_id>", 999999),
-                        ("<int:person_id>", ids.get("person_id")), ("<int:round_id>", 999999),
+                        ("<int:person_id>", ids.get("person_id")), ("<int:round_id>", 999999), ("<int:head_id>", 999999),
                         ("<int:document_id>", ids.get("document_id")), ("<code>", ids.get("code")),
                         ("<key>", "t_simple"), ("<int:number>", 1), ("<string:kpi>", "resolved")):
         path = path.replace(name, str(value))

@@ -166,6 +166,11 @@ def test_scoping_and_read_only_roles(client, login):
     pid = person.get_json()["id"]
     assert person.get_json()["phone"] == "137****0000"
     problem(client.get(f"/api/v1/census/people/{pid}", headers=town), 404)
+    # by ID number (keyed hash, in the body): found in the caller's area only; not for read-only roles
+    found = client.post("/api/v1/census/people/search", headers=city, json={"id_no": id_no(8).lower()})
+    assert [p["id"] for p in found.get_json()] == [pid] and found.get_json()[0]["id_no"].startswith(id_no(8)[:4] + "**")
+    assert client.post("/api/v1/census/people/search", headers=town, json={"id_no": id_no(8)}).get_json() == []
+    problem(client.post("/api/v1/census/people/search", headers=auditor, json={"id_no": id_no(8)}), 403)
     problem(client.patch(f"/api/v1/census/people/{pid}", headers=town, json={"name": "x"}), 404)
     problem(client.get(f"/api/v1/census/people/{pid}/personal-data?reason=核实身份", headers=town), 404)
     problem(client.get(f"/api/v1/census/people?grid={OTHER_TOWN}", headers=town), 404)

@@ -46,9 +46,9 @@ def test_risk_flags_need_an_answer(svc, library, client, login):
     cid = start(svc)
     do(svc, cid, "register")
     do(svc, cid, "notice")
-    town = login("town")
+    grid = login("grid")                                                 # 分类登记: the registering grid worker
     for flags in ([], ["无", "家暴"]):
-        answer = complete(client, town, svc, cid, "classify", {**example("intake_classify"), "risk_flags": flags})
+        answer = complete(client, grid, svc, cid, "classify", {**example("intake_classify"), "risk_flags": flags})
         assert answer.status_code == 422 and "risk_flags" in answer.get_json()["errors"], answer.get_json()
-    answer = complete(client, town, svc, cid, "classify", {**example("intake_classify"), "risk_flags": ["无"]})
+    answer = complete(client, grid, svc, cid, "classify", {**example("intake_classify"), "risk_flags": ["无"]})
     assert answer.status_code == 200, answer.get_json()

@@ -184,7 +184,7 @@ def test_risk_and_routing_decisions_show_what_the_rules_computed(client, login, 
                                                                "title": data["title"]}).get_json()["id"]
     _complete(client, grid, case_id, "register", data)
     _complete(client, grid, case_id, "notice", example("intake_notice"))
-    _complete(client, town, case_id, "classify", example("intake_classify", category="邻里", risk_flags=["家暴"]))
+    _complete(client, grid, case_id, "classify", example("intake_classify", category="邻里", risk_flags=["家暴"]))
     risk = _task(client, town, case_id, "risk_confirm")
     facts = {f["title"]: f["value"] for f in risk["facts"]}
     assert facts["规则计算的风险等级"] in ("红色", "橙色", "黄色", "绿色") and facts["判定依据"] != "—"

@@ -68,17 +68,27 @@ def test_lead_channels_start_lead_clue_with_the_lead_data(client, svc, library, 
     assert response.status_code == 201, response.get_json()
     answer = response.get_json()
     assert (answer["process_key"], answer["status"], answer["source_ref"]) == ("lead_clue", "active", f"{channel}-0001")
-    assert answer["steps"] == ["线索研判"] and answer["linked_cases"] == []
+    # 双网融合: a 110 lead that is no police matter goes straight to the grid of its address (杨家湾村3组
+    # is on the roster of 第一网格); the others are screened by the city centre first.
+    first_step, place = ("网格入户核查", GRID) if channel == "police_110" else ("线索研判", VILLAGE)
+    assert answer["steps"] == [first_step] and answer["linked_cases"] == []
     case = case_of(svc, answer["case_no"])
-    assert case.jurisdiction == VILLAGE and case.created_by == f"intake:{channel}"
+    assert case.jurisdiction == place and case.created_by == f"intake:{channel}"
     data = case.data
     assert (data["source"], data["source_ref"], data["channel"]) == (channel, f"{channel}-0001", "lead")
-    assert data["lead_summary"].startswith("杨家湾村两户") and data["category"] == "邻里"
-    assert data["category_reported"] == "邻里纠纷"
-    assert data["handler_unit"] == VILLAGE and data["address"] == "杨家湾村3组"
-    [party] = data["parties"]
-    assert party["name"] == "张某" and party["id_no"]["$pii"] == "id_no" and ID_NO not in json.dumps(data)
-    assert "linked_case_no" not in data
+    if channel == "court_divorce":                     # a divorce, its parties named as the court names them
+        assert data["lead_summary"].startswith("杨家湾村刘某诉丈夫") and data["category"] == "婚姻家庭"
+        assert data["handler_unit"] == VILLAGE and data["address"] == "杨家湾村5组"
+        assert [(p["name"], p["role"], p["role_reported"]) for p in data["parties"]] == [
+            ("刘某", "申请人", "原告"), ("陈某", "被申请人", "被告")]
+        assert all(p["phone"]["$pii"] == "phone" for p in data["parties"])
+    else:
+        assert data["lead_summary"].startswith("杨家湾村两户") and data["category"] == "邻里"
+        assert data["category_reported"] == "邻里纠纷"
+        assert data["handler_unit"] == VILLAGE and data["address"] == "杨家湾村3组"
+        [party] = data["parties"]
+        assert party["name"] == "张某" and party["id_no"]["$pii"] == "id_no" and ID_NO not in json.dumps(data)
+    assert not data.get("linked_case_no")  # the intake found no open case to link
     extra = {"hotline_12345": "reply_by", "police_110": "incident_no", "court_divorce": "court_case_no",
              "petition": "petition_no"}[channel]
     assert data[extra] == body(channel)[extra]
@@ -88,7 +98,7 @@ def test_lead_channels_start_lead_clue_with_the_lead_data(client, svc, library, 
 
 
 @pytest.mark.parametrize("channel, expected_channel, jurisdiction", [
-    ("one_key_call", "one_key_call", VILLAGE), ("grid_report", "grid_patrol", GRID)])
+    ("one_key_call", "one_key_call", GRID), ("grid_report", "grid_patrol", GRID)])
 def test_case_channels_start_dispute_intake_with_registration_data(client, svc, library, keys, channel,  # noqa: F811
                                                                    expected_channel, jurisdiction):
     response = push(client, keys, channel, body(channel))
@@ -114,7 +124,8 @@ def test_a_one_key_call_without_parties_names_the_caller(client, svc, library, k
     response = push(client, keys, "one_key_call", payload)
     assert response.status_code == 201, response.get_json()
     case = case_of(svc, response.get_json()["case_no"])
-    assert case.jurisdiction == "/macheng/"  # no unit given: the city
+    # no unit given, but 杨家湾村5组 is on the roster of 第二网格: the call goes there, to its 组长
+    assert case.jurisdiction == VILLAGE + "songbu-yangjiawan-g2/" and case.data["building_head_user"] == "louzhang2"
     assert case.data["parties"][0]["name"] == "来电群众" and case.data["parties"][0]["phone"]["masked"] == "138****1234"
 
 
@@ -203,7 +214,9 @@ def test_cli_prints_a_key_that_works_once_stored_hashed(client, svc, library, db
 def test_a_lead_is_linked_to_the_open_case_of_the_same_party(client, svc, library, keys):  # noqa: F811
     open_case = svc.cases.start("dispute_intake", {"parties": [{"role": "申请人", "name": "张某", "id_no": ID_NO}]},
                                 "grid", GRID).case
-    response = push(client, keys, "police_110", body("police_110", "110-LINK", what={"summary": "张某再次报警称邻居堵沟"}))
+    # a police matter (police_matter: true) is screened by the city centre, with the link prefilled
+    response = push(client, keys, "police_110", body("police_110", "110-LINK", what={"summary": "张某再次报警称邻居堵沟"},
+                                                     police_matter=True))
     assert response.status_code == 201, response.get_json()
     answer = response.get_json()
     assert [(c["case_no"], c["match"]) for c in answer["linked_cases"]] == [(open_case.case_no, ["id_no"])]
@@ -360,9 +373,9 @@ def test_status_reports_the_case_a_converted_lead_became(client, svc, library, k
     created = push(client, keys, "police_110", body("police_110", "110-CONV")).get_json()
     assert created["converted_case"] is None
     lead = case_of(svc, created["case_no"])
-    _complete(svc, lead.id, "screen", {**SCREEN, "linked_case_no": ""})
+    # no police matter: the grid verifies and answers 110 (双网融合), no city screening
     _complete(svc, lead.id, "verify", _form_example("lead_verify", lead_result="converted"))
-    _complete(svc, lead.id, "feedback", _form_example("lead_feedback"))
+    _complete(svc, lead.id, "feedback_grid", _form_example("lead_feedback"))
     answer = client.get("/api/v1/intake/police_110/110-CONV", headers=keys["police_110"]).get_json()
     assert answer["status"] == "completed" and answer["result"] == "converted"
     converted = answer["converted_case"]
@@ -394,24 +407,30 @@ def test_a_one_key_call_answered_in_time_records_its_response_time(client, svc, 
     assert (row.case_id, row.response_seconds, row.within_window, row.answered_by) == (case.id, 360, True, "grid")
 
 
-def test_a_one_key_call_not_answered_escalates_to_the_town_officer(client, svc, library, keys, clock,  # noqa: F811
-                                                                    login):
+def test_a_one_key_call_not_answered_escalates_to_the_village_then_the_town(client, svc, library, keys, clock,  # noqa: F811
+                                                                           login):
     from datetime import timedelta
 
     created = push(client, keys, "one_key_call", body("one_key_call", "OK-2")).get_json()
     case = case_of(svc, created["case_no"])
     clock.advance(timedelta(minutes=10, seconds=1))
     assert svc.cases.fire_due_timers() == 1
-    [escalation] = [t for t in ready(svc, case.id) if t.element_id == "onekey_escalate"]
-    assert (escalation.role, escalation.jurisdiction) == ("town_officer", "/macheng/songbu/")  # the town of the case
+    [village] = [t for t in ready(svc, case.id) if t.element_id == "onekey_escalate_village"]
+    assert (village.role, village.jurisdiction) == ("village_secretary", VILLAGE)  # the village first
     answer = client.get("/api/v1/intake/one_key_call/OK-2", headers=keys["one_key_call"]).get_json()
     assert answer["response"]["within_window"] is False and answer["response"]["answered_at"] is None
-    assert answer["response"]["escalated_at"] and "一键呼叫超时督办" in answer["steps"]
+    assert answer["response"]["escalated_at"] and answer["response"]["escalated_to"] == "village"
+    assert "一键呼叫超时督办（村）" in answer["steps"]
+    clock.advance(timedelta(minutes=20))
+    assert svc.cases.fire_due_timers() == 1
+    [escalation] = [t for t in ready(svc, case.id) if t.element_id == "onekey_escalate"]
+    assert (escalation.role, escalation.jurisdiction) == ("town_officer", "/macheng/songbu/")  # then the town
     # The escalation shows in the town officer's inbox; the late answer is still recorded, as late.
     inbox = client.get("/api/v1/tasks", headers=login("town")).get_json()
     assert escalation.id in json.dumps(inbox)
     clock.advance(timedelta(minutes=5))
     _complete(svc, case.id, "register_onekey", _form_example("intake_register", channel="one_key_call"))
     late = client.get("/api/v1/intake/one_key_call/OK-2", headers=keys["one_key_call"]).get_json()["response"]
-    assert late["response_seconds"] == 901 and late["within_window"] is False and late["escalated_at"]
-
+    assert late["response_seconds"] == 2101 and late["within_window"] is False and late["escalated_to"] == "town"
+    assert late["answered_role"] == "grid_worker"
+    assert {t.element_id for t in ready(svc, case.id)} == {"notice"}  # the answer withdrew the escalations

@@ -182,7 +182,8 @@ def test_a_town_admin_sees_and_changes_only_the_town(client, admin, town_admin, 
     users = client.get("/api/v1/admin/users", headers=town_admin).get_json()
     assert {u["username"] for u in users["items"]} == {"grid", "grid2", "mediator", "secretary", "town", "director",
                                                        "justice", "police", "songbu-admin", "grid_xd", "grid_xd2",
-                                                       "mediator_xd", "secretary_xd"}
+                                                       "mediator_xd", "secretary_xd", "louzhang", "louzhang2",
+                                                       "louzhang_xd", "louzhang_xd2"}
     city = user_id(svc, "city")
     for response in (client.get(f"/api/v1/admin/users/{city}", headers=town_admin),
                      client.patch(f"/api/v1/admin/users/{city}", headers=town_admin, json={"active": False}),

@@ -95,8 +95,41 @@ def test_leader_progress_reminder_and_maximum_term(svc, library, clock):
     do(svc, cid, "plan", paths=["领导包案"])
     do(svc, cid, "a_assign")
     assert advance(svc, clock, days=31, seconds=1) == 1          # monthly progress report is due
-    assert sent(svc, cid) == ["leader_progress_due"] and ready_ids(svc, cid) == ["a_work"]
+    assert sent(svc, cid) == ["leader_progress_due"] and "a_work" in ready_ids(svc, cid)
     advance(svc, clock, days=62)                                   # three months: the leader's term ran out
-    assert ready_ids(svc, cid) == ["assess"] and case_of(svc, cid).data["leader_overdue"] is True
+    assert "a_work" not in ready_ids(svc, cid) and "assess" in ready_ids(svc, cid)
+    assert ready_ids(svc, cid) == ["assess"]                        # the term's end also ends the revisits
+    assert case_of(svc, cid).data["leader_overdue"] is True
     do(svc, cid, "assess", assessment="部分化解", unresolved_next="升级")   # no further round after overdue
     assert case_of(svc, cid).data["batch_result"] == "escalate"
+
+
+def test_a_red_case_under_a_leader_is_revisited_weekly_until_the_leader_closes_it(svc, library, clock):
+    """The weekly revisit (每周回访) is a cycle timer on the leader's work: one task a week for the
+    leader, none after the 包案 is closed, none for a case that is not red."""
+    cid = start_p4(svc, leader_required=True, risk_level="red")
+    do(svc, cid, "plan", paths=["领导包案"])
+    do(svc, cid, "a_assign")
+    assert ready_ids(svc, cid) == ["a_work"]
+    advance(svc, clock, days=7, minutes=1)
+    assert sorted(ready_ids(svc, cid)) == ["a_revisit", "a_work"]
+    do(svc, cid, "a_revisit")
+    advance(svc, clock, days=7)
+    assert sorted(ready_ids(svc, cid)) == ["a_revisit", "a_work"]
+    do(svc, cid, "a_revisit", parties_stable=False)
+    advance(svc, clock, days=7)
+    assert sorted(ready_ids(svc, cid)) == ["a_revisit", "a_work"]
+    do(svc, cid, "a_work")                                         # closing the 包案 ends the open revisit
+    assert ready_ids(svc, cid) == ["assess"]
+    case = resolve(svc, cid)
+    assert case.status == "completed" and case.data["batch_result"] == "resolved"
+    advance(svc, clock, days=14)
+    assert ready_ids(svc, cid) == []
+
+
+def test_a_case_that_is_not_red_gets_no_weekly_revisit(svc, library, clock):
+    cid = start_p4(svc)
+    do(svc, cid, "plan", paths=["领导包案"])
+    do(svc, cid, "a_assign")
+    advance(svc, clock, days=7, minutes=1)
+    assert ready_ids(svc, cid) == ["a_work"]

@@ -10,6 +10,8 @@ from tests.test_process_mediation import (GRID, advance, case_of, do, drive_fore
 pytestmark = pytest.mark.usefixtures("verify_all_cases")
 
 SATISFIED = {"satisfaction": "满意", "performed": True, "performance_ok": True, "recurrence": False}
+# A yellow dispute (not 五小-small: 5,000 yuan) is triaged by the town; a green one goes straight to the village.
+YELLOW = {"amount": 5000}
 
 
 def start(svc, **data):
@@ -19,19 +21,25 @@ def start(svc, **data):
 def register_and_triage(svc, cid, classify=None, risk=None, scope=None):
     do(svc, cid, "register")
     do(svc, cid, "notice")
-    do(svc, cid, "classify", classify or {})
+    do(svc, cid, "classify", {**YELLOW, **(classify or {})})
     do(svc, cid, "risk_confirm", risk or {})
     do(svc, cid, "scope_check", scope or {})
 
 
+def register_green(svc, cid):
+    """A green 五小 dispute (the classify form's example): registered and classified in the grid."""
+    do(svc, cid, "register")
+    do(svc, cid, "notice")
+    do(svc, cid, "classify")
+
+
 def test_neighbour_dispute_mediated_in_the_village_and_closed_after_revisit(svc, library, clock):
     cid = start(svc)
-    register_and_triage(svc, cid)
+    register_green(svc, cid)
     case = case_of(svc, cid)
     assert (case.data["risk_proposed"], case.data["risk_level"]) == ("green", "green")
-    do(svc, cid, "route_confirm")
-    assert case_of(svc, cid).data["owner_level"] == "village"
-    assert ready_ids(svc, cid) == ["accept_village"]
+    assert case.data["owner_level"] == "village" and case.data["village_first"] is True
+    assert ready_ids(svc, cid) == ["accept_village"]                  # no town triage: 小事不出村
     do(svc, cid, "accept_village")
     do(svc, cid, "appoint")
     do(svc, cid, "investigate")
@@ -42,7 +50,8 @@ def test_neighbour_dispute_mediated_in_the_village_and_closed_after_revisit(svc,
     done = drive_foreign(svc, clock, cid, SATISFIED)
     case = case_of(svc, cid)
     assert case.status == "completed", ready_ids(svc, cid)
-    assert "revisit" in done
+    assert "revisit" in done and "verify_village" in done and "review_village" in done
+    assert "verify" not in done and "review" not in done              # closed in the village
     assert case.data["closure_state"] == "closed_resolved" and case.data["intake_result"] == "closed_resolved"
     assert case.data["satisfaction"] == "满意"
 
@@ -78,27 +87,58 @@ def test_duplicate_flag_in_the_start_data(svc, library, clock):
     assert case_of(svc, cid).data["intake_result"] == "merged"
 
 
-def test_one_key_call_response_window(svc, library, clock):
+def _ready(svc, cid):
+    return __import__("tests.test_process_mediation", fromlist=["ready"]).ready(svc, cid)
+
+
+def test_one_key_call_escalates_to_the_village_then_the_town(svc, library, clock):
     cid = start(svc, channel="one_key_call")
-    [task] = [t for t in __import__("tests.test_process_mediation", fromlist=["ready"]).ready(svc, cid)]
+    [task] = _ready(svc, cid)
     assert task.element_id == "register_onekey" and task.role == "grid_worker"
+    assert task.jurisdiction == GRID                                      # the grid of the caller's address
     assert (task.due_at - task.created_at).total_seconds() == 600        # 即呼即应: 10 minutes
     assert advance(svc, clock, minutes=10, seconds=1) == 1
-    assert sent(svc, cid) == ["one_key_overdue"] and ready_ids(svc, cid) == ["register_onekey", "onekey_escalate"]
-    [escalation] = [t for t in __import__("tests.test_process_mediation", fromlist=["ready"]).ready(svc, cid)
-                    if t.element_id == "onekey_escalate"]
-    assert escalation.role == "town_officer"                              # escalated to the town centre
-    do(svc, cid, "register_onekey", channel="one_key_call")
-    do(svc, cid, "onekey_escalate")
+    assert sent(svc, cid) == ["one_key_overdue"]
+    assert ready_ids(svc, cid) == ["register_onekey", "onekey_escalate_village"]
+    [village] = [t for t in _ready(svc, cid) if t.element_id == "onekey_escalate_village"]
+    assert (village.role, village.jurisdiction) == ("village_secretary", "/macheng/songbu/songbu-yangjiawan/")
+    do(svc, cid, "onekey_escalate_village")                               # the village urged; still no answer
+    assert advance(svc, clock, minutes=20) == 1                           # 30 minutes from the call
+    [town] = [t for t in _ready(svc, cid) if t.element_id == "onekey_escalate"]
+    assert (town.role, town.jurisdiction) == ("town_officer", "/macheng/songbu/")
+    do(svc, cid, "register_onekey", channel="one_key_call")               # the answer ends the ladder
     assert ready_ids(svc, cid) == ["notice"]
+    assert case_of(svc, cid).data["onekey_answered_role"] == "grid_worker"
 
 
 def test_one_key_call_answered_in_time_raises_no_alarm(svc, library, clock):
     cid = start(svc, channel="one_key_call")
     advance(svc, clock, minutes=5)
     do(svc, cid, "register_onekey", channel="one_key_call")
-    advance(svc, clock, minutes=10)
+    advance(svc, clock, minutes=40)
     assert sent(svc, cid) == [] and ready_ids(svc, cid) == ["notice"]
+
+
+def test_one_key_call_goes_to_the_building_head_and_the_grid_worker_first_one_answers(svc, library, clock):
+    cid = start(svc, channel="one_key_call", building_head_user="louzhang")
+    tasks = {t.element_id: t for t in _ready(svc, cid)}
+    assert sorted(tasks) == ["register_onekey", "register_onekey_head"]
+    head = tasks["register_onekey_head"]
+    assert (head.role, head.assignee) == ("building_head", "louzhang")
+    advance(svc, clock, minutes=3)
+    svc.cases.complete_task(head.id, _register_example(), "louzhang")
+    assert ready_ids(svc, cid) == ["notice"]                               # the grid worker's offer is withdrawn
+    assert case_of(svc, cid).data["onekey_answered_role"] == "building_head"
+    advance(svc, clock, minutes=40)
+    assert sent(svc, cid) == []
+
+
+def _register_example():
+    import json
+    from pathlib import Path
+    schema = json.loads((Path(__file__).resolve().parent.parent / "workflows/forms/intake_register.schema.json")
+                        .read_text(encoding="utf-8"))
+    return {**schema["examples"][0], "channel": "one_key_call"}
 
 
 RED = {"category": "婚姻家庭", "wuxiao": False, "involved_count": 3, "amount": 0, "risk_flags": ["家暴", "民转刑"],
@@ -161,6 +201,29 @@ def test_first_handler_accept_timer_reminds_the_town_director(svc, library, cloc
     assert ready_ids(svc, cid) == ["accept_town"]                              # the receiver still has to sign
 
 
+def test_village_rejects_a_green_dispute_and_the_town_triages_it(svc, library, clock):
+    cid = start(svc)
+    register_green(svc, cid)
+    do(svc, cid, "accept_village", accepted=False, reject_reason="一方拒绝村级调解")
+    assert ready_ids(svc, cid) == ["risk_confirm"]                     # pulled in: the town triages it
+    do(svc, cid, "risk_confirm")
+    do(svc, cid, "scope_check")
+    do(svc, cid, "route_confirm", route_override=True, owner_level_override="town", multi_department_override=False,
+       route_override_reason="镇级首调")
+    assert ready_ids(svc, cid) == ["accept_town"]
+    assert case_of(svc, cid).data["village_first"] is False
+
+
+def test_a_green_dispute_needing_several_departments_is_triaged_by_the_town(svc, library, clock):
+    cid = start(svc)
+    do(svc, cid, "register")
+    do(svc, cid, "notice")
+    do(svc, cid, "classify", category="物业", category_l2="物业/收费")   # green, but 物业 is a departments' matter
+    case = case_of(svc, cid)
+    assert (case.data["risk_proposed"], case.data["multi_department_proposed"]) == ("green", True)
+    assert ready_ids(svc, cid) == ["risk_confirm"] and case.data["village_first"] is False
+
+
 def test_receiver_rejects_with_reasons_and_the_center_reroutes(svc, library, clock):
     cid = start(svc)
     register_and_triage(svc, cid)
@@ -190,10 +253,9 @@ def test_orange_multi_department_case_is_whistled_at_the_town(svc, library, cloc
     assert case.data["whistle_result"] == "resolved" and case.data["closure_route"] == "closure"
 
 
-def test_village_escalation_reruns_triage_at_the_town(svc, library, clock):
+def test_village_escalation_reruns_triage_at_the_town_and_is_signed_once(svc, library, clock):
     cid = start(svc)
-    register_and_triage(svc, cid)
-    do(svc, cid, "route_confirm")
+    register_green(svc, cid)
     do(svc, cid, "accept_village")
     do(svc, cid, "appoint")
     do(svc, cid, "investigate")
@@ -207,7 +269,9 @@ def test_village_escalation_reruns_triage_at_the_town(svc, library, clock):
     do(svc, cid, "scope_check")
     assert case_of(svc, cid).data["owner_level"] == "town"                     # never below the escalated level
     do(svc, cid, "route_confirm")
-    assert ready_ids(svc, cid) == ["accept_town"]
+    case = case_of(svc, cid)
+    assert (case.data["signed_level"], case.data["owner_process"]) == ("town", "whistle_dispatch")
+    assert "accept_town" not in ready_ids(svc, cid)                   # signed in P5 already: once per level
 
 
 LEAD = {"summary": "110 警情：夫妻争吵，女方称被推搡", "category": "婚姻家庭", "source": "police_110",

@@ -146,7 +146,7 @@ def to_sessions(svc, case_id: int) -> None:
 
 def test_every_form_of_mine_validates_its_example():
     forms = sorted(p for p in FORMS.glob("*.schema.json") if p.name.startswith(OWN_FORM_PREFIXES))
-    assert len(forms) == 34
+    assert len(forms) == 35  # with batches_red_revisit (weekly revisits of red cases)
     for path in forms:
         schema = json.loads(path.read_text(encoding="utf-8"))
         Draft202012Validator.check_schema(schema)
@@ -200,9 +200,10 @@ def test_one_month_timeout_with_consent_extends_by_the_extension_rule(svc, libra
     limit = timers(svc, cid)["limit"]
     assert (limit - clock.now().replace(tzinfo=limit.tzinfo)).days in (29, 30)   # mediation_extension: one more month
     do(svc, cid, "session", session_outcome="达成协议")
-    do(svc, cid, "draft", agreement_form="口头")
-    do(svc, cid, "sign", wants_judicial_confirmation=False)
-    assert case_of(svc, cid).data["mediation_result"] == "agreement"
+    do(svc, cid, "draft", agreement_form="口头")                  # an oral agreement is recorded, not signed
+    assert "sign" not in ready_ids(svc, cid)
+    case = case_of(svc, cid)
+    assert (case.data["mediation_result"], case.data["judicial_confirmation"]) == ("agreement", "none")
 
 
 def test_escalation_signs_alert_police_and_escalate(svc, library, clock):

@@ -2,6 +2,7 @@
 data a caller passes (it is a call activity of dispute_intake in production)."""
 from __future__ import annotations
 
+import json
 
 import pytest
 
@@ -222,3 +223,22 @@ def test_joint_handling_may_call_five_batches_and_leader_ownership_resolves(svc,
     view = do(svc, cid, "evaluate", {"quality_score": 85})
     assert view.case.status == "completed"
     assert view.case.data["whistle_result"] == "resolved" and view.case.data["batch_result"] == "resolved"
+
+
+def test_the_feedback_asks_for_the_four_elements_only(svc, library):
+    """主办反馈（四要素）: 受理时间、与谁沟通、解决措施、解决时限 are required, nothing more; a reply
+    without an outcome (办理结果) is not resolved, and a redo forgets the earlier outcome."""
+    schema = json.loads((FORMS / "whistle_feedback.schema.json").read_text("utf-8"))
+    assert schema["required"] == ["accepted_at", "contact_person", "measures", "time_limit"]
+    four = {k: FEEDBACK[k] for k in schema["required"]}
+    cid = start_whistle(svc)
+    dispatch(svc, cid, lead_dept=ZRZY, co_depts=[])
+    do(svc, cid, "ack", ACK)
+    do(svc, cid, "report", REPORT)
+    do(svc, cid, "joint", JOINT)
+    do(svc, cid, "feedback", {**four, "outcome": "已解决"})
+    do(svc, cid, "review", {"review_result": "退回重办", "review_comment": "措施未落实"})
+    do(svc, cid, "joint", JOINT)
+    do(svc, cid, "feedback", four)                                   # the four elements alone are accepted
+    view = do(svc, cid, "review", {"review_result": "通过"})
+    assert [t.element_id for t in view.tasks] == ["escalate"]         # no outcome named: not resolved

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from api.resident.milestones import tell_milestones
 from api.resident.models import ResidentCode, ResidentRating, ResidentReport
 from engine.models import Attachment, Case, CaseTask
+from tests.process_support import example
 from tests.test_process_mediation import case_of, do, drive_foreign, library, ready_ids  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("verify_all_cases")
@@ -110,7 +111,7 @@ def test_tracking_follows_acceptance_and_closure_and_the_rating_lands_in_the_kpi
     assert "已受理" in sms.sent[-1][2] and f"/r/t/{tracking}" in sms.sent[-1][2] and sms.sent[-1][0] == PHONE
     early = client.post(f"/api/v1/resident/track/{tracking}/rating", json={"rating": "满意"})
     assert early.status_code == 409 and "办结后" in early.get_json()["message"]
-    for step, data in (("notice", {}), ("classify", {}), ("risk_confirm", {}),
+    for step, data in (("notice", {}), ("classify", {"amount": 5000}), ("risk_confirm", {}),
                        ("scope_check", {"willing": False, "refusing_party": "李某"}), ("guide", {"handoff_route": "court"})):
         do(svc, case_id, step, data)
     drive_foreign(svc, clock, case_id, {"court_case_no": "(2026)鄂1181民初1号"})
@@ -233,3 +234,34 @@ def test_a_report_sent_twice_at_once_starts_one_case_and_both_get_its_code(app, 
         assert sorted(a.status_code for a in answers) == [200, 201], [a.get_json() for a in answers]
         assert answers[0].get_json()["tracking_code"] == answers[1].get_json()["tracking_code"]
         assert count(svc, Case) == count(svc, ResidentReport) == round_ + 1
+
+
+def test_a_village_code_names_each_grids_workers_so_a_resident_can_recognise_theirs(client, library):
+    grids = {g["code"]: g for g in client.get(f"/api/v1/resident/units/{VILLAGE_CODE}").get_json()["grids"]}
+    assert grids[GRID_CODE]["workers"] == ["网格员 李网格"]
+    assert grids["songbu-yangjiawan-g2"]["workers"] == ["网格员 周网格"]
+
+
+def test_the_tracking_page_shows_the_grid_workers_public_card_and_no_one_elses(client, svc, library, sms, login):
+    tracking = report(client, get_code(client, sms)).get_json()["tracking_code"]
+    received = client.get(f"/api/v1/resident/track/{tracking}").get_json()
+    assert received["contacts"] == [{"name": "网格员 李网格", "role": "网格员", "phone": "0713-5210003"}]
+    # The grid worker signs for it (首办负责人): the card is theirs, with the number they publish.
+    grid = login("grid")
+    [task] = [t for t in client.get("/api/v1/tasks", headers=grid).get_json() if t["element_id"] == "register"]
+    body = {**example(task["form_key"]), "channel": "resident"}
+    assert client.post(f"/api/v1/tasks/{task['id']}/complete", headers=grid, json={"data": body}).status_code == 200
+    admin = login("admin")
+    [grid_user] = [u for u in client.get("/api/v1/admin/users?q=grid&page_size=50", headers=admin).get_json()["items"]
+                   if u["username"] == "grid"]
+    bad = client.patch(f"/api/v1/admin/users/{grid_user['id']}", headers=admin, json={"service_phone": "call me"})
+    assert bad.status_code == 422 and "服务电话" in str(bad.get_json())
+    changed = client.patch(f"/api/v1/admin/users/{grid_user['id']}", headers=admin, json={"service_phone": "0713-5219999"})
+    assert changed.status_code == 200 and changed.get_json()["service_phone"] == "0713-5219999"
+    accepted = client.get(f"/api/v1/resident/track/{tracking}").get_json()
+    assert accepted["stage"] == "accepted"
+    assert accepted["contacts"] == [{"name": "网格员 李网格", "role": "网格员", "phone": "0713-5219999"}]
+    page = client.get(f"/r/t/{tracking}").get_data(as_text=True)
+    assert "您的网格员" in page and 'href="tel:0713-5219999"' in page
+    for other in ("张专员", "王调解", "tester"):  # no other staff name reaches the resident
+        assert other not in page and other not in str(accepted)

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from api.stats import service as stats
 from api.stats.service import RatingRulesInvalid, validate_rules
+from engine.clock import CHINA
 
 from .test_process_mediation import FORMS, case_of, do, example, library, ready, ready_ids, timers  # noqa: F401
 
@@ -28,9 +29,14 @@ def start(svc, grid: str, **register):
     return cid
 
 
+# 5,000 yuan: a yellow dispute the town triages (a green 五小 one goes straight to the village; those
+# are counted in tests/test_scenarios_village.py)
+YELLOW = {"amount": 5000}
+
+
 def triage(svc, cid, classify=None, scope=None):
     do(svc, cid, "notice")
-    do(svc, cid, "classify", classify or {})
+    do(svc, cid, "classify", {**YELLOW, **(classify or {})})
     do(svc, cid, "risk_confirm")
     do(svc, cid, "scope_check", scope or {})
 
@@ -153,7 +159,8 @@ def test_city_totals_and_groups(client, login, seeded):
         "satisfaction_rate": 1.0, "overdue_tasks": 1, "overdue_cases": 1, "emergencies": 1, "petitions": 0,
         "recurrences": 0, "repeats": 0, "one_key_calls": 0, "one_key_answered": 0, "one_key_in_time": 0,
         "one_key_rate": None, "one_key_response_seconds": None, "first_signed": 3, "first_signed_on_time": 2,
-        "first_sign_rate": 0.6667, "resident_rated": 0, "resident_satisfied": 0, "resident_satisfaction_rate": None}
+        "first_sign_rate": 0.6667, "resident_rated": 0, "resident_satisfied": 0, "resident_satisfaction_rate": None,
+            "red_cases": 0, "leader_cases": 0, "red_revisits": 0}
     by_town = {g["key"]: g for g in result["groups"]}
     assert [(g["key"], g["label"]) for g in result["groups"]] == [(GUISHAN, "龟山镇"), (SONGBU, "宋埠镇")]
     assert (by_town[SONGBU]["screened"], by_town[SONGBU]["resolved"], by_town[SONGBU]["overdue_tasks"]) == (5, 2, 1)
@@ -211,15 +218,34 @@ def test_safety_ratings_by_village(client, login, seeded):
     assert set(items) == {"杨家湾村", "新店村", "龟峰村", "石桥村"}
     assert (items["龟峰村"]["rating"], items["龟峰村"]["failed"]) == ("safe", [])
     assert items["龟峰村"]["rating_label"] == "平安村(社区)"
-    assert items["石桥村"]["rating"] == "safe"                                # no disputes: rates not applicable
-    assert not any(r["applicable"] for r in items["石桥村"]["met"] if r["metric"].endswith("_rate"))
+    # 应排尽排: 石桥村 recorded no screening at all, so its empty rates do not make it 平安.
+    shiqiao = items["石桥村"]
+    assert (shiqiao["rating"], shiqiao["rating_label"]) == ("unscreened", "未排查，不评平安")
+    assert [r["id"] for r in shiqiao["failed"]] == ["screening_recorded"] and shiqiao["screening_records"] == 0
+    assert "无排查不评平安" in shiqiao["screening"]["reason"]
+    assert not any(r["applicable"] for r in shiqiao["met"] if r["metric"].endswith("_rate"))
+    assert items["龟峰村"]["screening"]["screened"] == 1
     yang = items["杨家湾村"]
     assert yang["rating"] == "vetoed" and yang["rating_label"] == "一票否决"
     assert {r["id"] for r in yang["failed"]} == {"resolution_rate", "on_time_rate", "no_emergency"}
-    assert {r["id"] for r in yang["met"]} == {"satisfaction_rate", "no_petition"}
+    assert {r["id"] for r in yang["met"]} == {"screening_recorded", "satisfaction_rate", "no_petition"}
     xin = items["新店村"]
     assert xin["rating"] == "not_met" and {r["id"] for r in xin["failed"]} == {"resolution_rate"}
     assert [r["actual"] for r in xin["failed"]] == [0.0]
+
+
+def test_a_joint_screening_with_nothing_found_makes_a_village_rateable(client, login, seeded, clock):
+    """A screening that found no dispute is a record (零报告), and a village with one is rated."""
+    made = client.post("/api/v1/prevention/screening-lists", headers=login("secretary_sq"),
+                       json={"area": "guishan-shiqiao", "title": "三月婚姻家庭风险联合排查", "period": "2026-03",
+                             "screeners": ["妇联", "村调委会"]})
+    assert made.status_code == 201, made.get_json()
+    period = clock.now().astimezone(CHINA).strftime("%Y-%m")
+    body = client.get("/api/v1/stats/safety-ratings", headers=login("city"),
+                      query_string={"period": period, "level": "village"}).get_json()
+    shiqiao = {i["name"]: i for i in body["items"]}["石桥村"]
+    assert (shiqiao["rating"], shiqiao["screening"]["lists"], shiqiao["screening_records"]) == ("safe", 1, 1)
+    assert "联合排查 1 次" in shiqiao["screening"]["reason"]
 
 
 def test_safety_ratings_by_town_in_scope(client, login, seeded):

@@ -99,3 +99,17 @@ def test_the_favicon_is_served(client):
         answer = client.get(path)
         assert answer.status_code == 200 and answer.mimetype == "image/svg+xml", path
         assert b"<svg" in answer.data
+
+
+def test_the_town_centre_watches_its_villages_cases_on_their_own_page(client):
+    """村级办理 (/cases/village): the case list narrowed to handled_at=village, for the town centre only."""
+    sign_in(client, "town")
+    page = client.get("/cases/village")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'href="/cases/village"' in text and "村级办理" in text
+    page_data = json.loads(re.search(r'<script id="page-data" type="application/json">(.*?)</script>', text, re.S)[1])
+    assert page_data["params"]["village"] is True
+    sign_in(client, "grid")
+    assert client.get("/cases/village").status_code == 403
+    assert 'href="/cases/village"' not in client.get("/inbox").get_data(as_text=True)

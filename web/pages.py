@@ -25,17 +25,20 @@ STATIC = Path(__file__).parent / "static"
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/ui/static")
 
 # Who sees which screen in the navigation, and may open it.
-STAFF = ("grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "justice_officer",
-         "police_liaison", "department_liaison", "city_officer", "city_director", "leader", "admin")
+# 楼栋长/组长 (building_head) answer one-key calls in their inbox.
+STAFF = ("grid_worker", "building_head", "village_mediator", "village_secretary", "town_officer", "town_director",
+         "justice_officer", "police_liaison", "department_liaison", "city_officer", "city_director", "leader", "admin")
 DESIGNERS = ("designer", "admin")
 AUDITORS = ("auditor", "admin")
 WATCHERS = ("leader", "city_director", "city_officer", "town_director", "town_officer", "auditor", "admin")
 CENSUS = ("grid_worker", "village_mediator", "village_secretary", "town_officer", "town_director", "city_officer",
           "city_director", "leader", "admin")
+TOWN_CENTRE = ("town_officer", "town_director")
 NAV = (  # endpoint, label, roles
     ("web.led_cases", "My led cases", ("leader",)),
     ("web.inbox", "Inbox", STAFF),
     ("web.cases", "Cases", STAFF + AUDITORS),
+    ("web.village_cases", "Village-handled cases", TOWN_CENTRE),
     ("web.census", "Census", CENSUS),
     ("web.prevention", "Prevention", CENSUS),
     ("web.community", "Community", CENSUS),
@@ -199,6 +202,16 @@ def cases():
 def led_cases():
     """我包的案件: the case list narrowed to the cases with a step in the leader's lane (包案)."""
     return render_page("cases.html", "cases", _("My led cases"), led=True)
+
+
+@bp.get("/cases/village")
+@page(*TOWN_CENTRE)
+def village_cases():
+    """村级办理: the town centre's read-only view of the cases its villages took on themselves (小事不出村);
+    the town does no step in them until one is escalated (docs/processes/dispute_intake.md)."""
+    from api.core.categories import current
+
+    return render_page("cases.html", "cases", _("Village-handled cases"), categories=current().names, village=True)
 
 
 @bp.get("/cases/new")

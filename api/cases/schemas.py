@@ -81,6 +81,9 @@ class CaseQuery(_In):
     wuxiao = fields.String(metadata={"description": "五小 tag: True or False"})
     risk_level = fields.String()
     owner_level = fields.String()
+    handled_at = fields.String(validate=validate.OneOf(["village", "town", "city"]), metadata={"description": (
+        "the level that took the case on: village = 村级办理, the cases a village settles without a town step "
+        "(a town officer's monitoring view)")})
     channel = fields.String(metadata={"description": "the data's channel, or a lead's source (hotline_12345 …)"})
     overdue = fields.Boolean(metadata={"description": "only cases with a ready task past its due time"})
     mine = fields.Boolean(metadata={"description": (

@@ -52,6 +52,11 @@ class PeopleQuery(_In):
     offset = Count(load_default=0)
 
 
+class PeopleSearch(_In):
+    id_no = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                          metadata={"description": "an ID number, matched by its keyed hash (never in a URL)"})
+
+
 class ItemIn(_In):
     grid = fields.String(required=True, validate=validate.Length(min=1, max=400))
     kind = fields.String(required=True, validate=validate.OneOf(ITEM_KINDS))
@@ -159,6 +164,8 @@ class VisitIn(_In):
     location = fields.String(required=True, validate=validate.Length(min=1, max=300))
     findings = fields.String(load_default="", validate=validate.Length(max=5000))
     verified = fields.List(fields.Nested(Target), load_default=list)
+    police_relevant = fields.Boolean(load_default=False, metadata={
+        "description": "双网融合: the findings concern the police; they go to the town's police liaison as a lead"})
 
     @validates_schema
     def _times(self, data, **kwargs):
@@ -178,6 +185,8 @@ class VisitOut(Schema):
     location = fields.String()
     findings = fields.String()
     verified = fields.List(fields.Nested(Target))
+    police_lead = fields.String(allow_none=True, metadata={
+        "description": "the case number of the lead that took a police-relevant finding to the police liaison"})
 
 
 class VisitHoursQuery(_In):

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import g, request
+from flask import g, has_request_context, request
 from sqlalchemy import bindparam, select, update
 
 from . import ratelimit
@@ -196,6 +196,11 @@ def current() -> Principal:
     if principal is None:
         principal = authenticate()
     return principal
+
+
+def signed_in() -> Principal | None:
+    """The caller if this request has authenticated them already (no query), else None."""
+    return g.get("principal") if has_request_context() else None
 
 
 def require_role(*roles: str) -> Principal:

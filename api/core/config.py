@@ -27,6 +27,8 @@ def _int(name: str, default: int) -> int:
 @dataclass
 class Settings:
     database_url: str = field(default_factory=default_url)
+    # A read-only streaming replica the statistics read from (docs/scaling.md); unset: the primary.
+    replica_url: str = field(default_factory=lambda: os.environ.get("DATABASE_REPLICA_URL", ""))
     secret_key: str = field(default_factory=lambda: os.environ.get("SECRET_KEY") or secrets.token_hex(32))
     demo_password: str = field(default_factory=lambda: os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD))
     token_ttl_seconds: int = field(default_factory=lambda: _int("TOKEN_TTL_SECONDS", 8 * 3600))

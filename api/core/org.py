@@ -113,7 +113,7 @@ def unit_snapshot(unit: OrgUnit) -> dict[str, Any]:
 def user_snapshot(user: User) -> dict[str, Any]:
     """What the audit keeps of a user: never the password hash."""
     return {"id": user.id, "username": user.username, "display_name": user.display_name,
-            "unit_id": user.unit_id, "unit_path": user.unit.path if user.unit else None,
+            "service_phone": user.service_phone, "unit_id": user.unit_id, "unit_path": user.unit.path if user.unit else None,
             "roles": sorted(user.roles), "active": user.active, "must_change_password": user.must_change_password}
 
 

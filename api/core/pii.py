@@ -172,9 +172,13 @@ def _normal(text: str) -> str:
     return "".join(text.split()).upper()
 
 
+_NEWEST_VERSION = select(func.max(DefinitionVersion.id))
+
+
 class DeclaredFields:
     """The personal fields the deployed forms declare ({name: kind}), kept per process and re-read
-    when a definition version is added (by this process or another: one indexed query per use)."""
+    when a definition version is added (by this process or another: one indexed query per use, or
+    none when the caller read the newest version id already)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -182,11 +186,16 @@ class DeclaredFields:
         self._fields: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def __call__(self) -> dict[str, str]:
+    def __call__(self, newest: int | None = None) -> dict[str, str]:
+        """``newest``: the newest definition version id, if the caller has just read it (a task
+        completion reads it with the case); otherwise one indexed query asks."""
+        if newest is None:  # a prebuilt Core statement on a bare connection, no ORM session
+            with self.db.engine.connect() as conn:
+                newest = conn.execute(_NEWEST_VERSION).scalar()
+        newest = newest or 0
+        if newest <= self._seen:
+            return self._fields
         with self.db.read() as session:
-            newest = session.scalar(select(func.max(DefinitionVersion.id))) or 0
-            if newest <= self._seen:
-                return self._fields
             with self._lock:
                 forms = {ref["sha256"] for version in session.scalars(
                     select(DefinitionVersion).where(DefinitionVersion.id > self._seen))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, exists, select
 
-from engine.models import Case, CaseTask
+from engine.models import Case, CaseField, CaseTask
 
 from .auth import Principal
 from .org import like_prefix
@@ -22,11 +22,25 @@ def ancestors(path: str) -> list[str]:
 
 def case_in_scope(principal: Principal) -> ColumnElement[bool]:
     """Cases in the caller's area, cases that sent a task to the caller's unit (a department
-    sees the cases whistled to it), and cases with a task offered or given to the caller."""
+    sees the cases whistled to it), cases with a task offered or given to the caller, and cases
+    whose process names the caller's role over their unit as a watcher (read-only)."""
     sent_here = exists().where(CaseTask.case_id == Case.id,
                                CaseTask.jurisdiction.like(_prefix(principal), escape="\\")
                                | task_offered_to(principal) | (CaseTask.assignee == principal.username))
-    return Case.jurisdiction.like(_prefix(principal), escape="\\") | sent_here
+    return Case.jurisdiction.like(_prefix(principal), escape="\\") | sent_here | watched_by(principal)
+
+
+def watcher_keys(principal: Principal) -> list[str]:
+    """``role@unit`` for every role of the caller and every unit they sit in or under."""
+    return sorted(f"{role}@{unit}" for role in principal.roles for unit in ancestors(principal.unit_path))
+
+
+def watched_by(principal: Principal) -> ColumnElement[bool]:
+    """Cases whose data lists the caller among its ``watchers`` (``role@unit`` strings a process
+    sets, indexed in ``case_fields``): the police liaison of a town follows the 110 leads sent to
+    the grids of that town (双网融合) without a task of their own."""
+    return exists().where(CaseField.case_id == Case.id, CaseField.name == "watchers",
+                          CaseField.value.in_(watcher_keys(principal)))
 
 
 def task_offered_to(principal: Principal) -> ColumnElement[bool]:

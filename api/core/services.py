@@ -77,7 +77,7 @@ class Services:
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.replica_url or None)
     roles = RoleCatalogue.load(settings)
     deadlines = Deadlines(db)
     registry = DefinitionRegistry(roles.resolve, deadlines.keys,
@@ -86,7 +86,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     declared = DeclaredFields(db)
     catalogue = json.loads((settings.workflows_dir / "catalogue.json").read_text(encoding="utf-8"))
     cases = CaseService(db, registry, clock, roles.resolve, deadlines, case_prefix=settings.case_prefix,
-                        seal=lambda data: vault.seal(data, declared()),
+                        seal=lambda data, newest_definition=None: vault.seal(data, declared(newest_definition)),
                         indexed_fields=tuple(catalogue["indexed_fields"]), role_level=roles.level,
                         describe=UnitNames(db).describe)
     return Services(settings, db, clock, roles, deadlines, registry, cases, vault)

@@ -106,7 +106,12 @@ class OneKeyResponse(Schema):
     response_seconds = fields.Integer(allow_none=True)
     within_window = fields.Boolean(allow_none=True, metadata={
         "description": "true when answered in the window, false when answered late or not by its end, null while open"})
-    escalated_at = fields.DateTime(allow_none=True, metadata={"description": "when the town centre got the escalation"})
+    escalated_at = fields.DateTime(allow_none=True, metadata={"description": "when the village got the escalation"})
+    escalated_to = fields.String(allow_none=True, metadata={
+        "description": "how far the escalation went: village (村书记), then town (乡镇综治中心); null when none"})
+    answered_by = fields.String(allow_none=True, metadata={"description": "the login of who answered"})
+    answered_role = fields.String(allow_none=True, metadata={
+        "description": "building_head (楼栋长/组长) or grid_worker (网格员)"})
 
 
 class IntakeStatus(Schema):

@@ -24,6 +24,7 @@ from sqlalchemy import (BigInteger, Boolean, ForeignKey, Index, Integer, String,
                         update)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from api.census import heads
 from api.core import categories
 from api.core.models import OrgUnit
 from api.core.problems import ApiProblem
@@ -49,7 +50,9 @@ CHANNEL_NAMES = {"hotline_12345": "12345热线", "police_110": "110警情", "cou
 APPLIED_BY_PARTY = ("one_key_call", "resident")
 # Channel fields copied into the case data as they are.
 EXTRA_FIELDS = ("reply_by", "urgency", "incident_no", "police_station", "court_case_no", "filing_date", "court",
-                "petition_no", "caller_phone", "building_head", "grid_code", "reporter")
+                "petition_no", "caller_phone", "building_head", "grid_code", "reporter", "police_matter")
+# Channels whose case goes to the grid of its address (双网融合: a 110 lead, 即呼即应: a one-key call).
+LOCATED_CHANNELS = ("one_key_call", "police_110")
 
 
 class IntakeKey(Base):
@@ -106,7 +109,7 @@ class IntakeResponse(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     record_id: Mapped[int] = mapped_column(BigId, ForeignKey("intake_records.id"))
-    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"))
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)  # the KPIs look up by case
     received_at: Mapped[datetime]
     due_at: Mapped[datetime | None] = mapped_column(nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -189,6 +192,7 @@ def receive(svc, channel: str, body: dict[str, Any], extra: dict[str, Any] | Non
     if existing is not None:
         return Intake(existing, False)
     jurisdiction, village = resolve_unit(svc.db, channel, body)
+    jurisdiction, village, located = locate(svc.db, channel, body, jurisdiction, village)
     hashes = party_hashes(svc.vault, channel, body)
     linked = find_linked(svc.db, hashes, body)
     process_key = "lead_clue" if channel in LEAD_CHANNELS else "dispute_intake"
@@ -198,6 +202,7 @@ def receive(svc, channel: str, body: dict[str, Any], extra: dict[str, Any] | Non
         data, title = lead_data(channel, body, linked, village), f"{CHANNEL_NAMES[channel]}线索：{summary}"
     else:
         data, title = case_data(channel, body, now), f"{CHANNEL_NAMES[channel]}：{summary}"
+    data.update(located)
     data.update(extra or {})
     claim = _record_writer(channel, source_ref, process_key, now, body, linked, hashes)
 
@@ -264,6 +269,27 @@ def resolve_unit(db, channel: str, body: dict[str, Any]) -> tuple[str, str | Non
         if unit.kind == "village":
             return unit.path, unit.path
         return unit.path, parent.path if unit.kind == "grid" and parent is not None else None
+
+
+def locate(db, channel: str, body: dict[str, Any], jurisdiction: str,
+           village: str | None) -> tuple[str, str | None, dict[str, Any]]:
+    """The grid of the address, when the roster of 楼栋长/组长 or the census knows it, as the case's
+    jurisdiction (only ever a unit within the one named); its village; and for a one-key call the
+    head of the building or group the address names (``building_head_user`` gets the answer task)."""
+    address = (body.get("where") or {}).get("address")
+    if channel not in LOCATED_CHANNELS or not address:
+        return jurisdiction, village, {}
+    with db.read() as session:
+        head = heads.head_for_address(session, jurisdiction, address) if channel == "one_key_call" else None
+        grid = head.grid_path if head is not None else heads.grid_of_address(session, jurisdiction, address)
+    found: dict[str, Any] = {}
+    if head is not None:
+        found = {"building_head_user": head.username or "", "building_label": head.label,
+                 "building_head": body.get("building_head") or head.name}
+    if grid and grid.startswith(jurisdiction) and grid != jurisdiction:
+        parts = [p for p in grid.split("/") if p]
+        jurisdiction, village = grid, "/" + "/".join(parts[:3]) + "/" if len(parts) >= 3 else village
+    return jurisdiction, village, found
 
 
 def party_hashes(vault, channel: str, body: dict[str, Any]) -> dict[str, set[str]]:
@@ -371,9 +397,20 @@ def _summary(what: dict[str, Any]) -> str:
     return "\n".join(filter(None, [what["summary"], what.get("description")]))[:4000]
 
 
+# A court names parties by their standing in the lawsuit; the case's party model (intake_register,
+# lead_screen) names them by their standing in the mediation. The court's word is kept beside it.
+ROLE_SYNONYMS = {"原告": "申请人", "被告": "被申请人"}
+
+
 def _parties(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"role": p.get("role") or "主要当事人", **{k: p[k] for k in ("name", "phone", "id_no") if p.get(k)}}
-            for p in body.get("parties") or []]
+    parties = []
+    for p in body.get("parties") or []:
+        reported = p.get("role") or "主要当事人"
+        party = {"role": ROLE_SYNONYMS.get(reported, reported), **{k: p[k] for k in ("name", "phone", "id_no") if p.get(k)}}
+        if reported in ROLE_SYNONYMS:
+            party["role_reported"] = reported
+        parties.append(party)
+    return parties
 
 
 def _instant(text: str) -> datetime:
@@ -404,7 +441,10 @@ def status(db, record: IntakeRecord, now: datetime) -> dict[str, Any]:
     if record.channel == "one_key_call" and case is not None:
         response = record_response(db, record, tasks, now)
         out["response"] = {k: getattr(response, k) for k in (
-            "received_at", "due_at", "answered_at", "response_seconds", "within_window", "escalated_at")}
+            "received_at", "due_at", "answered_at", "answered_by", "response_seconds", "within_window", "escalated_at")}
+        levels = [ESCALATION_TASKS[t.element_id] for t in tasks if t.element_id in ESCALATION_TASKS]
+        out["response"]["escalated_to"] = "town" if "town" in levels else (levels[0] if levels else None)
+        out["response"]["answered_role"] = (case.data or {}).get("onekey_answered_role") or None
     return out
 
 
@@ -425,14 +465,18 @@ def converted_case(db, lead_case_id: int) -> dict[str, Any] | None:
     return None
 
 
-# The one-key response: the registration task answers the call; the timer's task escalates it.
-ANSWER_TASK, ESCALATION_TASK = "register_onekey", "onekey_escalate"
+# The one-key response (one_key_response.bpmn): the first of the head's or the grid worker's
+# registration answers the call; the timers' tasks escalate it to the village, then the town.
+ANSWER_TASKS = ("register_onekey_head", "register_onekey")
+ESCALATION_TASKS = {"onekey_escalate_village": "village", "onekey_escalate": "town"}
 
 
 def record_response(db, record: IntakeRecord, tasks: list[CaseTask], now: datetime) -> IntakeResponse:
     """Write (or bring up to date) the response record of a one-key call from its case's tasks."""
-    answer = next((t for t in tasks if t.element_id == ANSWER_TASK), None)
-    escalation = next((t for t in tasks if t.element_id == ESCALATION_TASK), None)
+    answers = [t for t in tasks if t.element_id in ANSWER_TASKS]
+    done = sorted((t for t in answers if t.state == "completed" and t.closed_at), key=lambda t: t.closed_at)
+    answer = done[0] if done else (answers[0] if answers else None)
+    escalation = min((t for t in tasks if t.element_id in ESCALATION_TASKS), key=lambda t: t.created_at, default=None)
     answered_at = answer.closed_at if answer is not None and answer.state == "completed" else None
     due_at = answer.due_at if answer is not None else None
     values = {

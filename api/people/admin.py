@@ -201,7 +201,7 @@ def delete_unit(unit_id: int):
 # --- users ---------------------------------------------------------------------------------------
 
 def user_out(user: User, temporary_password: str | None = None) -> dict:
-    out = {c: getattr(user, c) for c in ("id", "username", "display_name", "unit_id", "active",
+    out = {c: getattr(user, c) for c in ("id", "username", "display_name", "service_phone", "unit_id", "active",
                                          "must_change_password", "created_at")}
     out.update(unit_code=user.unit.code, unit_name=user.unit.name, unit_path=user.unit.path,
                roles=sorted(user.roles))
@@ -284,6 +284,7 @@ def create_user(body):
         if session.scalars(select(User.id).where(User.username == body["username"])).first() is not None:
             raise ApiProblem(409, f"username {body['username']} is already taken", "用户名已存在", field="username")
         user = User(username=body["username"], display_name=body["display_name"].strip(),
+                    service_phone=body.get("service_phone") or None,
                     password_hash=auth.hash_password(password), unit_id=unit.id, active=body["active"],
                     must_change_password=body["must_change_password"], created_at=svc.clock.now())
         user.role_links = [UserRole(role_code=code) for code in roles]
@@ -299,7 +300,7 @@ def create_user(body):
 @blp.arguments(UserPatch)
 @blp.response(200, UserOut)
 def update_user(body, user_id: int):
-    """Change a user's name, unit, roles or active flag. Deactivating signs the user out everywhere."""
+    """Change a user's name, service phone, unit, roles or active flag. Deactivating signs the user out everywhere."""
     principal = auth.require_role(ADMIN)
     svc = services()
     with svc.db.write() as session, session.begin():
@@ -312,6 +313,8 @@ def update_user(body, user_id: int):
                              "不能停用自己的账号或取消自己的管理员角色")
         if "display_name" in body:
             user.display_name = body["display_name"].strip()
+        if "service_phone" in body:
+            user.service_phone = body["service_phone"] or None
         if unit is not None:
             user.unit_id, user.unit = unit.id, unit
         if roles is not None:

@@ -53,9 +53,17 @@ class UnitQuery(_In):
     kind = fields.String()
 
 
+def _service_phone() -> fields.String:
+    """A published work number (公示电话): not personal data, so not sealed like a party's phone."""
+    return fields.String(allow_none=True, validate=validate.Regexp(
+        r"^([0-9][0-9-]{4,19})?$", error="服务电话只能包含数字和连字符，5-20 位（如 0713-5210001）"), metadata={
+        "description": "public work number (公示电话) shown to residents on the cases this person handles; empty: none"})
+
+
 class UserIn(_In):
     username = fields.String(required=True, validate=validate.Length(min=1, max=100))
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    service_phone = _service_phone()
     unit_id = Id()
     unit_code = fields.String()
     roles = fields.List(fields.String(), load_default=list, metadata={"description": "role codes or names"})
@@ -67,6 +75,7 @@ class UserIn(_In):
 
 class UserPatch(_In):
     display_name = fields.String(validate=validate.Length(min=1, max=200))
+    service_phone = _service_phone()
     unit_id = Id()
     unit_code = fields.String()
     roles = fields.List(fields.String())
@@ -77,6 +86,7 @@ class UserOut(Schema):
     id = fields.Integer()
     username = fields.String()
     display_name = fields.String()
+    service_phone = fields.String(allow_none=True)
     unit_id = fields.Integer()
     unit_code = fields.String()
     unit_name = fields.String()

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.census.heads import demo_roster
 from api.core.auth import hash_password
 from api.core.models import OrgUnit, Role, User, UserRole
 from api.core.services import RoleCatalogue
@@ -76,11 +77,37 @@ DEMO_USERS = [
     ("grid_sq2", "网格员 萧网格", "guishan-shiqiao-g2", ["grid_worker"]),
     ("mediator_sq", "村调解员 田调解", "guishan-shiqiao", ["village_mediator"]),
     ("secretary_sq", "村书记 董书记", "guishan-shiqiao", ["village_secretary"]),
+    # A 楼栋长/组长 in every grid answers the one-key calls of the building or group they head
+    # (DEMO_BUILDING_HEADS); the grid worker answers the others.
+    ("louzhang", "组长 王组长", "songbu-yangjiawan-g1", ["building_head"]),
+    ("louzhang2", "组长 朱组长", "songbu-yangjiawan-g2", ["building_head"]),
+    ("louzhang_xd", "楼栋长 黄楼长", "songbu-xindian-g1", ["building_head"]),
+    ("louzhang_xd2", "组长 林组长", "songbu-xindian-g2", ["building_head"]),
+    ("louzhang_gs", "组长 高组长", "guishan-guifeng-g1", ["building_head"]),
+    ("louzhang_gs2", "组长 马组长", "guishan-guifeng-g2", ["building_head"]),
+    ("louzhang_sq", "组长 胡组长", "guishan-shiqiao-g1", ["building_head"]),
+    ("louzhang_sq2", "组长 郭组长", "guishan-shiqiao-g2", ["building_head"]),
     ("dept_renshe", "人社局联络员 许联络", "renshe", ["department_liaison"]),
     ("dept_ziran", "自然资源局联络员 何联络", "ziranziyuan", ["department_liaison"]),
     ("dept_fulian", "妇联联络员 吕联络", "fulian", ["department_liaison"]),
     ("dept_xinfang", "信访局联络员 施联络", "xinfang", ["department_liaison"]),
 ]
+
+# The roster of the heads above: (grid code, building or group as addresses name it, kind, name, login).
+DEMO_BUILDING_HEADS = [
+    ("songbu-yangjiawan-g1", "杨家湾村3组", "组", "王组长", "louzhang"),
+    ("songbu-yangjiawan-g2", "杨家湾村5组", "组", "朱组长", "louzhang2"),
+    ("songbu-xindian-g1", "新店村1栋", "楼栋", "黄楼长", "louzhang_xd"),
+    ("songbu-xindian-g2", "新店村4组", "组", "林组长", "louzhang_xd2"),
+    ("guishan-guifeng-g1", "龟峰村2组", "组", "高组长", "louzhang_gs"),
+    ("guishan-guifeng-g2", "龟峰村6组", "组", "马组长", "louzhang_gs2"),
+    ("guishan-shiqiao-g1", "石桥村1组", "组", "胡组长", "louzhang_sq"),
+    ("guishan-shiqiao-g2", "石桥村3组", "组", "郭组长", "louzhang_sq2"),
+]
+
+# The work numbers grid workers publish on the village's 公示牌 (made up; 0713 is Huanggang's area code).
+DEMO_SERVICE_PHONES = {username: f"0713-52100{n:02d}" for n, (username, _, _, roles) in enumerate(DEMO_USERS)
+                       if "grid_worker" in roles}
 
 
 def sync_reference_data(session: Session, catalogue: RoleCatalogue, workflows_dir: Path) -> None:
@@ -133,7 +160,10 @@ def seed_demo(session: Session, password: str, now, demo_mode: bool = True) -> b
     password_hash = hash_password(password) if missing else ""  # one hash for all: argon2 is slow on purpose
     for username, display_name, unit_code, roles in missing:
         user = User(username=username, display_name=display_name, password_hash=password_hash,
+                    service_phone=DEMO_SERVICE_PHONES.get(username),
                     unit_id=units[unit_code].id, created_at=now, must_change_password=not demo_mode)
         user.role_links = [UserRole(role_code=role) for role in roles]
         session.add(user)
-    return created or bool(missing)
+    session.flush()
+    roster = demo_roster(session, DEMO_BUILDING_HEADS, now)
+    return created or bool(missing) or roster

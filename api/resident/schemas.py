@@ -17,6 +17,13 @@ class ResidentCodeSent(Schema):
 class ResidentGrid(Schema):
     code = fields.String()
     name = fields.String()
+    workers = fields.List(fields.String(), metadata={"description": "its grid workers' names (公示), to recognise it by"})
+
+
+class ResidentContact(Schema):
+    name = fields.String()
+    role = fields.String()
+    phone = fields.String(allow_none=True, metadata={"description": "the published work number (公示电话)"})
 
 
 class ResidentCategory(Schema):
@@ -71,6 +78,8 @@ class ResidentTrackingOut(Schema):
     closed_at = fields.DateTime(allow_none=True)
     steps = fields.List(fields.Nested(ResidentStep))
     outcome = fields.String(allow_none=True)
+    contacts = fields.List(fields.Nested(ResidentContact), metadata={
+        "description": "while the case is open: the grid worker's public card (the 首办负责人 once signed)"})
     documents = fields.List(fields.Nested(ResidentDocumentOut))
     can_rate = fields.Boolean()
     rating = fields.Nested(ResidentRatingOut, allow_none=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from api.core.models import OrgUnit
+from api.core.models import OrgUnit, User, UserRole
 from api.core.problems import ApiProblem
 from api.intake import service as intake
 from engine.files import FileStore
@@ -62,6 +62,8 @@ class Submitted:
     created: bool
 
 
+GRID_WORKER = "grid_worker"
+
 # Units a QR code names, kept a minute per process: every submission reads one, and the organisation
 # changes seldom (a renamed grid shows a minute late on the residents' page).
 UNIT_CACHE_SECONDS = 60
@@ -86,11 +88,19 @@ def _read_unit(db, unit_code: str) -> dict[str, Any] | None:
         if unit is None:
             return None
         village = unit if unit.kind == "village" else session.get(OrgUnit, unit.parent_id)
-        grids = list(session.execute(select(OrgUnit.code, OrgUnit.name).where(
+        grids = list(session.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.name).where(
             OrgUnit.parent_id == village.id, OrgUnit.kind == "grid").order_by(OrgUnit.code)))
+        # A resident knows their grid worker, not the grid's name: each choice names its workers.
+        workers: dict[int, list[str]] = {}
+        for unit_id, name in session.execute(
+                select(User.unit_id, User.display_name).join(UserRole, UserRole.user_id == User.id)
+                .where(User.unit_id.in_([g.id for g in grids]), User.active.is_(True),
+                       UserRole.role_code == GRID_WORKER).order_by(User.username)):
+            workers.setdefault(unit_id, []).append(name)
         town = session.get(OrgUnit, village.parent_id) if village.parent_id else None
         return {"code": unit.code, "kind": unit.kind, "name": unit.name, "village": village.name,
-                "town": town.name if town else "", "grids": [{"code": c, "name": n} for c, n in grids]}
+                "town": town.name if town else "",
+                "grids": [{"code": g.code, "name": g.name, "workers": workers.get(g.id, [])} for g in grids]}
 
 
 def check(rules: Rules, unit: dict[str, Any] | None, form: Submission) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.core.models import OrgUnit
+from api.core.models import OrgUnit, User, UserRole
 from api.core.problems import ApiProblem
 from api.documents.models import Document
 from engine.models import Case, CaseTask
@@ -20,11 +20,13 @@ from engine.store import insert_once
 from .models import ResidentRating, ResidentReport
 from .rules import MARKUP
 
+GRID_WORKER = "grid_worker"
 RATINGS = ("满意", "基本满意", "不满意")
 # Documents a party is given (the others are the office's own records).
 FOR_PARTIES = ("agreement", "notice")
 FINAL_CLOSURES = ("closed_resolved", "closed_transferred", "closed_unresolved")
-REGISTER_STEPS = ("register", "register_onekey")  # dispute_intake's registration steps
+# dispute_intake's registration steps (and one_key_response's answers)
+REGISTER_STEPS = ("register", "register_onekey", "register_onekey_head")
 STAGES = {"received": "已收到，等待网格员受理", "accepted": "已受理，正在办理", "closed": "已办结",
           "merged": "已并入同一事项的在办案件", "withdrawn": "未受理"}
 OUTCOMES = {"closed_resolved": "调解成功，纠纷已化解", "closed_transferred": "已引导通过法律途径解决（如法院、仲裁、行政部门）",
@@ -66,6 +68,7 @@ def view(svc, report: ResidentReport) -> dict[str, Any]:
         documents = list(session.scalars(select(Document).where(
             Document.case_id == case.id, Document.kind.in_(FOR_PARTIES)).order_by(Document.id)))
         rating = session.scalars(select(ResidentRating).where(ResidentRating.report_id == report.id)).first()
+        contacts = _contact_cards(session, case)
     current = stage(case, tasks)
     roles = {entry["code"]: entry.get("zh", entry["code"]) for entry in svc.roles.entries}
     accepted = next((t.closed_at for t in tasks if t.element_id in REGISTER_STEPS and t.state == "completed"), None)
@@ -82,6 +85,7 @@ def view(svc, report: ResidentReport) -> dict[str, Any]:
         "steps": [{"name": t.name, "unit": _unit_name(units, t.jurisdiction), "role": roles.get(t.role, "工作人员"),
                    "due_at": t.due_at} for t in tasks if t.state == "ready"],
         "outcome": OUTCOMES.get(outcome) if outcome else None,
+        "contacts": contacts if current in ("received", "accepted") else [],
         "documents": [{"title": d.title, "number": d.number, "issued_at": d.issued_at, "verify_code": d.code}
                       for d in latest.values()],
         "can_rate": current in ("closed", "merged") and rating is None,
@@ -111,6 +115,18 @@ def rate(svc, report: ResidentReport, rating: str, comment: str) -> None:
             "rated_at": svc.clock.now()}, ["report_id"])
     if stored is None:
         raise ApiProblem(409, "already rated", "您已经评价过了，谢谢")
+
+
+def _contact_cards(session, case: Case) -> list[dict[str, Any]]:
+    """The grid worker's public card (网格员公示牌: name and work number), the one person the practice
+    names to residents: the 首办负责人 once a grid worker has signed for the case, else the workers of
+    the case's grid. Nobody else's name reaches this page."""
+    workers = (select(User.display_name, User.service_phone).join(UserRole, UserRole.user_id == User.id)
+               .where(User.active.is_(True), UserRole.role_code == GRID_WORKER).order_by(User.username))
+    handler = list(session.execute(workers.where(User.username == case.first_handler))) if case.first_handler else []
+    rows = handler or list(session.execute(workers.join(OrgUnit, OrgUnit.id == User.unit_id)
+                                           .where(OrgUnit.path == case.jurisdiction).limit(3)))
+    return [{"name": name, "role": "网格员", "phone": phone or None} for name, phone in rows]
 
 
 def _closed_at(case: Case, tasks: list[CaseTask]):

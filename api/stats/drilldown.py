@@ -25,6 +25,7 @@ LABELS = {
     "recurrences": "反弹数", "repeats": "反复纠纷数", "one_key_calls": "一键呼叫数", "one_key_answered": "一键呼叫已响应数",
     "one_key_in_time": "一键呼叫按时响应数", "first_signed": "首办已签收数", "first_signed_on_time": "首办按时签收数",
     "whistles": "部门应哨数", "resident_rated": "群众评价数（解纷码）", "resident_satisfied": "群众满意数（解纷码）",
+    "red_cases": "红色案件数", "leader_cases": "领导包案数", "red_revisits": "红色案件每周回访次数",
 }
 # A rate's list is its numerator's; the mean response time lists the answered calls it averages.
 ALIASES = {**{rate: numerator for rate, (numerator, _) in RATES.items()}, "one_key_response_seconds": "one_key_answered"}

@@ -21,7 +21,8 @@ COLUMNS = (("screened", "排查数"), ("cases", "纠纷案件数"), ("leads", "�
            ("one_key_response_seconds", "平均响应秒数"), ("first_signed", "首办已签收数"),
            ("first_signed_on_time", "首办按时签收数"), ("first_sign_rate", "首办按时签收率"),
            ("resident_rated", "群众评价数（解纷码）"), ("resident_satisfied", "群众满意数（解纷码）"),
-           ("resident_satisfaction_rate", "群众满意率（解纷码）"))
+           ("resident_satisfaction_rate", "群众满意率（解纷码）"), ("red_cases", "红色案件数"),
+           ("leader_cases", "领导包案数"), ("red_revisits", "红色案件每周回访次数"))
 GROUP_TITLES = {"town": "乡镇", "village": "村(社区)", "category": "纠纷类型", "channel": "来源渠道", "month": "月份",
                 None: "范围"}
 

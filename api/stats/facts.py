@@ -1,9 +1,9 @@
 """The per-case facts every case KPI is made of (docs/statistics.md).
 
 One SQL query derives, per counted case of the caller's jurisdiction, the 0/1 flags the KPIs sum
-(from the case row, the ``case_fields`` index, ``case_tasks``, the outbox and the one-key call
-responses). The KPI figures sum a flag; the drill-down lists the cases whose flag is set. Both read
-this one definition, so a figure and its list of cases cannot disagree.
+(from the case row, the ``case_fields`` index, ``case_tasks`` — the one-key call's answer tasks
+among them —, the outbox and the residents' ratings). The KPI figures sum a flag; the drill-down
+lists the cases whose flag is set. Both read this one definition, so a figure and its list of cases cannot disagree.
 
 Cohort rule: a period selects the cases *registered* in it, and every KPI of that period is about
 those cases as they stand now. So 化解率 never exceeds 100% and a month's figures settle as its
@@ -22,14 +22,17 @@ from api.core.auth import Principal
 from api.core.models import OrgUnit
 from api.core.org import like_prefix
 from api.core.scope import case_in_scope
-from api.intake.service import IntakeResponse
+from api.intake.service import ANSWER_TASKS
 from api.resident.models import ResidentRating
 from engine.clock import CHINA
 from engine.models import Case, CaseField, CaseTask, MessageOutbox
 
-# The processes whose instances are counted: a case is one dispute_intake (P1), a lead one
-# lead_clue (P6). Sub-processes run inside these; other keys (demos, tests) are not counted.
-CASE_PROCESS, LEAD_PROCESS = "dispute_intake", "lead_clue"
+# The processes whose instances are counted: a case is one dispute_intake (P1) or one quick_mediation
+# (简易纠纷就地调处, settled in the village: it records closure_state like P1), a lead one lead_clue (P6).
+# Sub-processes run inside these; other keys (demos, tests) are not counted.
+CASE_PROCESS, QUICK_PROCESS, LEAD_PROCESS = "dispute_intake", "quick_mediation", "lead_clue"
+CASE_PROCESSES = (CASE_PROCESS, QUICK_PROCESS)
+COUNTED_PROCESSES = (*CASE_PROCESSES, LEAD_PROCESS)
 FINAL_CLOSURES = ("closed_resolved", "closed_transferred", "closed_unresolved")
 # A lead that became a case, joined an open case or proved no dispute is not a dispute of its own.
 LEAD_NOT_COUNTED = ("converted", "linked", "false_alarm")
@@ -38,7 +41,7 @@ GROUPINGS = ("town", "village", "category", "channel", "month", "first_handler")
 COUNTS = ("screened", "cases", "leads", "resolved", "transferred", "closed", "closed_on_time", "revisited",
           "satisfied", "overdue_tasks", "overdue_cases", "emergencies", "petitions", "recurrences", "repeats",
           "one_key_calls", "one_key_answered", "one_key_in_time", "first_signed", "first_signed_on_time",
-          "resident_rated", "resident_satisfied")
+          "resident_rated", "resident_satisfied", "red_cases", "leader_cases", "red_revisits")
 RATES = {"resolution_rate": ("resolved", "screened"), "on_time_rate": ("closed_on_time", "closed"),
          "satisfaction_rate": ("satisfied", "revisited"), "one_key_rate": ("one_key_in_time", "one_key_calls"),
          "first_sign_rate": ("first_signed_on_time", "first_signed"),
@@ -49,7 +52,7 @@ REPEAT_DAYS = 90  # 反复纠纷: the same parties again within this many days
 CHANNEL_NAMES = {"grid_patrol": "网格排查", "walk_in": "来访", "one_key_call": "一键呼叫", "transfer_in": "移交或交办",
                  "lead": "线索转案", "police_110": "110警情", "hotline_12345": "12345热线", "court_divorce": "离婚诉讼",
                  "petition": "信访", "grid_report": "网格上报", "women_federation": "妇联转介",
-                 "resident": "解纷码"}
+                 "resident": "解纷码", "grid_visit": "走访发现"}
 UNKNOWN_LABELS = {"town": "市级直接办理", "village": "乡镇及以上直接办理", "category": "未分类", "channel": "未填写",
                   "month": "—", "first_handler": "尚无人签收"}
 
@@ -80,15 +83,20 @@ def period_filters(period: str, area: str | None = None) -> Filters:
 
 # --- the per-case facts ------------------------------------------------------------------------
 
-FIELDS = ("closure_state", "lead_result", "satisfaction", "channel", "source", "category", "recurrence")
+FIELDS = ("closure_state", "lead_result", "satisfaction", "channel", "source", "category", "recurrence", "risk_level")
+# 领导包案: a leader signed the 包案登记 (five_batches a_assign); 每周回访: the red case's weekly revisits done.
+LEADER_FORM, RED_REVISIT_FORM = "batches_leader_assign", "batches_red_revisit"
 
 
-def _fields():
+def _fields(filters: Filters):
     """The indexed fields the KPIs read, one row per case: a single pass over case_fields (a
-    correlated lookup per field and case took twice as long on 20,000 cases)."""
+    correlated lookup per field and case took twice as long on 20,000 cases), limited to the
+    cases registered in the window (the whole table was grouped for any window: 1 s and more
+    at 100,000 cases, docs/performance.md "Scale")."""
     return (select(CaseField.case_id, *[func.max(case((CaseField.name == name, CaseField.value))).label(name)
                                         for name in FIELDS])
-            .where(CaseField.name.in_(FIELDS)).group_by(CaseField.case_id).subquery("fields"))
+            .where(CaseField.name.in_(FIELDS), CaseField.case_id.in_(registered(select(Case.id), filters)))
+            .group_by(CaseField.case_id).subquery("fields"))
 
 
 def _unit_above(kind: str):
@@ -119,15 +127,40 @@ def _within_days(later, earlier, days: int, dialect: str):
     return func.julianday(later) - func.julianday(earlier) <= days
 
 
+def _seconds(later, earlier, dialect: str):
+    """Seconds from ``earlier`` to ``later`` (both timestamps)."""
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return func.round((func.julianday(later) - func.julianday(earlier)) * 86400)
+
+
+def _one_key(dialect: str):
+    """A one-key call (即呼即应) is a case with the answer tasks of one_key_response.bpmn (the
+    楼栋长/组长's and the grid worker's): answered when the first of them was completed, in time when
+    that was by its due time (the ``one_key_response`` window), and its response time is from the
+    call (the case's start) to that answer."""
+    offered = exists().where(CaseTask.case_id == Case.id, CaseTask.element_id.in_(ANSWER_TASKS))
+    done = and_(CaseTask.case_id == Case.id, CaseTask.element_id.in_(ANSWER_TASKS), CaseTask.state == "completed")
+    in_time = exists().where(done, CaseTask.closed_at <= CaseTask.due_at)
+    seconds = select(func.min(_seconds(CaseTask.closed_at, Case.created_at, dialect))).where(done).scalar_subquery()
+    return offered, exists().where(done), in_time, seconds
+
+
 def _repeat(dialect: str):
     """A dispute case registered before this one (a smaller id), at most 90 days earlier, shares a
-    party (the keyed hash of an identity number, indexed as ``party_hash``)."""
+    party (the keyed hash of an identity number, indexed as ``party_hash``).
+
+    Nested from this case's own hashes outwards, so each step is an index lookup: written as one
+    join, SQLite started from every earlier dispute case instead, once per counted case (10 s for
+    1,000 cases; docs/performance.md "Scale")."""
     mine, theirs, earlier = aliased(CaseField), aliased(CaseField), aliased(Case)
-    return exists().where(
-        mine.case_id == Case.id, mine.name == "party_hash", theirs.name == "party_hash",
-        theirs.value == mine.value, theirs.case_id == earlier.id, earlier.id < Case.id,
-        earlier.process_key == CASE_PROCESS, earlier.status != "cancelled",
-        earlier.created_at <= Case.created_at, _within_days(Case.created_at, earlier.created_at, REPEAT_DAYS, dialect))
+    earlier_dispute = exists().where(
+        earlier.id == theirs.case_id, earlier.process_key.in_(CASE_PROCESSES), earlier.status != "cancelled",
+        earlier.created_at <= Case.created_at, _within_days(Case.created_at, earlier.created_at, REPEAT_DAYS, dialect)
+    ).correlate(Case, theirs)  # the counted case, two levels up, not a cases table of its own
+    shared = exists().where(theirs.name == "party_hash", theirs.value == mine.value, theirs.case_id < Case.id,
+                            earlier_dispute).correlate(Case, mine)
+    return exists().where(mine.case_id == Case.id, mine.name == "party_hash", shared)
 
 
 def _first_handler_sign(now: datetime):
@@ -146,7 +179,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
     """One row per counted case: its id, its 0/1 flags (one per count KPI), the one-key response
     seconds and the grouping key asked for."""
     is_lead = Case.process_key == LEAD_PROCESS
-    fields = _fields()
+    fields = _fields(filters)
     closure, lead_result = fields.c.closure_state, fields.c.lead_result
     satisfaction, channel, source = fields.c.satisfaction, fields.c.channel, fields.c.source
     merged = exists().where(MessageOutbox.sender_case_id == Case.id, MessageOutbox.name == "repeat_contact")
@@ -163,10 +196,11 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
     closed = case((is_lead, Case.status == "completed"), else_=closure.in_(FINAL_CLOSURES))
     # A lead keeps its source as the channel; a converted case says channel 'lead' and keeps the source too.
     channel_key = case((or_(is_lead, channel == "lead"), func.coalesce(source, channel)), else_=channel)
-    one_key = select(IntakeResponse).where(IntakeResponse.case_id == Case.id)
-    one_key_seconds = (select(func.min(IntakeResponse.response_seconds))
-                       .where(IntakeResponse.case_id == Case.id).scalar_subquery())
+    one_key, one_key_answered, one_key_in_time, one_key_seconds = _one_key(dialect)
     signed, late_sign = _first_handler_sign(now)
+    red_revisits = (select(func.count()).select_from(CaseTask)
+                    .where(CaseTask.case_id == Case.id, CaseTask.form_key == RED_REVISIT_FORM,
+                           CaseTask.state == "completed").scalar_subquery())
 
     def flag(condition):
         return case((condition, 1), else_=0)
@@ -181,7 +215,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         return [column.label(name)]
 
     counted = or_(
-        and_(Case.process_key == CASE_PROCESS, ~merged),
+        and_(Case.process_key.in_(CASE_PROCESSES), ~merged),
         and_(is_lead, or_(lead_result.is_(None), lead_result.not_in(LEAD_NOT_COUNTED))))
     statement = select(
         Case.id.label("case_id"),
@@ -194,18 +228,22 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         flag(channel_key == "petition").label("petitions"),
         flag(fields.c.recurrence == "True").label("recurrences"),
         flag(and_(~is_lead, _repeat(dialect))).label("repeats"),
-        flag(one_key.exists()).label("one_key_calls"),
-        flag(one_key.where(IntakeResponse.answered_at.is_not(None)).exists()).label("one_key_answered"),
-        flag(one_key.where(IntakeResponse.within_window.is_(True)).exists()).label("one_key_in_time"),
+        flag(one_key).label("one_key_calls"),
+        flag(one_key_answered).label("one_key_answered"),
+        flag(one_key_in_time).label("one_key_in_time"),
         one_key_seconds.label("one_key_seconds"),
         flag(signed).label("first_signed"),
         flag(and_(signed, ~late_sign)).label("first_signed_on_time"),
         flag(exists().where(ResidentRating.case_id == Case.id)).label("resident_rated"),
         flag(exists().where(ResidentRating.case_id == Case.id, ResidentRating.rating.in_(SATISFIED)))
         .label("resident_satisfied"),
+        flag(fields.c.risk_level == "red").label("red_cases"),
+        flag(exists().where(CaseTask.case_id == Case.id, CaseTask.form_key == LEADER_FORM,
+                            CaseTask.state == "completed")).label("leader_cases"),
+        red_revisits.label("red_revisits"),
         *keys(group_by),
     ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
-        Case.process_key.in_((CASE_PROCESS, LEAD_PROCESS)), Case.status != "cancelled", counted,
+        Case.process_key.in_(COUNTED_PROCESSES), Case.status != "cancelled", counted,
         case_in_scope(principal))
     return registered(statement, filters).subquery("facts")
 

@@ -19,7 +19,7 @@ from api.core.auth import Principal
 from api.core.scope import case_in_scope
 from engine.models import Case, CaseField
 
-from .facts import CASE_PROCESS, LEAD_PROCESS, Filters, registered, facts
+from .facts import CASE_PROCESS, COUNTED_PROCESSES, Filters, registered, facts
 
 # (key, Chinese label, counted in 排查数?) in the order a report lists them.
 PARTS = (("resolved", "化解", True), ("transferred", "依法导入", True), ("unresolved", "办结未化解", True),
@@ -46,7 +46,7 @@ def _parts(principal: Principal, filters: Filters, now: datetime, dialect: str):
         else_="open")
     statement = (select(Case.id.label("case_id"), Case.case_no, Case.process_key, part.label("part"))
                  .select_from(Case).outerjoin(counted, counted.c.case_id == Case.id)
-                 .where(Case.process_key.in_((CASE_PROCESS, LEAD_PROCESS)), case_in_scope(principal)))
+                 .where(Case.process_key.in_(COUNTED_PROCESSES), case_in_scope(principal)))
     return registered(statement, filters).subquery("parts")
 
 

@@ -31,7 +31,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _kpis(query) -> dict:
     principal = auth.current()
     svc = services()
-    with svc.db.read() as session:
+    with svc.db.report() as session:
         area = stats.area_path(session, principal, query["area"])
         filters = stats.window(query["from_"], query["to"], area)
         return stats.kpis(session, principal, filters, svc.clock.now(), query["group_by"])
@@ -55,7 +55,7 @@ def get_kpi_cases(query, kpi):
     listed cases' ``weight`` add up to it. A rate lists its numerator's cases."""
     principal = auth.current()
     svc = services()
-    with svc.db.read() as session:
+    with svc.db.report() as session:
         area = stats.area_path(session, principal, query["area"])
         filters = stats.window(query["from_"], query["to"], area)
         # One run of the KPI's query: the figure is the weights' sum, the page a slice of the ids.
@@ -84,7 +84,7 @@ def export_kpis(query):
     caption = f"矛盾纠纷排查化解统计（登记日期：{export.label_periods(query['from_'], query['to'])}）"
     principal = auth.current()
     svc = services()
-    with svc.db.read() as session:
+    with svc.db.report() as session:
         filters = stats.window(query["from_"], query["to"], stats.area_path(session, principal, query["area"]))
         report = reconcile.reconcile(session, principal, filters, svc.clock.now())
     content = export.workbook(result, query["group_by"], caption, report)
@@ -101,7 +101,7 @@ def get_reconciliation(query):
     duplicate, lead converted, lead linked, false alarm, cancelled — with the duplicates listed."""
     principal = auth.current()
     svc = services()
-    with svc.db.read() as session:
+    with svc.db.report() as session:
         area = stats.area_path(session, principal, query["area"])
         if query.get("period"):
             filters = stats.period_filters(query["period"], area)
@@ -118,7 +118,7 @@ def get_practice(query):
     and whistle response and scores per department, for the window and area."""
     principal = auth.current()
     svc = services()
-    with svc.db.read() as session:
+    with svc.db.report() as session:
         filters = stats.window(query["from_"], query["to"], stats.area_path(session, principal, query["area"]))
         return {"visit_hours": practice.visit_hours(session, principal, filters),
                 "census_rounds": practice.census_rounds(session, principal, filters),
@@ -138,7 +138,7 @@ def get_safety_ratings(query):
     except stats.RatingRulesInvalid as exc:
         log.error("%s", exc)
         raise ApiProblem(503, str(exc), "平安评定规则配置有误，请联系管理员修正 workflows/safety_ratings.json") from exc
-    with svc.db.read() as session:
+    with svc.db.report() as session:
         area = stats.area_path(session, principal, query["area"])
         return stats.safety_ratings(session, principal, query["period"], query["level"], area, versions,
                                     svc.clock.now())

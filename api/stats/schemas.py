@@ -92,6 +92,9 @@ class Kpis(Schema):
     first_signed = fields.Integer(metadata={"description": "cases whose first step (首办) is done"})
     first_signed_on_time = fields.Integer()
     first_sign_rate = fields.Float(allow_none=True, metadata={"description": "首办按时签收率"})
+    red_cases = fields.Integer(metadata={"description": "红色案件: cases graded red (risk_level)"})
+    leader_cases = fields.Integer(metadata={"description": "领导包案: cases whose 包案登记 a leader signed"})
+    red_revisits = fields.Integer(metadata={"description": "weekly revisits of red cases done (每周回访, tasks)"})
 
 
 class KpiGroup(Kpis):
@@ -114,6 +117,14 @@ class RuleResult(Schema):
     applicable = fields.Boolean()
     met = fields.Boolean()
     veto = fields.Boolean()
+    gate = fields.Boolean(metadata={"description": "failing it means the area is not rated (unscreened)"})
+
+
+class ScreeningRecord(Schema):
+    screened = fields.Integer(metadata={"description": "disputes and leads registered"})
+    visits = fields.Integer(metadata={"description": "census visits (入户走访) begun in the period"})
+    lists = fields.Integer(metadata={"description": "joint risk screening lists (联合排查) drawn up"})
+    reason = fields.String(metadata={"description": "the record in Chinese; why an unscreened area is not rated"})
 
 
 class RatedArea(Schema):
@@ -121,7 +132,10 @@ class RatedArea(Schema):
     code = fields.String()
     name = fields.String()
     kpis = fields.Nested(Kpis)
-    rating = fields.String(metadata={"description": "safe, not_met or vetoed"})
+    screening_records = fields.Integer(attribute="kpis.screening_records",
+                                       metadata={"description": "应排尽排: screened + visits + lists"})
+    screening = fields.Nested(ScreeningRecord)
+    rating = fields.String(metadata={"description": "safe, not_met, vetoed or unscreened (no screening recorded)"})
     rating_label = fields.String()
     met = fields.List(fields.Nested(RuleResult))
     failed = fields.List(fields.Nested(RuleResult))

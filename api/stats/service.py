@@ -20,6 +20,7 @@ from api.core.models import OrgUnit, User
 from api.core.org import like_prefix
 from api.core.problems import ApiProblem
 
+from . import screening
 from .facts import (CHANNEL_NAMES, COUNTS, GROUPINGS, RATES, UNKNOWN_LABELS, Filters, day_start, facts,  # noqa: F401
                     period_filters, window)
 
@@ -91,7 +92,8 @@ def area_path(session: Session, principal: Principal, area: str | None) -> str |
 
 OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "==": lambda a, b: a == b,
        ">": lambda a, b: a > b, "<": lambda a, b: a < b}
-METRICS = set(COUNTS) | set(RATES)
+# screening_records: disputes and leads, census visits and joint screening lists (screening.py).
+METRICS = set(COUNTS) | set(RATES) | {"screening_records"}
 LEVELS = ("village", "town")
 
 
@@ -154,6 +156,7 @@ def _check_level(spec: Any, where: str, need) -> None:
             need(rule.get("metric") not in RATES or 0 <= value <= 1, f"{at}.value", "a rate is between 0 and 1")
         need(isinstance(rule.get("label"), str) and bool(rule["label"]), f"{at}.label", "a Chinese label is required")
         need(isinstance(rule.get("veto", False), bool), f"{at}.veto", "true or false")
+        need(isinstance(rule.get("gate", False), bool), f"{at}.gate", "true or false")
 
 
 @lru_cache(maxsize=4)
@@ -190,9 +193,12 @@ def rate(metrics: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
         met = OPS[rule["op"]](actual, rule["value"]) if applicable else True
         results.append({"id": rule["id"], "label": rule["label"], "metric": rule["metric"], "op": rule["op"],
                         "threshold": rule["value"], "actual": actual, "applicable": applicable, "met": met,
-                        "veto": bool(rule.get("veto", False))})
+                        "veto": bool(rule.get("veto", False)), "gate": bool(rule.get("gate", False))})
     failed = [r for r in results if not r["met"]]
-    if not failed:
+    if any(r["gate"] for r in failed):
+        # 应排尽排: without the record a gate asks for, nothing is known, so nothing is rated.
+        rating, label = "unscreened", "未排查，不评平安"
+    elif not failed:
         rating, label = "safe", spec["title"]
     elif any(r["veto"] for r in failed):
         rating, label = "vetoed", "一票否决"
@@ -215,10 +221,14 @@ def safety_ratings(session: Session, principal: Principal, period: str, level: s
                                                                     escape="\\"))
                             .order_by(OrgUnit.path)).all()
     empty = _with_rates({})
+    screened = screening.records(session, level, area or principal.unit_path, filters)
     items = []
     for unit in units:
         metrics = {k: v for k, v in by_unit.get(unit.path, empty).items() if k not in ("key", "label")}
-        items.append({"path": unit.path, "code": unit.code, "name": unit.name, "kpis": metrics, **rate(metrics, spec)})
+        record = {"screened": metrics["screened"], **screened.get(unit.path, {"visits": 0, "lists": 0})}
+        metrics["screening_records"] = sum(record.values())
+        items.append({"path": unit.path, "code": unit.code, "name": unit.name, "kpis": metrics, **rate(metrics, spec),
+                      "screening": {**record, "reason": screening.explain(**record)}})
     return {"period": period, "level": level, "title": spec["title"], "rules_version": version["version"],
             "effective_from": version["effective_from"], "rules_status": version.get("status", ""),
             "items": items}

@@ -79,7 +79,7 @@ def measure(quick: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="cunliao-audit-bench-") as tmp:
         svc = build(Path(tmp), cases=20 if quick else 100, steps=100)
         with svc.db.read() as session:
-            case_id = iter_cases(session)[0].id
+            case_id = next(iter_cases(session)).id
             assert session.get(Case, case_id).event_seq == 101
         result = {"verify_events_per_s": round(verify_rate(svc)), "replay_ms_100_steps": round(replay_ms(svc, case_id), 1)}
         svc.db.dispose()

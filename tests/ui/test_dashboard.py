@@ -32,13 +32,15 @@ from .conftest import api_token, sign_in
 
 
 def _units(base: str, tag: str) -> dict[str, str]:
-    """A town with two villages and a grid each, made by the admin through the API."""
+    """A town with three villages and a grid each, made by the admin through the API (丙村 records
+    nothing: 应排尽排, it is not rated)."""
     admin = api_token(base, "admin")
     town = f"st{tag}"
     paths = {}
     for code, name, kind, parent in ((town, f"统计镇{tag}", "town", "macheng"),
                                      (f"{town}-a", "甲村", "village", town), (f"{town}-a-g1", "甲村第一网格", "grid", f"{town}-a"),
-                                     (f"{town}-b", "乙村", "village", town), (f"{town}-b-g1", "乙村第一网格", "grid", f"{town}-b")):
+                                     (f"{town}-b", "乙村", "village", town), (f"{town}-b-g1", "乙村第一网格", "grid", f"{town}-b"),
+                                     (f"{town}-c", "丙村", "village", town)):
         answer = requests.post(f"{base}/api/v1/admin/units", headers=admin, timeout=30,
                                json={"code": code, "name": name, "kind": kind, "parent_code": parent})
         assert answer.status_code == 201, answer.text
@@ -166,7 +168,10 @@ def test_cards_charts_ratings_and_export(ui, world):
     expect(ui.locator("#chart-village")).to_contain_text("甲村")
 
     rows = ui.locator("#rating-rows tr")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(3)
+    bing = rows.filter(has_text="丙村")                       # no screening recorded: not rated, and why
+    expect(bing.locator("td").nth(0)).to_contain_text("未排查，不评平安")
+    expect(bing.locator("td").nth(0)).to_contain_text("无排查不评平安")
     jia = rows.filter(has_text="甲村")
     expect(jia.locator("td").nth(0)).to_have_text("一票否决")
     expect(jia).to_contain_text("无民转刑、极端事件")

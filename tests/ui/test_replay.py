@@ -22,7 +22,7 @@ def example(form_key: str) -> dict:
 @pytest.fixture
 def seeded(live_server):
     """A dispute_intake case started by the grid worker, who then registers it and gives the notice:
-    three events (case_started, task_completed × 2); the case then waits for the town's classification."""
+    three events (case_started, task_completed × 2); the case then waits for the grid worker's classification."""
     grid = api_token(live_server, "grid")
     answer = requests.post(f"{live_server}/api/v1/cases", json={"process_key": "dispute_intake", "data": {}},
                            headers=grid, timeout=60)
@@ -38,9 +38,10 @@ def seeded(live_server):
     return case
 
 
-def complete(base: str, case: dict, element_id: str, username: str) -> dict:
+def complete(base: str, case: dict, element_id: str, username: str, **data) -> dict:
     [task] = [t for t in case["tasks"] if t["element_id"] == element_id]
-    answer = requests.post(f"{base}/api/v1/tasks/{task['id']}/complete", json={"data": example(task["form_key"])},
+    answer = requests.post(f"{base}/api/v1/tasks/{task['id']}/complete",
+                           json={"data": {**example(task["form_key"]), **data}},
                            headers=api_token(base, username), timeout=60)
     assert answer.status_code == 200, answer.text
     return answer.json()
@@ -159,7 +160,8 @@ def test_a_step_into_a_called_process_shows_that_process(ui, seeded, live_server
     """Triaged at the town and accepted by the village mediator, the case enters village_mediation:
     that step shows the called process's diagram; the top process is a tab away."""
     case = seeded
-    for element_id in ("classify", "risk_confirm", "scope_check", "route_confirm"):
+    case = complete(live_server, case, "classify", "grid", amount=5000)   # yellow: the town triages it
+    for element_id in ("risk_confirm", "scope_check", "route_confirm"):
         case = complete(live_server, case, element_id, "town")
     case = complete(live_server, case, "accept_village", "mediator")
     sign_in(ui, "auditor", next_path=f"/audit/cases/{case['id']}?at=8")

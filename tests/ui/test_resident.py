@@ -118,7 +118,7 @@ def close_the_case(database_url: str, case_id: int) -> None:
     clock = FakeClock(datetime.now(timezone.utc) + timedelta(minutes=5))
     svc = build_services(Settings(database_url=database_url), clock)
     try:
-        for step, data in (("notice", {}), ("classify", {}), ("risk_confirm", {}),
+        for step, data in (("notice", {}), ("classify", {"amount": 5000}), ("risk_confirm", {}),
                            ("scope_check", {"willing": False, "refusing_party": "李某"}),
                            ("guide", {"handoff_route": "court"})):
             do(svc, case_id, step, data)

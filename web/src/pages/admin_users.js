@@ -110,6 +110,7 @@ function openEdit(account) {
   $('nu-username').value = account.username;
   $('nu-username').disabled = true;
   $('nu-display-name').value = account.display_name;
+  $('nu-service-phone').value = account.service_phone || '';
   $('nu-unit').value = String(account.unit_id);
   for (const box of form.querySelectorAll('input[name="roles"]')) box.checked = account.roles.includes(box.value);
   $('nu-password-field').hidden = true;
@@ -132,7 +133,10 @@ function closeForm() {
 async function saveUser(form) {
   clearErrors(form);
   const roles = [...form.querySelectorAll('input[name="roles"]:checked')].map((box) => box.value);
-  const body = { display_name: $('nu-display-name').value.trim(), unit_id: Number($('nu-unit').value), roles };
+  const body = {
+    display_name: $('nu-display-name').value.trim(), service_phone: $('nu-service-phone').value.trim() || null,
+    unit_id: Number($('nu-unit').value), roles,
+  };
   if (!body.display_name || !roles.length) {
     showErrors(form, body.display_name ? { roles: t('Choose at least one role') } : { display_name: t('Required') }, '');
     return;
@@ -154,7 +158,7 @@ async function createUser(form) {
   const roles = [...form.querySelectorAll('input[name="roles"]:checked')].map((box) => box.value);
   const body = {
     username: $('nu-username').value.trim(), display_name: $('nu-display-name').value.trim(),
-    unit_id: Number($('nu-unit').value), roles,
+    service_phone: $('nu-service-phone').value.trim() || null, unit_id: Number($('nu-unit').value), roles,
   };
   const local = {};
   if (!body.username) local.username = t('Required');

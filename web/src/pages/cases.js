@@ -95,6 +95,7 @@ function apiQuery() {
     created_to: value('to') ? dayStart(value('to'), 1) : '',
     overdue: field('overdue').checked ? 'true' : '',
     led: params.led ? 'true' : '',  // 我包的案件 (/cases/led)
+    handled_at: params.village ? 'village' : '',  // 村级办理, the town's monitoring view (/cases/village)
     page,
     page_size: pageSize,
   };

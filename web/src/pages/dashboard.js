@@ -140,7 +140,9 @@ async function loadRatings() {
       { version: body.rules_version, date: body.effective_from });
     $('rating-rows').replaceChildren(...body.items.map((item) => h('tr', { dataset: { path: item.path, rating: item.rating } },
       h('th', { scope: 'row', 'data-label': t('Area') }, item.name),
-      h('td', { class: `rating-${item.rating}`, 'data-label': t('Rating') }, item.rating_label),
+      // 应排尽排: an area with no screening recorded is not rated; the server says why.
+      h('td', { class: `rating-${item.rating}`, 'data-label': t('Rating'), title: item.screening.reason }, item.rating_label,
+        item.rating === 'unscreened' ? h('small', { class: 'rating-reason' }, item.screening.reason) : null),
       h('td', { 'data-label': t('Disputes screened') }, String(item.kpis.screened)),
       h('td', { 'data-label': t('Resolution rate') }, percent(item.kpis.resolution_rate)),
       h('td', { 'data-label': t('Closed on time') }, percent(item.kpis.on_time_rate)),

@@ -1,0 +1,102 @@
+"""Build the city on the configured database: schema, reference data, the bundled processes, the
+organisation, the census, visits and patrols (bulk), then the cases (the engine)."""
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+
+from api.core.config import ROOT, Settings
+from api.core.services import build_services
+from api.people.seed import seed_demo, sync_reference_data
+from cunliao.cli import _sources, migrate
+from engine.definitions import SourceFile
+from engine.models import Case, CaseEvent, CaseTask
+
+from . import cases as case_runner
+from . import census, org, paths
+from .sizes import Sizes
+
+
+def reset(url: str, force: bool = False) -> None:
+    """An empty database at ``url`` (the bench owns it: everything in it is dropped). A database
+    whose name does not say "bench" is only dropped with ``force`` (not the app's own by mistake)."""
+    if "bench" not in url.rsplit("/", 1)[-1] and not force:
+        raise SystemExit(f"bench-scale drops everything in {url.rsplit('/', 1)[-1]}: name a database with 'bench' "
+                         "in its name, or pass --force")
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[-1])
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    engine = create_engine("postgresql+psycopg://" + url.removeprefix("postgresql://").removeprefix("postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: datetime | None = None) -> dict:
+    now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    phases: dict[str, float] = {}
+    t0 = time.perf_counter()
+    migrate(settings.database_url)
+    svc = build_services(settings)
+    files = [SourceFile(str(p.relative_to(base)), p.read_bytes()) for base, p in
+             _sources(tuple(ROOT / "workflows" / folder for folder in ("bpmn", "forms", "documents")))]
+    with svc.db.write() as session, session.begin():
+        sync_reference_data(session, svc.roles, settings.workflows_dir)
+        seed_demo(session, settings.demo_password, now)
+    with svc.db.write() as session, session.begin():  # the SLA keys the timers name are committed now
+        svc.registry.deploy(session, files, "bench", now)
+    phases["schema_s"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    with svc.db.write_engine.begin() as conn:
+        city = org.build(conn, sizes, settings.demo_password, now)
+    phases["org_s"] = time.perf_counter() - t
+    log(f"organisation: {len(city.towns)} towns, {len(city.villages)} villages, {len(city.grids)} grids, "
+        f"{city.users} users ({phases['org_s']:.0f} s)")
+
+    t = time.perf_counter()
+    with svc.db.write_engine.begin() as conn:
+        counts = census.build(conn, city, sizes, svc.vault, now, seed)
+        counts.update(census.visits_and_patrols(conn, city, sizes, now, seed))
+    phases["census_s"] = time.perf_counter() - t
+    log(f"census: {counts} ({phases['census_s']:.0f} s)")
+    svc.db.dispose()
+
+    t = time.perf_counter()
+    planned = paths.plans(random.Random(seed), sizes.cases, city.grids, now, sizes.years)
+    outcomes = case_runner.run(settings, planned, now, workers, seed, log)
+    phases["cases_s"] = time.perf_counter() - t
+    if settings.database_url.startswith("postgresql"):
+        with svc.db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    with svc.db.read() as session:
+        totals = {"cases": session.scalar(select(func.count()).select_from(Case)),
+                  "events": session.scalar(select(func.count()).select_from(CaseEvent)),
+                  "tasks": session.scalar(select(func.count()).select_from(CaseTask)),
+                  "open_cases": session.scalar(select(func.count()).select_from(Case)
+                                               .where(Case.status.in_(("active", "waiting"))))}
+    svc.db.dispose()
+    phases["build_s"] = time.perf_counter() - t0
+    log(f"cases: {totals} in {phases['cases_s']:.0f} s; {len(outcomes)} path outcomes")
+    return {"now": now.isoformat(), "rows": {**counts, **totals, "users": city.users, "grids": len(city.grids)},
+            "outcomes": dict(sorted(Counter(outcomes).items())), "seconds": {k: round(v, 1) for k, v in phases.items()},
+            "db_mb": round(database_mb(settings.database_url), 1), "city": city}
+
+
+def database_mb(url: str) -> float:
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[-1])
+        return sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists()) / 2**20
+    engine = create_engine("postgresql+psycopg://" + url.removeprefix("postgresql://"))
+    with engine.connect() as conn:
+        size = conn.scalar(text("SELECT pg_database_size(current_database())"))
+    engine.dispose()
+    return size / 2**20

@@ -1,0 +1,45 @@
+"""The scale benchmark's generator (tests/bench/bench_scale, `make bench-scale`) at a tiny size on the
+test database: the city has the rows it says, the cases are real (every chain and replay verifies),
+and the same seed builds the same city."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+
+from api.census.service import CensusItem, CensusPerson
+from api.core.models import OrgUnit, User
+from api.core.services import build_services
+from engine.models import Attachment, Case, CaseEvent
+from tests.bench.bench_scale import build, measure
+from tests.bench.bench_scale.sizes import Sizes
+
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
+
+
+def test_a_tiny_city_is_built_with_real_cases_that_verify(settings):
+    sizes = replace(Sizes.of(0.0005), cases=10)
+    built = build.build(settings, sizes, seed=3, workers=1, log=lambda message: None, now=NOW)
+    svc_db = build_services(settings).db
+    with svc_db.read() as session:
+        def count(model, *where):
+            return session.scalar(select(func.count()).select_from(model).where(*where))
+        assert count(OrgUnit, OrgUnit.kind == "grid") == sizes.grids
+        assert count(User) == sizes.users
+        assert count(CensusPerson) == sizes.people
+        assert count(CensusItem, CensusItem.kind == "household") == sizes.households
+        assert count(CensusItem, CensusItem.kind == "house") == sizes.households
+        assert count(CensusItem, CensusItem.kind == "land") == sizes.parcels
+        # every planned case, plus the dispute cases converted leads started by message
+        assert sizes.cases <= count(Case) == built["rows"]["cases"]
+        assert count(CaseEvent) == built["rows"]["events"] > 3 * sizes.cases
+        assert count(Case, Case.status == "completed") > sizes.cases // 2
+        assert count(Case, Case.created_at < datetime(2020, 1, 1, tzinfo=timezone.utc)) > 0  # ten years
+        assert count(Attachment) == count(CaseEvent, CaseEvent.type == "attachment_added")
+        people = list(session.scalars(select(CensusPerson).limit(3)))
+    svc_db.dispose()
+    for person in people:  # sealed as the app seals: Fernet, keyed hash, masked
+        assert set(person.id_no) == {"$pii", "enc", "hash", "masked"} and person.id_hash == person.id_no["hash"]
+    verdict = measure.verify_all(settings, log=lambda message: None)
+    assert verdict["ok"] and verdict["cases"] == built["rows"]["cases"]
