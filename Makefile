@@ -21,9 +21,13 @@ run: install web
 	$(BIN)/cunliao seed-demo --month
 	$(BIN)/cunliao serve
 
-# TEST_DATABASE_URL=postgresql://... runs the same suite on that database.
+# TEST_DATABASE_URL=postgresql://... runs the same suite on that database. Its temporary files go to a
+# directory of its own (kept if a test fails): pytest's shared /tmp/pytest-of-$$USER is pruned by any
+# other pytest run on the machine, which can delete a running suite's databases.
 test: install web
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@tmp=$$(mktemp -d /tmp/cunliao-test.XXXXXX); \
+	$(BIN)/python -m pytest --basetemp=$$tmp $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 0 ]; then rm -rf $$tmp; else echo "test files kept in $$tmp"; fi; exit $$rc
 
 bench: install
 	$(BIN)/python tests/bench/bench_api.py

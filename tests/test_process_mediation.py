@@ -18,6 +18,8 @@ from cunliao.cli import SOURCE_SUFFIXES
 from engine.definitions import SourceFile
 from engine.models import Case, CaseEvent, CaseTask, PendingTimer
 
+from .conftest import deploy_library
+
 pytestmark = pytest.mark.usefixtures("verify_all_cases")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,9 +43,7 @@ def library_files() -> list[SourceFile]:
 
 @pytest.fixture
 def library(svc):
-    with svc.db.write() as session, session.begin():
-        deployed = svc.registry.deploy(session, library_files(), "test", svc.clock.now())
-    return {d.key: d for d in deployed}
+    return {d.key: d for d in deploy_library(svc, library_files())}
 
 
 def example(form_key: str) -> dict:
