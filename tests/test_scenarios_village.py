@@ -2,6 +2,8 @@
 step (from the audit trail), which level was ever given a task, and how the statistics move.
 
 (a) a green 邻里 dispute registered by the grid worker is settled in 杨家湾村 with no town task;
+(a') the same when the village mediator registers it (a case started in the village, as the web
+     登记纠纷 page starts it: no jurisdiction given, the mediator's own village);
 (b) a failed village mediation is escalated once to the town (one town sign), whistled to two
     departments (中心吹哨、部门报到), and both departments are scored;
 and a quick mediation (简易纠纷就地调处) counts in the statistics like any case."""
@@ -133,6 +135,50 @@ def test_a_grid_registered_neighbour_dispute_is_settled_in_the_village_with_no_t
     assert moved(before, after) == {"cases": 1, "resolved": 1, "closed": 1, "closed_on_time": 1, "revisited": 1,
                                     "satisfied": 1, "first_signed": 1}
     assert after["resolution_rate"] == 1.0 and after["on_time_rate"] == 1.0
+    by_village = {g["key"]: g for g in client.get("/api/v1/stats/kpis?group_by=village",
+                                                  headers=as_("town")).get_json()["groups"]}
+    assert by_village[VILLAGE]["resolved"] == 1
+
+
+def test_a_village_registered_neighbour_dispute_is_settled_in_the_village_with_no_town_task(
+        client, login, svc, clock, library):
+    as_ = Actors(login)
+    before = kpis(client, as_("town"))
+    started = client.post("/api/v1/cases", headers=as_("mediator"), json={    # what the 登记纠纷 page sends
+        "process_key": "dispute_intake", "data": {"channel": "walk_in"}, "title": NEIGHBOURS["title"]})
+    assert started.status_code == 201, started.get_json()
+    case_id = started.get_json()["id"]
+    assert started.get_json()["jurisdiction"] == VILLAGE
+    assert inbox(client, as_("grid"), case_id) == {}                      # not offered to the village's grids
+    step(client, as_("mediator"), case_id, "register_village", **{**NEIGHBOURS, "channel": "walk_in"})
+    step(client, as_("mediator"), case_id, "notice_village")
+    step(client, as_("mediator"), case_id, "classify_village", category="邻里", wuxiao=True, amount=0)
+    assert inbox(client, as_("town"), case_id) == {}
+    assert case_id in village_handled(client, as_("town"))
+    step(client, as_("mediator"), case_id, "accept_village")
+    for element_id in ("appoint", "investigate"):
+        step(client, as_("mediator"), case_id, element_id)
+    step(client, as_("mediator"), case_id, "session", session_outcome="达成协议")
+    step(client, as_("mediator"), case_id, "draft", agreement_form="口头")
+    step(client, as_("mediator"), case_id, "verify_village", outcome_type="口头协议")
+    wait_for_timer(svc, clock, case_id, as_)
+    step(client, as_("grid"), case_id, "revisit", **REVISIT)                 # the village's grid worker revisits
+    step(client, as_("secretary"), case_id, "review_village", reviewer="村书记")
+
+    assert trail(svc, case_id) == [
+        ("register_village", "mediator"), ("notice_village", "mediator"), ("classify_village", "mediator"),
+        ("accept_village", "mediator"), ("appoint", "mediator"), ("investigate", "mediator"),
+        ("session", "mediator"), ("draft", "mediator"), ("verify_village", "mediator"), ("revisit", "grid"),
+        ("review_village", "secretary")]
+    assert {(t.role, t.jurisdiction) for t in tasks_of(svc, case_id)} == {
+        ("grid_worker", VILLAGE), ("village_mediator", VILLAGE), ("village_secretary", VILLAGE)}
+    case = client.get(f"/api/v1/cases/{case_id}", headers=as_("town")).get_json()
+    assert case["first_handler"] == "mediator"
+    assert (case["data"]["village_first"], case["data"]["handled_at"]) == (True, "village")
+    assert case["data"]["closure_state"] == "closed_resolved"
+    after = kpis(client, as_("town"))
+    assert moved(before, after) == {"cases": 1, "resolved": 1, "closed": 1, "closed_on_time": 1, "revisited": 1,
+                                    "satisfied": 1, "first_signed": 1}
     by_village = {g["key"]: g for g in client.get("/api/v1/stats/kpis?group_by=village",
                                                   headers=as_("town")).get_json()["groups"]}
     assert by_village[VILLAGE]["resolved"] == 1

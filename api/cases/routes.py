@@ -100,8 +100,11 @@ def start_case(body):
     svc = services()
     with svc.db.read() as session:
         jurisdiction = area_in_scope(session, principal, body.get("jurisdiction") or principal.unit_path)
-    return case_out(svc.cases.start(body["process_key"], body["data"], principal.username, jurisdiction,
-                                    body["title"]))
+        level = session.scalar(select(OrgUnit.kind).where(OrgUnit.path == jurisdiction))
+    # A fact for the process, not a rule: the diagram decides what the level means (dispute_intake:
+    # a case started in a village is registered by the village, docs/processes/dispute_intake.md).
+    data = {**body["data"], "start_level": level}
+    return case_out(svc.cases.start(body["process_key"], data, principal.username, jurisdiction, body["title"]))
 
 
 @blp.get("")

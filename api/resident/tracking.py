@@ -26,7 +26,7 @@ RATINGS = ("满意", "基本满意", "不满意")
 FOR_PARTIES = ("agreement", "notice")
 FINAL_CLOSURES = ("closed_resolved", "closed_transferred", "closed_unresolved")
 # dispute_intake's registration steps (and one_key_response's answers)
-REGISTER_STEPS = ("register", "register_onekey", "register_onekey_head")
+REGISTER_STEPS = ("register", "register_village", "register_onekey", "register_onekey_head")
 STAGES = {"received": "已收到，等待网格员受理", "accepted": "已受理，正在办理", "closed": "已办结",
           "merged": "已并入同一事项的在办案件", "withdrawn": "未受理"}
 OUTCOMES = {"closed_resolved": "调解成功，纠纷已化解", "closed_transferred": "已引导通过法律途径解决（如法院、仲裁、行政部门）",

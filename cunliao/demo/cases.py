@@ -31,6 +31,7 @@ class Plan:
     stop_at: frozenset[str] = frozenset()   # leave the case when one of these steps is ready
     steps: int | None = None           # or after this many completed steps
     then: str | None = None            # "cancel" or "suspend" once it stops
+    registrar: str = "grid_worker"     # who starts it: a village_mediator starts it in the grid's village
 
 
 class Driver:
@@ -68,8 +69,11 @@ class Driver:
         self.clock.set(start)
         self.svc.cases.fire_due_timers()
         unit = self.units[plan.grid]
-        creator = self.actor("grid_worker", unit.path)
-        view = self.svc.cases.start(plan.process, {}, creator, unit.path, plan.title)
+        if plan.registrar == "village_mediator":
+            unit = self.units_by_path[unit.path.rsplit("/", 2)[0] + "/"]
+        creator = self.actor(plan.registrar, unit.path)
+        # start_level as POST /api/v1/cases records it: the level of the area the case starts in
+        view = self.svc.cases.start(plan.process, {"start_level": unit.kind}, creator, unit.path, plan.title)
         case_id, done = view.case.id, 0
         for _ in range(80):
             case = self.case(case_id)

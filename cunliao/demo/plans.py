@@ -21,7 +21,10 @@ MATTERS = [
     ("道路交通事故", "电动车刮擦", "电动车与三轮车刮擦，对维修费用协商不成。"),
 ]
 QUICK = [("邻里", "两户因柴堆占道争吵"), ("债务", "邻居借款三千元到期未还"), ("山林土地", "田埂边界被翻耕")]
-GREEN = {"wuxiao": True, "involved_count": 2, "amount": 3000, "risk_flags": ["无"], "emergency": False}
+# 五小 and calm, but 3,000 yuan: the rules grade it yellow, so the town triages it (risk, scope, route)
+SMALL = {"wuxiao": True, "involved_count": 2, "amount": 3000, "risk_flags": ["无"], "emergency": False}
+# green (五小, no money, no risk flag): village first, 小事不出村 (docs/processes/dispute_intake.md)
+GREEN = {"amount": 0}
 RED = {"category": "婚姻家庭", "summary": "丈夫酒后多次殴打妻子，妻子娘家人扬言报复。", "wuxiao": False,
        "involved_count": 3, "amount": 0, "risk_flags": ["家暴", "民转刑"], "emergency": False, "paths": ["法治教育"]}
 # whistled to 民政局 (救助帮扶): the departments left to the responsibility list (lead_dept, co_depts empty)
@@ -57,7 +60,13 @@ STATES = [
     ("suspended", 9, "dispute_intake", {}, ("session",), None, "suspend"),
     ("quick_open", 1.5, "quick_mediation", {}, ("mediate", "on_spot"), None, None),
     ("quick_done", 22, "quick_mediation", AGREED, (), None, None),
+    # village first: registered in the village by its mediator, or by the grid worker, and settled there
+    ("village_registered", 19, "dispute_intake", {**GREEN, **AGREED, "channel": "walk_in"}, (), None, None),
+    ("village_settled", 17, "dispute_intake", {**GREEN, **AGREED}, (), None, None),
+    ("village_mediating", 3, "dispute_intake", GREEN, ("session",), None, None),
 ]
+# kinds the village mediator registers (a walk-in at the 村调委会), in the grid's village
+BY_VILLAGE = ("village_registered",)
 
 
 def person(rng: random.Random) -> str:
@@ -81,13 +90,14 @@ def plans(rng: random.Random, grids: dict[str, list[tuple[str, str]]], town_name
                 if "category" in answers:
                     category = answers["category"]
                 title = f"{a}与{b}{subject}纠纷" if "category" not in answers else f"{a}等{category}纠纷"
-                extra = {**GREEN, "category": category, "category_l2": f"{category}/{subject}", "summary": what,
+                extra = {**SMALL, "category": category, "category_l2": f"{category}/{subject}", "summary": what,
                          "address": f"{village}{rng.randint(1, 9)}组{rng.randint(1, 40)}号",
                          "channel": rng.choice(("grid_patrol", "walk_in", "grid_patrol", "transfer_in")),
                          "parties": [{"role": "申请人", "name": a}, {"role": "被申请人", "name": b}],
                          "whistle_town": town_names[town], "leader_name": "孙书记", "leader_post": "市委政法委副书记"}
             out.append((days + rng.uniform(0, 0.4), Plan(
                 kind=kind, process=process, grid=grid, title=title,
+                registrar="village_mediator" if kind in BY_VILLAGE else "grid_worker",
                 answers={**extra, **answers},
                 stop_at=frozenset(stop_at), steps=steps, then=then)))
     return sorted(out, key=lambda pair: -pair[0])

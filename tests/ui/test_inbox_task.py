@@ -142,6 +142,29 @@ def test_grid_registers_and_the_mediator_signs_for_it(ui):
     expect(ui.get_by_text("受理并选定调解员").first).to_be_visible()
 
 
+def test_a_village_mediator_registers_a_walk_in_on_the_new_case_page(ui):
+    """村调委会受理 (issue 13): the case starts in the mediator's village, so the village registers it
+    (register_village, the same form) and the page goes on to the mediator's own 权利告知."""
+    sign_in(ui, "mediator", next_path="/cases/new")
+    expect(ui.get_by_role("heading", name="登记纠纷", exact=True)).to_be_visible()
+    ui.get_by_label("纠纷名称").fill("杨某与胡某柴堆占道纠纷")
+    ui.get_by_label("纠纷概要").fill("两户因柴堆占道争吵，来村调委会要求调解。")
+    ui.get_by_label("发生地点").fill("杨家湾村2组")
+    ui.get_by_label("来源渠道").select_option(label="来访")
+    first = ui.get_by_role("group", name="当事人 1")
+    first.get_by_label("申请人", exact=True).check()
+    first.get_by_label("姓名或名称").fill("杨某")
+    ui.get_by_role("button", name="登记", exact=True).click()
+    ui.wait_for_url(re.compile(r"/tasks/[0-9a-f-]+$"))
+    expect(ui.get_by_role("heading", name="权利告知与身份核验（村调委会）", exact=True)).to_be_visible()
+    mediator = api_token(ui.base, "mediator")
+    detail = call(ui.base, mediator, "GET", f"tasks/{ui.url.rsplit('/', 1)[1]}")
+    assert (detail["element_id"], detail["assignee"]) == ("notice_village", "mediator")
+    case = call(ui.base, mediator, "GET", f"cases/{detail['case']['id']}")
+    assert case["jurisdiction"] == "/macheng/songbu/songbu-yangjiawan/"
+    assert [t["element_id"] for t in case["tasks"]] == ["notice_village"]
+
+
 def test_inbox_at_phone_width(ui):
     case = registered_case(ui.base, "手机宽度待办测试纠纷")
     ui.set_viewport_size({"width": 390, "height": 844})

@@ -32,7 +32,10 @@ if (!start || !start.form) {
     if (!pending) {
       const created = await api('cases', { method: 'POST', body: {
         process_key: start.process_key, data, title: typeof data.title === 'string' ? data.title : '' } });
-      const first = created.tasks.find((task) => task.element_id === start.element_id);
+      // the same form may be another lane's step (dispute_intake: a case started in a village is
+      // registered by the village mediator, register_village), so the form names the first task too
+      const first = created.tasks.find((task) => task.element_id === start.element_id)
+        || created.tasks.find((task) => task.form_key === start.form_key && isMine(task, user));
       if (!first) return created;
       pending = { case: created, task: first };
     }
