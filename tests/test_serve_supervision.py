@@ -164,7 +164,14 @@ class TcpProxy:
                 dst.sendall(data)
         except OSError:
             pass
+        # shutdown() before close(): a close() alone neither wakes the other pump's recv() on the same
+        # socket nor sends the FIN while that recv holds it, so the server would wait on a half-dead
+        # connection (seen as a 30 s read timeout under load).
         for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             try:
                 sock.close()
             except OSError:
