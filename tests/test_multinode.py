@@ -11,7 +11,6 @@ sleeps for timing: every wait polls observable state under a bounded deadline.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import multiprocessing
@@ -28,6 +27,7 @@ from engine.models import CaseEvent, PendingTimer, WorkerHeartbeat
 
 from .conftest import DEMO_PASSWORD, PG_URL, REPEATS, integrity_errors
 from .test_e2e_server import _free_port, _token, _wait_until
+from .test_serve_supervision import _stop
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "tests" / "bench"
@@ -65,17 +65,6 @@ def _serve(db_url: str, tmp_path: Path, name: str, shared_files: Path):
         process = subprocess.Popen([sys.executable, "-m", "cunliao.cli", "serve"], cwd=ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return process, f"http://127.0.0.1:{port}", log_path
-
-
-def _stop(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=40)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def _deploy(base: str, *names: str) -> None:

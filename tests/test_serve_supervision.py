@@ -63,13 +63,15 @@ def _port_in_use(port: int) -> bool:
 
 
 def _stop(process: subprocess.Popen) -> None:
+    """Stop a `cunliao serve` and everything it started (its own process group)."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        process.wait(timeout=40)
     except ProcessLookupError:
         pass
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def test_killed_worker_is_restarted_and_killed_serve_leaves_no_orphan(db_url, tmp_path):
