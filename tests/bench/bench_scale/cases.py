@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from api.core.config import Settings
 from api.core.services import build_services
@@ -163,10 +163,15 @@ class FastDriver(Driver):
         return self.svc.cases.view(case_id)
 
 
-def _work(args) -> tuple[Counter, int]:
+def _work(args) -> tuple[Counter, int, float, Counter]:
+    """One worker's share: the path outcomes, engine steps, CPU seconds and round trips."""
     settings, plans, until, seed = args
+    cpu = time.process_time()
     clock = FakeClock(until)
     svc = build_services(settings, clock)
+    statements = Counter()  # round trips: SQL statements, and connection checkouts (a pre-ping each)
+    event.listen(svc.db.engine, "before_cursor_execute", lambda *_: statements.update(("sql",)))
+    event.listen(svc.db.engine, "checkout", lambda *_: statements.update(("checkout",)))
     driver = FastDriver(svc, clock, random.Random(seed), until, load_forms(settings.workflows_dir / "forms"))
     counts, steps = Counter(), 0
     try:
@@ -181,7 +186,7 @@ def _work(args) -> tuple[Counter, int]:
                     steps += made.event_seq
     finally:
         svc.db.dispose()
-    return counts, steps
+    return counts, steps, time.process_time() - cpu, statements[0]
 
 
 def run(settings: Settings, planned: list, until: datetime, workers: int, seed: int, log) -> Counter:
@@ -194,8 +199,13 @@ def run(settings: Settings, planned: list, until: datetime, workers: int, seed: 
     else:
         with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
             results = pool.map(_work, jobs)
+    wall = time.perf_counter() - started
     counts = Counter()
-    for found, _ in results:
+    for found, *_ in results:
         counts.update(found)
-    log(f"cases: {len(planned)} planned in {time.perf_counter() - started:.0f} s")
+    made = max(1, sum(counts.values()))
+    cpu, statements = sum(r[2] for r in results), sum((r[3] for r in results), Counter())
+    log(f"cases: {len(planned)} planned, {made} made in {wall:.0f} s with {workers} workers: "
+        f"{1000 * wall / made:.1f} ms/case wall, {1000 * cpu / made:.1f} ms/case CPU (the workers'), "
+        f"{statements['sql'] / made:.0f} statements + {statements['checkout'] / made:.0f} checkouts/case")
     return counts
