@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import runtime, xmlsafe
-from .audit import GENESIS, canonical, committed, event_hash, jsonable
+from .audit import GENESIS, SEAL_KEY, canonical, case_seal, committed, event_hash, jsonable, may_be_sealed
 from .deadlines import Deadlines, Rule
 from .definitions import SourceFile, build_parser, load_forms
 from .files import FileStore
@@ -57,8 +57,7 @@ def check_chain(case_id: int, events: list[EventRecord], hashes: list[tuple[str,
             return position, f"event {position} is missing (found seq {event.seq} in its place)"
         if prev_hash != previous:
             return event.seq, "its link to the previous event is broken"
-        fields = (previous, case_id, event.seq, event.type, event.actor, event.at, event.payload)
-        if digest not in (event_hash(*fields), event_hash(*fields, legacy=True)):
+        if not hash_matches(digest, previous, case_id, event):
             return event.seq, "its content does not match its hash (changed after it was written)"
         previous = digest
     if len(events) != event_seq or previous != (head or GENESIS):
@@ -67,6 +66,13 @@ def check_chain(case_id: int, events: list[EventRecord], hashes: list[tuple[str,
             f"the case says it has {event_seq} events ending in {head[:12]}…, the log has {last} "
             f"ending in {previous[:12]}… (events removed from the end, or the case row altered)")
     return None, None
+
+
+def hash_matches(digest: str, previous: str, case_id: int, event: EventRecord) -> bool:
+    """The event hashes to ``digest``: as written now, or (only an event that may hold sealed
+    values hashes differently) as written before sealed values were committed."""
+    fields = (previous, case_id, event.seq, event.type, event.actor, event.at, event.payload)
+    return digest == event_hash(*fields) or (may_be_sealed(event.payload) and digest == event_hash(*fields, legacy=True))
 
 
 def verify_case(case: Case, events: list[EventRecord], hashes: list[tuple[str, str]],
