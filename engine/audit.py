@@ -85,7 +85,8 @@ def may_be_sealed(payload: dict[str, Any]) -> bool:
 def state_seal(definition_id: int, status: str, data: Any, incident: Any, state: str | None) -> str:
     """The hash of a case row's workflow-bearing columns; ``state`` enters by its own SHA-256."""
     state_digest = hashlib.sha256((state or "").encode()).hexdigest()
-    return hashlib.sha256(canonical({"definition_id": definition_id, "status": status, "data": jsonable(data),
+    # data is plain JSON already (the engine stores it so; read back, it is JSON): no jsonable walk
+    return hashlib.sha256(canonical({"definition_id": definition_id, "status": status, "data": data,
                                      "incident": jsonable(incident), "state": state_digest})).hexdigest()
 
 
