@@ -81,7 +81,7 @@ def sweep(conn: Connection, ranges: Iterable[tuple[int, int]], files: FileStore 
     for lo, hi in ranges:
         rows = conn.execute(_CASES, {"lo": lo, "hi": hi}).all()
         logged = {case_id: list(group) for case_id, group in
-                  groupby(conn.execute(_EVENTS, {"lo": lo, "hi": hi}), key=lambda r: r.case_id)}
+                  groupby(conn.execute(_EVENTS, {"lo": lo, "hi": hi}).all(), key=lambda r: r.case_id)}
         for row in rows:
             yield check(Case(**row._mapping), logged.get(row.id, []), files)
 
