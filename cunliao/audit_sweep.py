@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.core.config import Settings
 from api.core.services import build_services
 from engine.files import FileStore
+from engine.models import Case
 from engine.sweep import BATCH, Checked, batches, snapshot, sweep
 from engine.verify import Verdict, check_replay
 
@@ -69,8 +71,9 @@ class Tally:
 
 
 def verify_all(settings: Settings, plan: Plan = Plan(), workers: int | None = None,
-               progress: Callable[[int], None] | None = None, batch: int = BATCH) -> Tally:
-    """Every case, ``batch`` case ids per read; ``progress`` is called with the cases done so far."""
+               progress: Callable[[int], None] | None = None, batch: int | None = None) -> Tally:
+    """Every case, ``batch`` case ids per read (default: up to ``BATCH``, fewer for a small database so
+    that each worker gets several batches); ``progress`` is called with the cases done so far."""
     workers = workers or os.cpu_count() or 1
     started = time.perf_counter()
     total = Tally()
@@ -80,7 +83,7 @@ def verify_all(settings: Settings, plan: Plan = Plan(), workers: int | None = No
     try:
         svc = build_services(settings)
         with snapshot(svc.db.engine) as (conn, shared):
-            ranges = batches(conn, batch)
+            ranges = batches(conn, batch or _batch_size(conn, workers))
             if pool is None:
                 parts = (_verify_ranges(svc, plan, conn, [r]) for r in ranges)
             else:
@@ -98,6 +101,11 @@ def verify_all(settings: Settings, plan: Plan = Plan(), workers: int | None = No
     total.failures.sort(key=lambda v: v.case_no)
     total.seconds = time.perf_counter() - started
     return total
+
+
+def _batch_size(conn, workers: int) -> int:
+    cases = conn.execute(select(func.count()).select_from(Case)).scalar_one()
+    return max(1, min(BATCH, -(-cases // (workers * 4))))
 
 
 _worker: tuple | None = None
