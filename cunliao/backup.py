@@ -9,8 +9,8 @@ and the attachment files, checked before it is trusted.
   every file the copy names is there.
 * The copy is verified before the archive is written, the restored database before it is used:
   every case's hash chain and state seal (``audit_sweep``; replay for a case without a seal), every
-  sealed document's bytes, every attachment's file. PostgreSQL's copy is verified in a scratch database restored from the dump
-  (``<name>_verify_<pid>``, dropped afterwards).
+  sealed document's bytes, every attachment's file. PostgreSQL's copy is verified in a scratch
+  database restored from the dump (``<name>_verify_<pid>``, dropped afterwards).
 
 Archive: ``manifest.json``, ``database.sqlite`` or ``database.pgdump``, ``attachments/…``.
 """

@@ -378,6 +378,9 @@ def audit_verify(case_nos: tuple[str, ...], all_cases: bool, replay_all: bool, r
         return
     if not case_nos and not all_cases and anchor_file is None:
         raise click.UsageError("name case numbers, or give --all, --bundle or --anchor")
+    if (replay_all or replay_sample or workers) and not all_cases:
+        raise click.UsageError("--replay, --replay-sample and --workers go with --all "
+                               "(named cases are always replayed)")
     settings = Settings()
     files = FileStore(settings.attachments_dir)  # documents: the stored PDF still has its sealed sha256
     verdicts, problems, swept = [], [], None

@@ -78,7 +78,8 @@ def hash_matches(digest: str, previous: str, case_id: int, event: EventRecord) -
     """The event hashes to ``digest``: as written now, or (only an event that may hold sealed
     values hashes differently) as written before sealed values were committed."""
     fields = (previous, case_id, event.seq, event.type, event.actor, event.at, event.payload)
-    return digest == event_hash(*fields) or (may_be_sealed(event.payload) and digest == event_hash(*fields, legacy=True))
+    return digest == event_hash(*fields) or (may_be_sealed(event.payload)
+                                             and digest == event_hash(*fields, legacy=True))
 
 
 def verify_case(case: Case, events: list[EventRecord], hashes: list[tuple[str, str]],

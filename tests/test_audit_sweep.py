@@ -55,7 +55,8 @@ def case_no(svc, case_id: int) -> str:
 def test_sealed_cases_verify_without_replay(svc, clock, settings):
     ids = cases(svc, clock, 4)
     with svc.db.read() as session:
-        last = session.scalars(select(CaseEvent).where(CaseEvent.case_id == ids[2]).order_by(CaseEvent.seq.desc())).first()
+        last = session.scalars(select(CaseEvent).where(CaseEvent.case_id == ids[2])
+                               .order_by(CaseEvent.seq.desc())).first()
         assert len(last.payload[SEAL_KEY]) == 64
     tally = verify_all(settings, workers=1)
     assert tally.ok and tally.cases == 4 and tally.sealed == 4 and tally.replayed == {}
@@ -76,7 +77,8 @@ def test_the_seal_finds_a_change_replay_cannot_see(svc, clock, settings):
     [case_id] = cases(svc, clock, 1)
     with svc.db.read() as session:
         state = session.get(Case, case_id).state
-    raw(svc, ("UPDATE cases SET state = :s WHERE id = :id", {"s": json.dumps(json.loads(state), indent=1), "id": case_id}))
+    reformatted = json.dumps(json.loads(state), indent=1)
+    raw(svc, ("UPDATE cases SET state = :s WHERE id = :id", {"s": reformatted, "id": case_id}))
     with svc.db.read() as session:
         verdict = verify_in_db(session, svc.registry, svc.cases.script_engine, session.get(Case, case_id))
     assert not verdict.ok and verdict.sealed and "state_sha256" in verdict.diff
@@ -137,3 +139,4 @@ def test_the_command_exit_status(svc, clock, db_url, monkeypatch, tmp_path):
     assert failed.exit_code == 1 and f"FAIL {case_no(svc, ids[1])}: event 2" in failed.output
     assert "2 of 3 cases verified" in failed.output
     assert run(case_no(svc, ids[1])).exit_code == 1 and run(case_no(svc, ids[0])).exit_code == 0
+    assert run(case_no(svc, ids[0]), "--replay").exit_code == 2  # a usage error: named cases always replay
