@@ -210,6 +210,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         if name is None:
             return []
         column = {"town": lambda: _unit_above("town"), "village": lambda: _unit_above("village"),
+                  "jurisdiction": lambda: Case.jurisdiction,  # the KPIs' towns and villages (service._by_unit)
                   "category": lambda: _catalogued(fields.c.category), "channel": lambda: channel_key,
                   "month": lambda: _month(dialect), "first_handler": lambda: Case.first_handler}[name]()
         return [column.label(name)]
@@ -244,7 +245,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         *keys(group_by),
     ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
         Case.process_key.in_(COUNTED_PROCESSES), Case.status != "cancelled", counted,
-        case_in_scope(principal))
+        case_in_scope(principal, many=True))
     return registered(statement, filters).subquery("facts")
 
 
