@@ -183,6 +183,8 @@ class TaskActions:
                 apply(conn)
             if also is not None:
                 also(conn, case)
+            if self.on_write is not None:
+                self.on_write(conn, case)
         return case
 
 
