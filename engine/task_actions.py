@@ -177,6 +177,7 @@ class TaskActions:
             if case is None:
                 raise NotFound(f"case {case_id} does not exist")
             session.expunge(case)
+        before = (case.version, case.chain_head)
         with self.db.write_engine.begin() as conn:
             store.append_events(conn, case, [event])
             if apply is not None:
@@ -185,6 +186,7 @@ class TaskActions:
                 also(conn, case)
             if self.on_write is not None:
                 self.on_write(conn, case)
+        self.workflows.moved(case.id, before, (case.version, case.chain_head))  # committed; state unchanged
         return case
 
 
