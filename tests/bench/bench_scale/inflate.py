@@ -38,6 +38,7 @@ COPIED = (
     ("message_outbox", "sender_case_id", "id", ("created_at", "settled_at"), ()),
     ("attachments", "case_id", "id", ("uploaded_at",), ()),
     ("intake_responses", "case_id", "id", (), ()),
+    ("case_facts", "case_id", "none", (), ()),  # a city built after migration 0021: the KPIs read it
 )
 
 
