@@ -1,5 +1,6 @@
 """Build the city on the configured database: schema, reference data, the bundled processes, the
-organisation, the census, visits and patrols (bulk), then the cases (the engine)."""
+organisation, the census, visits and patrols (bulk), and the cases (the engine): on PostgreSQL the
+census alongside the cases, in its own process; on SQLite (one writer) before them."""
 from __future__ import annotations
 
 import multiprocessing
