@@ -20,7 +20,7 @@ from cunliao.cli import _sources, migrate
 from engine.definitions import SourceFile
 from engine.models import Case, CaseEvent, CaseTask
 
-from . import bulk, census, org, paths
+from . import census, org, paths
 from . import cases as case_runner
 from .sizes import Sizes
 
@@ -106,7 +106,7 @@ def _census(settings: Settings, city, sizes: Sizes, now: datetime, seed: int) ->
     t = time.perf_counter()
     svc = build_services(settings)
     try:
-        with svc.db.write_engine.begin() as conn, bulk.without_indexes(conn, census.TABLES):
+        with svc.db.write_engine.begin() as conn:
             counts = census.build(conn, city, sizes, svc.vault, now, seed)
             counts.update(census.visits_and_patrols(conn, city, sizes, now, seed))
     finally:

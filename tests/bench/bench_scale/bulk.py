@@ -5,7 +5,6 @@ PostgreSQL the id sequence is moved past them afterwards, so the app's own inser
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, Iterable
 
@@ -13,28 +12,6 @@ from sqlalchemy import Connection, Table, func, insert, select, text
 
 BATCH = 20_000
 HELD = 100_000  # rows a Batches holds per table before it writes: memory stays flat at any scale
-
-
-@contextmanager
-def without_indexes(conn: Connection, tables: list[Table]):
-    """On PostgreSQL, the tables' secondary indexes (those backing no constraint) dropped for the
-    load and built again after it: one sort per index instead of a random B-tree insert per row
-    (the ID hash's unique index above all, once it outgrows the buffer cache at full scale). The
-    bench owns the database; an index build that fails leaves the load's transaction rolled back."""
-    if conn.dialect.name != "postgresql":
-        yield
-        return
-    found = conn.execute(text(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname "
-        "WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables) "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)"),
-        {"tables": [t.name for t in tables]}).all()
-    for name, _ in found:
-        conn.execute(text(f'DROP INDEX "{name}"'))
-    yield
-    conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-    for _, definition in found:
-        conn.execute(text(definition))
 
 
 def next_id(conn: Connection, table: Table) -> int:

@@ -22,8 +22,6 @@ from .sizes import Sizes
 FLAG_SETS = (["常住"],) * 6 + (["流动"], ["常住", "困难群体"], ["常住", "特殊人群"], ["流动", "重点人员"])
 STRUCTURES = ("砖混", "砖木", "框架", "土木")
 LAND_USES = ("水稻", "小麦", "油菜", "茶园", "板栗", "鱼塘", "林地")
-TABLES = [CensusItem.__table__, CensusPerson.__table__, CensusChange.__table__, CensusVisit.__table__,
-          PatrolTeam.__table__, PatrolLog.__table__]  # written in bulk here
 
 
 def id_number(rng: random.Random, used: dict[str, int]) -> str:
