@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Iterator
 
 from sqlalchemy import func, select
 
@@ -50,7 +51,22 @@ def fire_due_timers(svc) -> int:
     return count
 
 
-def pick(svc, forms: dict[str, dict], count: int) -> list[Completion]:
+def batches(svc, forms: dict[str, dict], count: int) -> Iterator[list[Completion]]:
+    """``count`` completions in batches of one task per case (two completions of one case at once
+    would race for it): once the caller has done a batch, the next is picked among the tasks ready
+    then, the cases' next steps among them. A small city has few open cases; a task tried once
+    (done, or refused) is not picked again. Stops early when nothing is left to pick."""
+    tried: set[str] = set()
+    while count > 0:
+        batch = pick(svc, forms, count, tried)
+        if not batch:
+            return
+        tried |= {c.task_id for c in batch}
+        count -= len(batch)
+        yield batch
+
+
+def pick(svc, forms: dict[str, dict], count: int, tried: set[str] = frozenset()) -> list[Completion]:
     """Up to ``count`` ready tasks of open cases, newest first, one per case, for every role that has
     a holder at the task's unit (or above it, or within it): each with its form's example."""
     with svc.db.read() as session:
@@ -61,12 +77,12 @@ def pick(svc, forms: dict[str, dict], count: int) -> list[Completion]:
                                .where(CaseTask.state == "ready", Case.status.in_(OPEN_STATUSES),
                                       CaseTask.element_id != "sign", CaseTask.assignee.is_(None),
                                       CaseTask.form_key.is_not(None))
-                               .order_by(CaseTask.created_at.desc(), CaseTask.id).limit(count * 20)).all()
+                               .order_by(CaseTask.created_at.desc(), CaseTask.id).limit((count + len(tried)) * 20)).all()
     picked, cases = [], set()
     for task_id, case_id, role, jurisdiction, form_key in rows:
         form = forms.get(form_key)
         user = _holder(holders, role, jurisdiction)
-        if case_id in cases or user is None or form is None or set(form.get("properties", {})) & PICKED:
+        if case_id in cases or task_id in tried or user is None or form is None or set(form.get("properties", {})) & PICKED:
             continue
         cases.add(case_id)
         picked.append(Completion(user, role, task_id, example(form)))

@@ -185,34 +185,37 @@ def _groups(facts: dict) -> dict[str, list[tuple]]:
 
 def _completions(client: Client, svc_settings: Settings, facts: dict, threads: int, errors: list, log) -> dict:
     """Complete ready tasks as the person the step belongs to (the form's example with the dates of
-    today), after the due timers have fired (``completions.fire_due_timers``): one task per case,
-    every role that has a holder, ``COMPLETION_WARMUPS`` untimed then ``COMPLETIONS`` timed, spread
-    over the client threads. Each task is completed once, so the figure includes real index writes."""
+    today), after the due timers have fired (``completions.fire_due_timers``): one task per case at
+    a time, every role that has a holder, ``COMPLETION_WARMUPS`` untimed then ``COMPLETIONS`` timed,
+    spread over the client threads. Each task is completed once, so the figure includes real index
+    writes."""
     svc = build_services(svc_settings)
     t0 = now()
     fired = completions.fire_due_timers(svc)
     log(f"task_completion: {fired} due timers fired first ({now() - t0:.1f} s)")
-    picked = completions.pick(svc, load_forms(svc_settings.workflows_dir / "forms"), COMPLETION_WARMUPS + COMPLETIONS)
-    svc.db.dispose()
-    work = [c.call() for c in picked]
-    warmups, timed = work[:COMPLETION_WARMUPS], work[COMPLETION_WARMUPS:]
-    for user in {w[0] for w in work}:
-        client.token(user)
-    with ThreadPoolExecutor(threads) as pool:  # untimed: both workers' first completions
-        list(pool.map(lambda c: _quiet(client, c), warmups))
+    forms = load_forms(svc_settings.workflows_dir / "forms")
     samples: list[float] = []
-    failed = []
+    failed, roles, given = [], Counter(), 0
 
     def one(call):
         try:
             samples.append(client.timed(*call))
         except Exception as exc:  # noqa: BLE001
             failed.append(str(exc)[:300])
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(one, timed))
+    for batch in completions.batches(svc, forms, COMPLETION_WARMUPS + COMPLETIONS):
+        warmups, timed = batch[:max(0, COMPLETION_WARMUPS - given)], batch[max(0, COMPLETION_WARMUPS - given):]
+        given += len(batch)
+        for user in {c.user for c in batch}:
+            client.token(user)  # signed in before the clock runs
+        with ThreadPoolExecutor(threads) as pool:  # untimed: the workers' first completions
+            list(pool.map(lambda c: _quiet(client, c.call()), warmups))
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda c: one(c.call()), timed))
+        roles.update(c.role for c in timed)
+    svc.db.dispose()
     errors.extend(failed)
-    return {**figures(samples), "failed": len(failed), "warmups": len(warmups), "timers_fired_first": fired,
-            "roles": dict(sorted(Counter(c.role for c in picked[COMPLETION_WARMUPS:]).items()))}
+    return {**figures(samples), "failed": len(failed), "warmups": min(given, COMPLETION_WARMUPS),
+            "timers_fired_first": fired, "roles": dict(sorted(roles.items()))}
 
 
 COMPLETION_WARMUPS = 4
