@@ -19,6 +19,7 @@ from engine.models import Case, CaseTask, PendingTimer
 from engine.steps import OPEN_STATUSES
 
 WORKER_ID = "bench-scale"
+GRID_WORKER, GRID = "grid", "/macheng/songbu/songbu-yangjiawan/songbu-yangjiawan-g1/"
 FIRE_BATCH = 200
 FIRE_ROUNDS = 1000  # a bound, not a goal: each round claims up to FIRE_BATCH cases
 # Fields whose choices depend on the case (departments, people): a form's example cannot fill them;
@@ -54,16 +55,29 @@ def fire_due_timers(svc) -> int:
 def batches(svc, forms: dict[str, dict], count: int) -> Iterator[list[Completion]]:
     """``count`` completions in batches of one task per case (two completions of one case at once
     would race for it): once the caller has done a batch, the next is picked among the tasks ready
-    then, the cases' next steps among them. A small city has few open cases; a task tried once
-    (done, or refused) is not picked again. Stops early when nothing is left to pick."""
+    then, the cases' next steps among them. A task tried once (done, or refused) is not picked
+    again. A small city has few open cases (31 at BENCH_SCALE=0.01, some 20 steps to do): when
+    nothing is left, new disputes are started (``start_disputes``, untimed) once."""
     tried: set[str] = set()
+    topped_up = False
     while count > 0:
         batch = pick(svc, forms, count, tried)
+        if not batch and not topped_up:
+            start_disputes(svc, count)
+            topped_up = True
+            batch = pick(svc, forms, count, tried)
         if not batch:
             return
         tried |= {c.task_id for c in batch}
         count -= len(batch)
         yield batch
+
+
+def start_disputes(svc, count: int) -> None:
+    """``count`` disputes registered in the demo grid by its grid worker, as POST /api/v1/cases
+    does (``start_level``), now."""
+    for n in range(count):
+        svc.cases.start("dispute_intake", {"start_level": "grid"}, GRID_WORKER, GRID, f"压测补充纠纷 {n + 1}")
 
 
 def pick(svc, forms: dict[str, dict], count: int, tried: set[str] = frozenset()) -> list[Completion]:
