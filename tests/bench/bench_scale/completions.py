@@ -31,6 +31,7 @@ PICKED = {"co_depts", "lead_dept", "assignee", "documents"}
 class Completion:
     user: str
     role: str
+    case_id: int
     task_id: str
     data: dict
 
@@ -99,7 +100,7 @@ def pick(svc, forms: dict[str, dict], count: int, tried: set[str] = frozenset())
         if case_id in cases or task_id in tried or user is None or form is None or set(form.get("properties", {})) & PICKED:
             continue
         cases.add(case_id)
-        picked.append(Completion(user, role, task_id, example(form)))
+        picked.append(Completion(user, role, case_id, task_id, example(form)))
         if len(picked) == count:
             break
     return picked
