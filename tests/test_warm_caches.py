@@ -14,7 +14,6 @@ from sqlalchemy import event
 from api.core.pii import DeclaredFields
 from api.core.services import build_services, warm
 from engine.definitions import SourceFile
-from engine.models import Case
 from tests.conftest import deploy
 
 DECLARING_FORM = json.dumps({

@@ -101,11 +101,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 
 
 def warm(svc: Services) -> dict[str, int]:
-    """Fill the per-process caches a gunicorn worker would otherwise fill on its first requests
-    (a first completion in a fresh worker cost 131 ms of CPU and 91 statements, a steady one 7-9 ms
-    and 10): the parsed specs of the latest versions and of the versions open cases run on, their
-    forms' compiled validators, the declared personal fields, the SLA rules and calendar, the unit
-    names. What it warms is named here, nothing else; returns how much of each it loaded."""
+    """Fill the per-process caches a gunicorn worker would otherwise fill on its first requests (a
+    fresh worker's first task completion cost some fifteen steady ones: docs/performance.md, "Task
+    completion in the scale run"): the parsed specs of the latest versions and of the versions open
+    cases run on, their forms' compiled validators, the declared personal fields, the SLA rules and
+    calendar, the unit names. What it warms is named here, nothing else; returns how much of each
+    it loaded."""
     with svc.db.read() as session:
         latest = {v.id for v in svc.registry.latest_versions(session)}
         running = set(session.scalars(select(Case.definition_id).where(Case.status.in_(OPEN_STATUSES)).distinct()))

@@ -92,12 +92,15 @@ def pick(svc, forms: dict[str, dict], count: int, tried: set[str] = frozenset())
                                .where(CaseTask.state == "ready", Case.status.in_(OPEN_STATUSES),
                                       CaseTask.element_id != "sign", CaseTask.assignee.is_(None),
                                       CaseTask.form_key.is_not(None))
-                               .order_by(CaseTask.created_at.desc(), CaseTask.id).limit((count + len(tried)) * 20)).all()
+                               .order_by(CaseTask.created_at.desc(), CaseTask.id)
+                               .limit((count + len(tried)) * 20)).all()
     picked, cases = [], set()
     for task_id, case_id, role, jurisdiction, form_key in rows:
         form = forms.get(form_key)
         user = _holder(holders, role, jurisdiction)
-        if case_id in cases or task_id in tried or user is None or form is None or set(form.get("properties", {})) & PICKED:
+        if case_id in cases or task_id in tried or user is None or form is None:
+            continue
+        if set(form.get("properties", {})) & PICKED:
             continue
         cases.add(case_id)
         picked.append(Completion(user, role, case_id, task_id, example(form)))
