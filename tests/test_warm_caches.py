@@ -100,3 +100,12 @@ def test_the_wsgi_module_warms_the_worker_it_is_imported_in(settings, svc):
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[-1]) >= 1
+
+
+def test_a_worker_whose_database_is_away_starts_cold():
+    """gunicorn gives up when a worker fails to boot: a database away at start costs the warm-up only."""
+    env = dict(os.environ, DATABASE_URL="postgresql://nobody@127.0.0.1:1/away", SECRET_KEY="test", LOG_FORMAT="text")
+    probe = "import cunliao.wsgi as w; print(len(w.app.extensions['cunliao'].registry._cache))"
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "0" and "caches not warmed" in done.stderr
