@@ -35,6 +35,7 @@ from .steps import OPEN_STATUSES, checked_data
 from .task_actions import TaskActions
 from .timers import TimerCommands
 from .store import Change, NewEvent
+from .workflow_cache import WorkflowCache
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ class CaseView:
     case: Case
     tasks: list[CaseTask] = field(default_factory=list)
     definition_version: int | None = None
+    # The case's pending timers as its last command left them (None: not read, as in ``view``), so
+    # a caller that waits for the next deadline needs no query of its own.
+    timers: list[PendingTimer] | None = None
 
 
 @dataclass
@@ -121,6 +125,9 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         self.clock = clock_
         self.resolve_role = resolve_role
         self.case_prefix = case_prefix
+        # Workflows as the last command here committed them (workflow_cache.py: never shared, keyed
+        # by the case row's version and chain head, so another process's write is never missed).
+        self.workflows = WorkflowCache()
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -227,7 +234,8 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         newest_definition = columns.pop("newest_definition")
         case = Case(**columns)
         loaded = self.registry.load(session, case.definition_id)
-        workflow = runtime.load(case.state, loaded.spec, loaded.subprocess_specs, self.script_engine)
+        workflow = (self.workflows.take(case.id, case.version, case.chain_head, loaded.spec)
+                    or runtime.load(case.state, loaded.spec, loaded.subprocess_specs, self.script_engine))
         ready = {r.id: CaseTask(**r._mapping) for r in conn.execute(_READY_TASKS, {"case_id": case_id})}
         if read_index:
             timers = {t.id: t for t in session.scalars(select(PendingTimer).where(PendingTimer.case_id == case_id))}
@@ -305,7 +313,9 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
                 return None
             snapshot = self._snapshot(session, found.case_id)
         task = runtime.find_task(snapshot.workflow, UUID(task_id))
-        return audit.jsonable(dict(task.data)) if task is not None else None
+        data = audit.jsonable(dict(task.data)) if task is not None else None
+        self._keep(snapshot)  # only read: still the committed state
+        return data
 
     @staticmethod
     def _diff_waits(change: Change, snapshot: _Snapshot, workflow) -> None:
@@ -330,15 +340,24 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         with self.db.write_engine.begin() as conn:
             store.write(conn, change, self.case_prefix)
         # Committed: from here on nothing may turn the answer into a failure.
+        self._keep(snapshot)
         self._dispatch_after_commit(change.outbox_ids)
         return self._view(change, snapshot)
+
+    def _keep(self, snapshot: _Snapshot) -> None:
+        """Cache the snapshot's workflow as the case's committed state (its row as now written)."""
+        case = snapshot.case
+        self.workflows.put(case.id, case.version, case.chain_head, snapshot.loaded.spec, snapshot.workflow)
 
     def _view(self, change: Change, snapshot: _Snapshot) -> CaseView:
         tasks = [t for task_id, t in snapshot.ready.items() if task_id not in change.closed_tasks]
         for row in change.new_tasks:
             tasks.append(CaseTask(case_id=change.case.id, closed_at=None, closed_by=None, **row))
         tasks.sort(key=lambda t: (t.created_at, t.id))
-        return CaseView(change.case, tasks, snapshot.loaded.version)
+        timers = [t for timer_id, t in snapshot.timers.items() if timer_id not in change.dropped_timers]
+        timers += [PendingTimer(case_id=change.case.id, locked_until=None, **row) for row in change.new_timers]
+        timers.sort(key=lambda t: (t.due_at, t.id))
+        return CaseView(change.case, tasks, snapshot.loaded.version, timers)
 
     def view(self, case_id: int) -> CaseView:
         with self.db.read() as session:

@@ -177,12 +177,14 @@ class TaskActions:
             if case is None:
                 raise NotFound(f"case {case_id} does not exist")
             session.expunge(case)
+        before = (case.version, case.chain_head)
         with self.db.write_engine.begin() as conn:
             store.append_events(conn, case, [event])
             if apply is not None:
                 apply(conn)
             if also is not None:
                 also(conn, case)
+        self.workflows.moved(case.id, before, (case.version, case.chain_head))  # committed; state unchanged
         return case
 
 

@@ -83,7 +83,8 @@ class TimerCommands:
                             .values(locked_until=now + TIMER_LEASE, locked_by=worker_id))
             return sorted({r.case_id for r in rows})
 
-    def _fire_case_timers(self, case_id: int, now: datetime, worker_id: str | None = None) -> None:
+    def _fire_case_timers(self, case_id: int, now: datetime, worker_id: str | None = None):
+        """Fire the case's due timers; the case's view after the firing, or None if none was due."""
         with self.db.read() as session:
             snapshot = self._snapshot(session, case_id, read_index=True)
         fired, incident = [], None
@@ -94,10 +95,10 @@ class TimerCommands:
             # Another worker, or a command on the case, fired them first: nothing to write but
             # giving the claims back.
             self._release_case_claims(case_id, worker_id)
-            return
+            return None
         event = NewEvent("timer_fired", "timer", now, {"timers": [runtime.spec_key(t) for t in fired]})
         # Rewriting every timer row of the case also releases this worker's claims.
-        self._commit(self._change(snapshot, incident, now, "timer", events=[event]), snapshot)
+        return self._commit(self._change(snapshot, incident, now, "timer", events=[event]), snapshot)
 
     def _release_case_claims(self, case_id: int, worker_id: str | None) -> None:
         claimed = PendingTimer.locked_by == worker_id if worker_id else PendingTimer.locked_by.is_not(None)

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 from sqlalchemy import Connection, Table, func, insert, select, text
 
 BATCH = 20_000
+HELD = 100_000  # rows a Batches holds per table before it writes: memory stays flat at any scale
 
 
 def next_id(conn: Connection, table: Table) -> int:
@@ -31,6 +32,29 @@ def write(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int
         conn.execute(insert(table), batch)
         count += len(batch)
     return count
+
+
+class Batches:
+    """Rows for several tables, written as they come, ``HELD`` at a time. When one table's rows are
+    due, every table's are written in the order the tables were first given (give a referenced table
+    before the tables that point at it)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.rows: dict[Table, list[dict[str, Any]]] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, table: Table, row: dict[str, Any]) -> None:
+        rows = self.rows.setdefault(table, [])
+        rows.append(row)
+        if len(rows) >= HELD:
+            self.flush()
+
+    def flush(self) -> dict[str, int]:
+        for table, rows in self.rows.items():
+            self.counts[table.name] = self.counts.get(table.name, 0) + (write(self.conn, table, rows) if rows else 0)
+            rows.clear()
+        return self.counts
 
 
 def _copy(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:

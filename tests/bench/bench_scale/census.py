@@ -45,24 +45,31 @@ def build(conn: Connection, city: City, sizes: Sizes, vault: Vault, now: datetim
     since = now - timedelta(days=365 * sizes.years)
     grids = city.grids
     item_id, person_id = bulk.next_id(conn, CensusItem.__table__), bulk.next_id(conn, CensusPerson.__table__)
-    items, people, changes = [], [], []
+    change_id = bulk.next_id(conn, CensusChange.__table__)
+    out = bulk.Batches(conn)  # items before the people that point at their households
+    items, people, changes = CensusItem.__table__, CensusPerson.__table__, CensusChange.__table__
     households: list[tuple[int, dict, str, int]] = []  # (id, grid, address, members left)
 
     def stamp() -> datetime:
         return since + timedelta(seconds=rng.randrange(0, int((now - since).total_seconds())))
+
+    def change(*args) -> None:
+        nonlocal change_id
+        out.add(changes, {"id": change_id, **_change(*args)})
+        change_id += 1
 
     def item(kind: str, grid: dict, name: str, attributes: dict, actor: str) -> int:
         nonlocal item_id
         at = stamp()
         row = {"id": item_id, "kind": kind, "grid_path": grid["path"], "name": name[:200], "attributes": attributes,
                "created_at": at, "updated_at": at}
-        items.append(row)
-        changes.append(_change("item", item_id, grid["path"], actor, at,
-                               {"id": item_id, "kind": kind, "grid_path": grid["path"], "name": row["name"],
-                                "attributes": attributes}))
+        out.add(items, row)
+        change("item", item_id, grid["path"], actor, at,
+               {"id": item_id, "kind": kind, "grid_path": grid["path"], "name": row["name"], "attributes": attributes})
         item_id += 1
         return item_id - 1
 
+    out.rows.update({items: [], people: [], changes: []})
     for h in range(sizes.households):
         grid = grids[h % len(grids)]
         actor = city.grid_workers[grid["path"]][0]
@@ -87,19 +94,14 @@ def build(conn: Connection, city: City, sizes: Sizes, vault: Vault, now: datetim
                "id_hash": sealed["id_no"]["hash"], "phone": sealed["phone"] if rng.random() < 0.8 else None,
                "household_id": hid, "address": address, "flags": rng.choice(FLAG_SETS), "created_at": at,
                "updated_at": at}
-        people.append(row)
-        changes.append(_change("person", person_id, grid["path"], city.grid_workers[grid["path"]][0], at,
-                               {"id": person_id, "grid_path": grid["path"], "name": row["name"],
-                                "id_no": masked(row["id_no"]), "phone": masked(row["phone"]) if row["phone"] else None,
-                                "household_id": hid, "address": address, "flags": row["flags"]}))
+        out.add(people, row)
+        change("person", person_id, grid["path"], city.grid_workers[grid["path"]][0], at,
+               {"id": person_id, "grid_path": grid["path"], "name": row["name"],
+                "id_no": masked(row["id_no"]), "phone": masked(row["phone"]) if row["phone"] else None,
+                "household_id": hid, "address": address, "flags": row["flags"]})
         person_id += 1
-    counts = {"census_items": bulk.write(conn, CensusItem.__table__, items)}
-    counts["census_people"] = bulk.write(conn, CensusPerson.__table__, people)
-    change_id = bulk.next_id(conn, CensusChange.__table__)
-    for i, row in enumerate(changes):
-        row["id"] = change_id + i
-    counts["census_changes"] = bulk.write(conn, CensusChange.__table__, changes)
-    return counts
+    written = out.flush()
+    return {f"census_{name}": written.get(f"census_{name}", 0) for name in ("items", "people", "changes")}
 
 
 def _change(target_type: str, target_id: int, grid_path: str, actor: str, at: datetime, after: dict) -> dict:
@@ -112,34 +114,34 @@ def visits_and_patrols(conn: Connection, city: City, sizes: Sizes, now: datetime
     worker, half days), and a patrol team per village patrolling every few evenings."""
     rng = random.Random(seed + 1)
     since = now - timedelta(days=730)
-    visits = []
-    vid = bulk.next_id(conn, CensusVisit.__table__)
+    out = bulk.Batches(conn)
+    visits, teams, logs = CensusVisit.__table__, PatrolTeam.__table__, PatrolLog.__table__
+    out.rows.update({visits: [], teams: [], logs: []})  # teams before the logs that point at them
+    vid = bulk.next_id(conn, visits)
     for i in range(max(len(city.grids), sizes.people * 3 // 10)):
         grid = city.grids[i % len(city.grids)]
         day = (since + timedelta(days=rng.randrange(0, 729))).astimezone(CHINA)
         begin = day.replace(hour=8, minute=rng.randrange(0, 60), second=0, microsecond=0)
         end = begin + timedelta(hours=4, minutes=rng.randrange(0, 50))
-        visits.append({"id": vid + i, "round_id": None, "grid_path": grid["path"],
-                       "worker": rng.choice(city.grid_workers[grid["path"]]), "started_at": begin, "ended_at": end,
-                       "location": f"{grid['name'][:-4]}{rng.randint(1, 12)}组", "findings": "入户核实人口信息，无异常",
-                       "verified": [], "created_at": end})
-    counts = {"census_visits": bulk.write(conn, CensusVisit.__table__, visits)}
-    teams, logs = [], []
-    team_id, log_id = bulk.next_id(conn, PatrolTeam.__table__), bulk.next_id(conn, PatrolLog.__table__)
+        out.add(visits, {"id": vid + i, "round_id": None, "grid_path": grid["path"],
+                         "worker": rng.choice(city.grid_workers[grid["path"]]), "started_at": begin, "ended_at": end,
+                         "location": f"{grid['name'][:-4]}{rng.randint(1, 12)}组", "findings": "入户核实人口信息，无异常",
+                         "verified": [], "created_at": end})
+    team_id, log_id = bulk.next_id(conn, teams), bulk.next_id(conn, logs)
     for village in city.villages:
-        teams.append({"id": team_id, "area_path": village["path"], "name": f"{village['name']}治安巡逻队",
-                      "members": [{"name": person_name(rng) + "（队长）"}, {"name": person_name(rng)}], "active": True,
-                      "created_by": "admin", "created_at": since})
+        out.add(teams, {"id": team_id, "area_path": village["path"], "name": f"{village['name']}治安巡逻队",
+                        "members": [{"name": person_name(rng) + "（队长）"}, {"name": person_name(rng)}], "active": True,
+                        "created_by": "admin", "created_at": since})
         day = since.astimezone(CHINA).replace(hour=19, minute=0, second=0, microsecond=0)
         while day < now - timedelta(hours=3):
             end = day + timedelta(hours=2, minutes=rng.choice((0, 15, 30, 45)))
-            logs.append({"id": log_id, "team_id": team_id, "area_path": village["path"], "patrol_date": day.date(),
-                         "started_at": day, "ended_at": end, "route": f"{village['name']}村委会—河堤—小学",
-                         "findings": rng.choice(("无异常", "无异常", "路灯损坏一处", "河堤护栏松动")), "issues": [],
-                         "created_by": "admin", "created_at": end})
+            out.add(logs, {"id": log_id, "team_id": team_id, "area_path": village["path"], "patrol_date": day.date(),
+                           "started_at": day, "ended_at": end, "route": f"{village['name']}村委会—河堤—小学",
+                           "findings": rng.choice(("无异常", "无异常", "路灯损坏一处", "河堤护栏松动")), "issues": [],
+                           "created_by": "admin", "created_at": end})
             log_id += 1
             day += timedelta(days=rng.choice((2, 3, 4)))
         team_id += 1
-    counts["patrol_teams"] = bulk.write(conn, PatrolTeam.__table__, teams)
-    counts["patrol_logs"] = bulk.write(conn, PatrolLog.__table__, logs)
-    return counts
+    written = out.flush()
+    return {"census_visits": written[visits.name], "patrol_teams": written[teams.name],
+            "patrol_logs": written[logs.name]}
