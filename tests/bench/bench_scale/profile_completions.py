@@ -5,14 +5,15 @@ per completion, the first one of a fresh process against the steady ones.
         [--count 20] [--cold] [--statements]
 
 The app is built as a gunicorn worker builds it (``cunliao.wsgi``: ``create_app``, then ``warm``,
-whose own cost is reported; ``--cold`` leaves it out, to see what a first completion costs
-without it). Due timers are fired and tasks picked as ``measure.py`` does (``completions.py``),
+whose own cost is reported, and ``gc.freeze``; ``--cold`` leaves both out, to see what a first
+completion costs without them). Due timers are fired and tasks picked as ``measure.py`` does (``completions.py``),
 then each is completed through Flask's test client, one after another. CPU time is this process's
 (``time.process_time``; the database server's work is not in it); wall time includes the database.
 It completes real tasks: the city moves on as it does under ``make bench-scale``."""
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -52,6 +53,7 @@ def main() -> None:
             out["warm"] = warm(svc)
             out["warm"].update(cpu_ms=_ms(time.process_time() - cpu), wall_ms=_ms(time.perf_counter() - wall),
                                statements=len(seen))
+        gc.freeze()  # as cunliao.wsgi does after warm
     tokens: dict[str, str] = {}
     runs = []
     for batch in completions.batches(setup, load_forms(settings.workflows_dir / "forms"), args.count):
