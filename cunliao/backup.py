@@ -8,9 +8,9 @@ and the attachment files, checked before it is trusted.
   copied *after* the database snapshot: a file is stored before the row that names it commits, so
   every file the copy names is there.
 * The copy is verified before the archive is written, the restored database before it is used:
-  every case's hash chain and replay (``engine.verify``), every sealed document's bytes, every
-  attachment's file. PostgreSQL's copy is verified in a scratch database restored from the dump
-  (``<name>_verify_<pid>``, dropped afterwards).
+  every case's hash chain and state seal (``audit_sweep``; replay for a case without a seal), every
+  sealed document's bytes, every attachment's file. PostgreSQL's copy is verified in a scratch
+  database restored from the dump (``<name>_verify_<pid>``, dropped afterwards).
 
 Archive: ``manifest.json``, ``database.sqlite`` or ``database.pgdump``, ``attachments/…``.
 """
@@ -37,7 +37,8 @@ from api.core.config import Settings
 from api.core.services import build_services
 from engine.files import FileStore
 from engine.models import Attachment
-from engine.verify import iter_cases, verify_in_db
+
+from .audit_sweep import Plan, verify_all
 
 FORMAT = "cunliao-backup/1"
 MANIFEST = "manifest.json"
@@ -115,20 +116,15 @@ def restore(settings: Settings, archive_path: Path, force: bool = False) -> Veri
 
 def verify_database(settings: Settings, attachments_dir: Path,
                     progress: Callable[[int], None] | None = None) -> Verification:
-    """Every case (chain, replay, sealed documents) and every attachment's file."""
+    """Every case (chain, state seal, sealed documents; replay of the cases without a seal:
+    ``audit_sweep``) and every attachment's file."""
+    swept = verify_all(settings, Plan(files=attachments_dir), progress=progress)
+    result = Verification(cases=swept.cases, events=swept.events)
+    result.failures += [f"case {v.case_no}: event {v.first_bad_event}: {v.reason}" for v in swept.failures]
     svc = build_services(settings)
     files = FileStore(attachments_dir)
-    result = Verification()
     try:
         with svc.db.read() as session:
-            for case in iter_cases(session):
-                verdict = verify_in_db(session, svc.registry, svc.cases.script_engine, case, files)
-                result.cases += 1
-                result.events += verdict.events
-                if not verdict.ok:
-                    result.failures.append(f"case {verdict.case_no}: event {verdict.first_bad_event}: {verdict.reason}")
-                if progress:
-                    progress(result.cases)
             for digest in session.scalars(select(distinct(Attachment.sha256))):
                 result.attachments += 1
                 if files.read(digest) is None:

@@ -355,53 +355,102 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.argument("case_nos", nargs=-1)
-@click.option("--all", "all_cases", is_flag=True, help="every case in the database")
+@click.option("--all", "all_cases", is_flag=True,
+              help="every case: hash chains, state seals and stored documents (replaying the cases without a seal)")
+@click.option("--replay", "replay_all", is_flag=True, help="with --all: replay every case as well (slow)")
+@click.option("--replay-sample", type=click.FloatRange(0, 100), default=0.0, metavar="PERCENT",
+              help="with --all: also replay this share of the sealed cases, chosen at random")
+@click.option("--seed", type=int, default=None, help="the random choice of --replay-sample (default: a new one)")
+@click.option("--workers", type=click.IntRange(1), default=None, help="with --all: processes (default: one per CPU)")
 @click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="verify an exported audit bundle offline (no database)")
 @click.option("--anchor", "anchor_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="also check that every case of this anchor file still exists with its history")
-def audit_verify(case_nos: tuple[str, ...], all_cases: bool, bundle: Path | None, anchor_file: Path | None) -> None:
-    """Check hash chains, replay cases and check the stored documents; exit status 1 on any failure."""
-    from sqlalchemy import func, select
-
-    from engine.models import Case
+def audit_verify(case_nos: tuple[str, ...], all_cases: bool, replay_all: bool, replay_sample: float,
+                 seed: int | None, workers: int | None, bundle: Path | None, anchor_file: Path | None) -> None:
+    """Check hash chains and state seals, replay cases and check the stored documents; exit status 1 on
+    any failure. Named cases are always replayed; --all replays those without a seal (docs/audit.md)."""
     from engine.verify import iter_cases, verify_anchor, verify_bundle, verify_in_db
 
     if bundle is not None:
         verdict = verify_bundle(json.loads(bundle.read_text(encoding="utf-8")))
-        _report([verdict])
+        _report_verdicts([verdict])
         return
     if not case_nos and not all_cases and anchor_file is None:
         raise click.UsageError("name case numbers, or give --all, --bundle or --anchor")
+    if (replay_all or replay_sample or workers) and not all_cases:
+        raise click.UsageError("--replay, --replay-sample and --workers go with --all "
+                               "(named cases are always replayed)")
     settings = Settings()
-    svc = build_services(settings)
     files = FileStore(settings.attachments_dir)  # documents: the stored PDF still has its sealed sha256
-    verdicts, problems = [], []
+    verdicts, problems, swept = [], [], None
+    if all_cases:
+        swept = _verify_every_case(settings, replay_all, replay_sample, seed, workers)
+    svc = build_services(settings)
     with svc.db.read() as session:
-        if case_nos or all_cases:
-            total = session.scalar(select(func.count()).select_from(Case)) if not case_nos else len(set(case_nos))
-            with click.progressbar(iter_cases(session, case_nos or None), length=total, label="verifying",
-                                   file=sys.stderr, show_pos=True,
-                                   item_show_func=lambda c: c.case_no if c else "") as bar:
-                for case in bar:
-                    verdicts.append(verify_in_db(session, svc.registry, svc.cases.script_engine, case, files))
+        if case_nos and not all_cases:
+            for case in iter_cases(session, case_nos):
+                verdicts.append(verify_in_db(session, svc.registry, svc.cases.script_engine, case, files))
             missing = set(case_nos) - {v.case_no for v in verdicts}
             problems += [f"case {no} does not exist" for no in sorted(missing)]
         if anchor_file is not None:
             problems += verify_anchor(session, json.loads(anchor_file.read_text(encoding="utf-8")))
-    _report(verdicts, problems)
+    svc.db.dispose()
+    if swept is not None:
+        _report_sweep(swept, problems)
+    else:
+        _report_verdicts(verdicts, problems)
 
 
-def _report(verdicts, problems=()) -> None:
-    failures = [v for v in verdicts if not v.ok]
+def _verify_every_case(settings: Settings, replay_all: bool, replay_sample: float, seed: int | None,
+                       workers: int | None):
+    from sqlalchemy import func, select
+
+    from engine.models import Case
+
+    from .audit_sweep import Plan, verify_all
+
+    svc = build_services(settings)
+    with svc.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(Case))
+    svc.db.dispose()
+    seed = seed if seed is not None else int.from_bytes(os.urandom(4), "big")
+    plan = Plan(replay="all" if replay_all else "unsealed", sample=replay_sample / 100, seed=seed,
+                files=settings.attachments_dir)
+    with click.progressbar(length=total, label="verifying", file=sys.stderr, show_pos=True) as bar:
+        shown = 0
+
+        def progress(done: int) -> None:
+            nonlocal shown
+            bar.update(done - shown)
+            shown = done
+        swept = verify_all(settings, plan, workers, progress)
+    if replay_sample:
+        click.echo(f"replay sample: {replay_sample:g}% of the sealed cases, seed {seed}")
+    return swept
+
+
+def _report_sweep(swept, problems) -> None:
+    replayed = ", ".join(f"{count} {why}" for why, count in sorted(swept.replayed.items())) or "none"
+    rate = swept.events / swept.seconds if swept.seconds else 0
+    click.echo(f"chains and seals: {swept.sealed} sealed cases; replayed: {replayed} "
+               f"({swept.replayed_events} events in {swept.replay_seconds:.1f} s of worker time); "
+               f"{swept.events} events in {swept.seconds:.1f} s, {rate:,.0f} events/s")
+    _report(swept.failures, swept.cases, swept.events, problems)
+
+
+def _report_verdicts(verdicts, problems=()) -> None:
+    _report([v for v in verdicts if not v.ok], len(verdicts), sum(v.events for v in verdicts), problems)
+
+
+def _report(failures, cases: int, events: int, problems=()) -> None:
     for verdict in failures:
         click.echo(f"FAIL {verdict.case_no}: event {verdict.first_bad_event}: {verdict.reason}", err=True)
         for name, change in verdict.diff.items():
             click.echo(f"    {name}: {json.dumps(change, ensure_ascii=False, default=str)[:500]}", err=True)
     for problem in problems:
         click.echo(f"FAIL {problem}", err=True)
-    events = sum(v.events for v in verdicts)
-    click.echo(f"{len(verdicts) - len(failures)} of {len(verdicts)} cases verified ({events} events)"
+    click.echo(f"{cases - len(failures)} of {cases} cases verified ({events} events)"
                + (f"; {len(problems)} anchor problem(s)" if problems else ""))
     if failures or problems:
         sys.exit(1)

@@ -7,6 +7,11 @@ A sealed value (``{"$pii": kind, "enc": …, "hash": …}``, written by the app'
 hash by its *commitment*: its kind, its keyed hash and the SHA-256 of the whole sealed value. So an
 audit bundle can carry the commitment instead of the ciphertext and still verify, and the
 ciphertext in the database is as bound to its event as any other field.
+
+The **state seal**: the last event each transaction writes carries ``state_sha256``, the hash of
+the case row as that transaction commits it (``state_seal``). The seal is in the payload, so the
+chain covers it: a sweep that checks the chains and compares each case's last seal with its row
+proves the stored state is the one the last command wrote, without replaying (``engine/sweep.py``).
 """
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from sqlalchemy.orm import Session
 from .models import Case, CaseEvent
 
 GENESIS = "0" * 64
+SEAL_KEY = "state_sha256"
+_SEALED_KEY = b'"$pii"'   # how a sealed value's key appears in canonical JSON
 
 
 def jsonable(value: Any) -> Any:
@@ -63,9 +70,28 @@ def event_hash(prev_hash: str, case_id: int, seq: int, type_: str, actor: str, a
                payload: dict[str, Any], *, legacy: bool = False) -> str:
     """The event's hash; ``legacy``: as events written before sealed values were committed were
     hashed (over the sealed values themselves), which verification still accepts for them."""
-    body = {"case_id": case_id, "seq": seq, "type": type_, "actor": actor, "at": at.isoformat(),
-            "payload": payload if legacy else committed(payload)}
-    return hashlib.sha256(prev_hash.encode() + canonical(body)).hexdigest()
+    body = {"case_id": case_id, "seq": seq, "type": type_, "actor": actor, "at": at.isoformat(), "payload": payload}
+    text = canonical(body)
+    if not legacy and _SEALED_KEY in text:  # walking the payload for sealed values costs more than this look
+        text = canonical({**body, "payload": committed(payload)})
+    return hashlib.sha256(prev_hash.encode() + text).hexdigest()
+
+
+def may_be_sealed(payload: dict[str, Any]) -> bool:
+    """Whether the payload may hold a sealed value (only then can its legacy hash differ)."""
+    return _SEALED_KEY in canonical(payload)
+
+
+def state_seal(definition_id: int, status: str, data: Any, incident: Any, state: str | None) -> str:
+    """The hash of a case row's workflow-bearing columns; ``state`` enters by its own SHA-256."""
+    state_digest = hashlib.sha256((state or "").encode()).hexdigest()
+    # data is plain JSON already (the engine stores it so; read back, it is JSON): no jsonable walk
+    return hashlib.sha256(canonical({"definition_id": definition_id, "status": status, "data": data,
+                                     "incident": jsonable(incident), "state": state_digest})).hexdigest()
+
+
+def case_seal(case: Case) -> str:
+    return state_seal(case.definition_id, case.status, case.data, case.incident, case.state)
 
 
 def append(session: Session, case: Case, type_: str, actor: str, at: datetime,

@@ -105,8 +105,12 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
                  resolve_role: Callable[[str], str | None], deadlines: Deadlines | None = None,
                  case_prefix: str = "MC", seal: Callable[..., dict] | None = None,
                  indexed_fields: tuple[str, ...] = (), role_level: assignment.RoleLevel | None = None,
-                 describe: Callable[[Any], str] | None = None) -> None:
+                 describe: Callable[[Any], str] | None = None,
+                 on_write: Callable[[Connection, Case], None] | None = None) -> None:
         self.db = db
+        # Called in the transaction of every change of a case, after it is written (the app keeps
+        # its per-case summaries with it, so they are never behind the case).
+        self.on_write = on_write
         # Where holders of a role sit (grid, village, town, city, department): a task's default unit.
         self.role_level = role_level or (lambda role: None)
         # Writes a value as people read it (a unit path as the unit's name): a task whose
@@ -337,6 +341,8 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
     # -- writing -------------------------------------------------------------------------------
 
     def _commit(self, change: Change, snapshot: _Snapshot) -> CaseView:
+        if self.on_write is not None:
+            change.also.append(self.on_write)
         with self.db.write_engine.begin() as conn:
             store.write(conn, change, self.case_prefix)
         # Committed: from here on nothing may turn the answer into a failure.

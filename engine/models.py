@@ -119,7 +119,14 @@ class CaseTask(Base):
 
     __tablename__ = "case_tasks"
     __table_args__ = (Index("ix_case_tasks_inbox", "state", "role", "jurisdiction"),
-                      Index("ix_case_tasks_closed_by", "closed_by", "state"))  # the 已办 view and its count
+                      Index("ix_case_tasks_closed_by", "closed_by", "state"),  # the 已办 view and its count
+                      # The case-id sets of the jurisdiction scope (api/core/scope.py, migration 0020):
+                      # each ends in case_id so that the set is read from the index alone.
+                      Index("ix_case_tasks_jurisdiction_case", "jurisdiction", "case_id",
+                            postgresql_ops={"jurisdiction": "text_pattern_ops"}),
+                      Index("ix_case_tasks_role_jurisdiction", "role", "jurisdiction", "case_id",
+                            postgresql_ops={"jurisdiction": "text_pattern_ops"}),
+                      Index("ix_case_tasks_state_due", "state", "due_at", "case_id"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)

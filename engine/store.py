@@ -163,13 +163,16 @@ def _update_case(conn: Connection, case: Case, expected_version: int) -> None:
 
 
 def _event_rows(case: Case, events: list[NewEvent]) -> list[dict[str, Any]]:
-    """Chain the events onto the case's head; advances case.event_seq and case.chain_head."""
+    """Chain the events onto the case's head; advances case.event_seq and case.chain_head. ``case``
+    already carries the values this transaction writes, so the last event seals them."""
     rows = []
     seq, head = case.event_seq, case.chain_head or audit.GENESIS
-    for event in events:
+    for position, event in enumerate(events, start=1):
         if event.type == "case_started":
             event.payload["case_no"] = case.case_no
         payload = audit.jsonable(event.payload)
+        if position == len(events):  # the transaction's last event seals the row it commits
+            payload[audit.SEAL_KEY] = audit.case_seal(case)
         seq += 1
         digest = audit.event_hash(head, case.id, seq, event.type, event.actor, event.at, payload)
         rows.append({"case_id": case.id, "seq": seq, "type": event.type, "actor": event.actor, "at": event.at,

@@ -184,6 +184,8 @@ class TaskActions:
                 apply(conn)
             if also is not None:
                 also(conn, case)
+            if self.on_write is not None:
+                self.on_write(conn, case)
         self.workflows.moved(case.id, before, (case.version, case.chain_head))  # committed; state unchanged
         return case
 

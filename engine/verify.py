@@ -1,10 +1,13 @@
 """Prove that a case's history was not altered.
 
-Two checks, both needed: the **hash chain** (every event hashes onto the one before it, and the
-case row keeps the head) catches an edited, dropped, reordered or inserted event; **replay** (the
-events, re-run on the recorded definitions, give the stored state, data and open tasks) catches a
-stored state that no longer matches its history. An **anchor** — the heads of all cases, hashed —
-exported daily catches a case deleted whole.
+The **hash chain** (every event hashes onto the one before it, and the case row keeps the head)
+catches an edited, dropped, reordered or inserted event; the **state seal** (the last event carries
+the hash of the case row it committed: ``audit.state_seal``) catches a case row changed outside the
+engine; **replay** (the events, re-run on the recorded definitions, give the stored state, data and
+open tasks) also proves that the engine computed that state from those events, and is the only check
+for a case last written before seals existed. An **anchor** — the heads of all cases, hashed —
+exported daily catches a case deleted whole. ``engine/sweep.py`` checks chains and seals of every
+case in one pass, without replay.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import runtime, xmlsafe
-from .audit import GENESIS, canonical, committed, event_hash, jsonable
+from .audit import GENESIS, SEAL_KEY, canonical, case_seal, committed, event_hash, jsonable, may_be_sealed
 from .deadlines import Deadlines, Rule
 from .definitions import SourceFile, build_parser, load_forms
 from .files import FileStore
@@ -40,9 +43,12 @@ class Verdict:
     first_bad_event: int | None = None
     reason: str | None = None
     diff: dict[str, Any] = field(default_factory=dict)
+    sealed: bool | None = None    # the last event seals the case row (checked: see check_seal)
+    replayed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"ok": self.ok, "case_no": self.case_no, "events": self.events, "head": self.head}
+        out = {"ok": self.ok, "case_no": self.case_no, "events": self.events, "head": self.head,
+               "state_sealed": bool(self.sealed)}
         if not self.ok:
             out.update(first_bad_event=self.first_bad_event, reason=self.reason, diff=self.diff)
         return out
@@ -57,8 +63,7 @@ def check_chain(case_id: int, events: list[EventRecord], hashes: list[tuple[str,
             return position, f"event {position} is missing (found seq {event.seq} in its place)"
         if prev_hash != previous:
             return event.seq, "its link to the previous event is broken"
-        fields = (previous, case_id, event.seq, event.type, event.actor, event.at, event.payload)
-        if digest not in (event_hash(*fields), event_hash(*fields, legacy=True)):
+        if not hash_matches(digest, previous, case_id, event):
             return event.seq, "its content does not match its hash (changed after it was written)"
         previous = digest
     if len(events) != event_seq or previous != (head or GENESIS):
@@ -69,18 +74,50 @@ def check_chain(case_id: int, events: list[EventRecord], hashes: list[tuple[str,
     return None, None
 
 
+def hash_matches(digest: str, previous: str, case_id: int, event: EventRecord) -> bool:
+    """The event hashes to ``digest``: as written now, or (only an event that may hold sealed
+    values hashes differently) as written before sealed values were committed."""
+    fields = (previous, case_id, event.seq, event.type, event.actor, event.at, event.payload)
+    return digest == event_hash(*fields) or (may_be_sealed(event.payload)
+                                             and digest == event_hash(*fields, legacy=True))
+
+
 def verify_case(case: Case, events: list[EventRecord], hashes: list[tuple[str, str]],
-                load: Callable[[int], LoadedSpec], engine) -> Verdict:
+                load: Callable[[int], LoadedSpec], engine, seal: bool = True) -> Verdict:
+    """Chain, seal (``seal``: off for a bundle, whose case row carries commitments, not the sealed
+    row) and replay."""
     verdict = Verdict(True, case.case_no, len(events), case.chain_head)
     bad, reason = check_chain(case.id, events, hashes, case.chain_head, case.event_seq)
     if bad is not None:
         verdict.ok, verdict.first_bad_event, verdict.reason = False, bad, reason
         return verdict
+    if seal:
+        check_seal(verdict, case, events)
+    check_replay(verdict, case, events, load, engine)  # also after a broken seal: it says what differs
+    return verdict
+
+
+def check_seal(verdict: Verdict, case: Case, events: list[EventRecord]) -> None:
+    """The case row is the one its last event sealed (``audit.state_seal``); sets ``verdict.sealed``.
+    A case last written before seals existed has none: only replay can check it."""
+    sealed = events[-1].payload.get(SEAL_KEY) if events else None
+    verdict.sealed = sealed is not None
+    if sealed is not None and sealed != case_seal(case):
+        verdict.ok, verdict.first_bad_event = False, events[-1].seq
+        verdict.reason = (f"the stored case (state, data, status or incident) is not the one event "
+                          f"{events[-1].seq} sealed: it was changed outside the engine")
+        verdict.diff = {"state_sha256": {"sealed": sealed, "stored": case_seal(case)}}
+
+
+def check_replay(verdict: Verdict, case: Case, events: list[EventRecord], load: Callable[[int], LoadedSpec],
+                 engine) -> None:
+    """The events, re-run on the recorded definitions, give the stored case."""
+    verdict.replayed = True
     try:
         replayed = replay(events, load, engine)
     except ReplayError as exc:
         verdict.ok, verdict.first_bad_event, verdict.reason = False, exc.seq, f"replay failed: {exc.message}"
-        return verdict
+        return
     stored_loaded = load(case.definition_id)
     stored_workflow = runtime.load(case.state, stored_loaded.spec, stored_loaded.subprocess_specs, engine)
     stored = summarize(stored_workflow, case.status, case.incident)
@@ -90,10 +127,9 @@ def verify_case(case: Case, events: list[EventRecord], hashes: list[tuple[str, s
     if replayed.definition_id != case.definition_id:
         diff["definition_id"] = {"stored": case.definition_id, "replayed": replayed.definition_id}
     if diff:
-        verdict.ok, verdict.diff = False, diff
+        verdict.ok, verdict.diff = False, {**verdict.diff, **diff}
         verdict.first_bad_event = events[-1].seq if events else None
         verdict.reason = "the stored case differs from what its events produce"
-    return verdict
 
 
 # -- reading from the database -------------------------------------------------------------------
@@ -232,7 +268,7 @@ def verify_bundle(bundle: dict[str, Any]) -> Verdict:
     events = [EventRecord(e["seq"], e["type"], e["actor"], datetime.fromisoformat(e["at"]), e["payload"])
               for e in bundle["events"]]
     hashes = [(e["prev_hash"], e["hash"]) for e in bundle["events"]]
-    return verify_case(case, events, hashes, load, engine)
+    return verify_case(case, events, hashes, load, engine, seal=False)
 
 
 def iter_cases(session: Session, case_nos: Iterable[str] | None = None, batch: int = 200) -> Iterator[Case]:

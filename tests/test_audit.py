@@ -35,8 +35,8 @@ def raw(svc, *statements):
     """Tamper as a database administrator would: around the append-only triggers."""
     with svc.db.engine.begin() as conn:
         if svc.db.is_sqlite:
-            conn.exec_driver_sql("DROP TRIGGER case_events_no_update")
-            conn.exec_driver_sql("DROP TRIGGER case_events_no_delete")
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS case_events_no_update")
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS case_events_no_delete")
         else:
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         for statement, params in statements:

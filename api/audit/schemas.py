@@ -89,6 +89,7 @@ class VerifyOut(Schema):
     case_no = fields.String()
     events = fields.Integer()
     head = fields.String()
+    state_sealed = fields.Boolean(metadata={"description": "the case row matches the state sealed in its last event"})
     first_bad_event = fields.Integer(allow_none=True)
     reason = fields.String(allow_none=True)
     diff = fields.Dict()

@@ -133,7 +133,8 @@ def search_cases(query):
 def _case_page(query: dict) -> dict:
     principal = auth.current()
     svc = services()
-    return case_page([case_in_scope(principal), *_filters(principal, query, svc)], query["page"], query["page_size"])
+    return case_page([case_in_scope(principal, many=True), *_filters(principal, query, svc)],
+                     query["page"], query["page_size"])
 
 
 def case_page(conditions: list, page: int, size: int) -> dict:

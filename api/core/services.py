@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from engine.cases import CaseService
 from engine.clock import Clock, SystemClock
@@ -82,6 +83,17 @@ class Services:
     unit_names: UnitNames
 
 
+# What feature packages keep per case in the case's own transaction (api/stats/summary.py: the
+# KPI facts), called after every change of a case; registered at import (api/__init__.py imports
+# them, so every process that uses the api has them). api/core names no feature itself.
+CASE_WRITES: list[Callable[[Connection, Any], None]] = []
+
+
+def _case_written(conn: Connection, case) -> None:
+    for write in CASE_WRITES:
+        write(conn, case)
+
+
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     db = Database(settings.database_url, settings.replica_url or None)
@@ -96,7 +108,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     cases = CaseService(db, registry, clock, roles.resolve, deadlines, case_prefix=settings.case_prefix,
                         seal=lambda data, newest_definition=None: vault.seal(data, declared(newest_definition)),
                         indexed_fields=tuple(catalogue["indexed_fields"]), role_level=roles.level,
-                        describe=unit_names.describe)
+                        describe=unit_names.describe, on_write=_case_written)
     return Services(settings, db, clock, roles, deadlines, registry, cases, vault, declared, unit_names)
 
 

@@ -27,6 +27,8 @@ from api.resident.models import ResidentRating
 from engine.clock import CHINA
 from engine.models import Case, CaseField, CaseTask, MessageOutbox
 
+from .models import CaseFacts
+
 # The processes whose instances are counted: a case is one dispute_intake (P1) or one quick_mediation
 # (简易纠纷就地调处, settled in the village: it records closure_state like P1), a lead one lead_clue (P6).
 # Sub-processes run inside these; other keys (demos, tests) are not counted.
@@ -93,9 +95,14 @@ def _fields(filters: Filters):
     correlated lookup per field and case took twice as long on 20,000 cases), limited to the
     cases registered in the window (the whole table was grouped for any window: 1 s and more
     at 100,000 cases, docs/performance.md "Scale")."""
+    return _fields_of(registered(select(Case.id), filters))
+
+
+def _fields_of(cases):
+    """The KPI fields of the cases ``cases`` (a select of ids) selects."""
     return (select(CaseField.case_id, *[func.max(case((CaseField.name == name, CaseField.value))).label(name)
                                         for name in FIELDS])
-            .where(CaseField.name.in_(FIELDS), CaseField.case_id.in_(registered(select(Case.id), filters)))
+            .where(CaseField.name.in_(FIELDS), CaseField.case_id.in_(cases))
             .group_by(CaseField.case_id).subquery("fields"))
 
 
@@ -175,9 +182,10 @@ def _first_handler_sign(now: datetime):
     return signed, late
 
 
-def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, group_by: str | None = None):
-    """One row per counted case: its id, its 0/1 flags (one per count KPI), the one-key response
-    seconds and the grouping key asked for."""
+def computed_facts(principal: Principal, filters: Filters, now: datetime, dialect: str, group_by: str | None = None):
+    """What ``facts`` answers, computed from the live tables (tasks, fields, outbox) case by case:
+    the definition ``case_facts`` (summary.py) stores the clock-free part of, kept to prove that
+    both agree (tests/test_stats_summary.py)."""
     is_lead = Case.process_key == LEAD_PROCESS
     fields = _fields(filters)
     closure, lead_result = fields.c.closure_state, fields.c.lead_result
@@ -206,13 +214,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         return case((condition, 1), else_=0)
 
     def keys(name: str | None):
-        """Only the grouping column asked for: the others cost a lookup per case."""
-        if name is None:
-            return []
-        column = {"town": lambda: _unit_above("town"), "village": lambda: _unit_above("village"),
-                  "category": lambda: _catalogued(fields.c.category), "channel": lambda: channel_key,
-                  "month": lambda: _month(dialect), "first_handler": lambda: Case.first_handler}[name]()
-        return [column.label(name)]
+        return _keys(name, fields.c.category, channel_key, dialect)
 
     counted = or_(
         and_(Case.process_key.in_(CASE_PROCESSES), ~merged),
@@ -244,7 +246,50 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         *keys(group_by),
     ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(
         Case.process_key.in_(COUNTED_PROCESSES), Case.status != "cancelled", counted,
-        case_in_scope(principal))
+        case_in_scope(principal, many=True))
+    return registered(statement, filters).subquery("facts")
+
+
+def _keys(name: str | None, category, channel, dialect: str) -> list:
+    """Only the grouping column asked for: the others cost a lookup per case."""
+    if name is None:
+        return []
+    column = {"town": lambda: _unit_above("town"), "village": lambda: _unit_above("village"),
+              "jurisdiction": lambda: Case.jurisdiction,  # the KPIs' towns and villages (service._by_unit)
+              "category": lambda: _catalogued(category), "channel": lambda: channel,
+              "month": lambda: _month(dialect), "first_handler": lambda: Case.first_handler}[name]()
+    return [column.label(name)]
+
+
+def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, group_by: str | None = None):
+    """One row per counted case: its id, its 0/1 flags (one per count KPI), the one-key response
+    seconds and the grouping key asked for. The case's own facts are its ``case_facts`` row; what
+    the clock or other tables change is added here: the ready tasks past due now (overdue, late
+    closing and signing), the residents' ratings and the repeat-dispute flag."""
+    stored = CaseFacts.__table__.c
+    due = (select(CaseTask.case_id, func.count().label("tasks"),
+                  func.max(case((CaseTask.form_key == FIRST_HANDLER_FORM, 1), else_=0)).label("sign"))
+           .where(CaseTask.state == "ready", CaseTask.due_at < now).group_by(CaseTask.case_id).subquery("due"))
+    rated = (select(ResidentRating.case_id, func.max(case((ResidentRating.rating.in_(SATISFIED), 1), else_=0))
+                    .label("satisfied")).group_by(ResidentRating.case_id).subquery("rated"))
+
+    def flag(condition):
+        return case((condition, 1), else_=0)
+    copied = ("cases", "leads", "resolved", "transferred", "closed", "revisited", "satisfied", "emergencies",
+              "petitions", "recurrences", "one_key_calls", "one_key_answered", "one_key_in_time", "one_key_seconds",
+              "first_signed", "red_cases", "leader_cases", "red_revisits")
+    statement = select(
+        Case.id.label("case_id"), *[stored[name] for name in copied],
+        flag(and_(stored.closed == 1, stored.late_done == 0, due.c.tasks.is_(None))).label("closed_on_time"),
+        func.coalesce(due.c.tasks, 0).label("overdue_tasks"), flag(due.c.tasks.is_not(None)).label("overdue_cases"),
+        flag(and_(stored.leads == 0, _repeat(dialect))).label("repeats"),
+        flag(and_(stored.first_signed == 1, stored.sign_late_done == 0, func.coalesce(due.c.sign, 0) == 0))
+        .label("first_signed_on_time"),
+        flag(rated.c.case_id.is_not(None)).label("resident_rated"),
+        func.coalesce(rated.c.satisfied, 0).label("resident_satisfied"),
+        *_keys(group_by, stored.category, stored.channel, dialect),
+    ).select_from(Case).join(CaseFacts, stored.case_id == Case.id).outerjoin(due, due.c.case_id == Case.id) \
+        .outerjoin(rated, rated.c.case_id == Case.id).where(stored.counted == 1, case_in_scope(principal, many=True))
     return registered(statement, filters).subquery("facts")
 
 

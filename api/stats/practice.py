@@ -137,7 +137,7 @@ def departments(session: Session, principal: Principal, filters: Filters) -> lis
 def _acks(principal: Principal, filters: Filters):
     """The whistle acknowledge (应哨) tasks of the cases registered in the window and visible to
     the caller: each is one whistle to the department the task was offered in."""
-    cases = registered(select(Case.id).where(case_in_scope(principal)), filters)
+    cases = registered(select(Case.id).where(case_in_scope(principal, many=True)), filters)
     return (select(CaseTask.case_id, CaseTask.jurisdiction, CaseTask.state, CaseTask.created_at, CaseTask.closed_at)
             .where(CaseTask.form_key == "whistle_ack", CaseTask.state != "cancelled", CaseTask.case_id.in_(cases))
             .subquery("acks"))

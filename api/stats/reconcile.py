@@ -46,7 +46,7 @@ def _parts(principal: Principal, filters: Filters, now: datetime, dialect: str):
         else_="open")
     statement = (select(Case.id.label("case_id"), Case.case_no, Case.process_key, part.label("part"))
                  .select_from(Case).outerjoin(counted, counted.c.case_id == Case.id)
-                 .where(Case.process_key.in_(COUNTED_PROCESSES), case_in_scope(principal)))
+                 .where(Case.process_key.in_(COUNTED_PROCESSES), case_in_scope(principal, many=True)))
     return registered(statement, filters).subquery("parts")
 
 

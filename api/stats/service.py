@@ -1,7 +1,8 @@
 """Statistics (统计): the KPIs of docs/statistics.md and the safety ratings (平安村(社区) / 平安乡镇).
 
 Everything is one SQL aggregate over the per-case facts of ``facts.py``: the outer query sums them
-per group. Python only divides the sums and names the groups; it never walks cases.
+per group (per jurisdiction for towns and villages, whose sums Python adds up by unit: ``_by_unit``).
+Python only adds and divides the sums and names the groups; it never walks cases.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from api.core.auth import Principal
 from api.core.models import OrgUnit, User
 from api.core.org import like_prefix
 from api.core.problems import ApiProblem
+from api.core.scope import ancestors
 
 from . import screening
 from .facts import (CHANNEL_NAMES, COUNTS, GROUPINGS, RATES, UNKNOWN_LABELS, Filters, day_start, facts,  # noqa: F401
@@ -44,15 +46,20 @@ def _mean(sums: dict[str, Any]) -> dict[str, Any]:
 def kpis(session: Session, principal: Principal, filters: Filters, now: datetime,
          group_by: str | None = None) -> dict[str, Any]:
     """``{totals, groups: [{key, label, ...}]}`` for the caller's jurisdiction."""
-    rows = facts(principal, filters, now, session.get_bind().dialect.name, group_by)
+    by_unit = group_by in ("town", "village")
+    rows = facts(principal, filters, now, session.get_bind().dialect.name, "jurisdiction" if by_unit else group_by)
     counts = [name for name in COUNTS if name != "screened"]
     sums = [func.coalesce(func.sum(rows.c[name]), 0).label(name) for name in counts]
     # The mean response of the answered one-key calls, weighted back into a sum so groups add up.
     answered = [func.sum(rows.c.one_key_seconds).label("seconds_sum"), func.count(rows.c.one_key_seconds).label("seconds_n")]
     if not group_by:
         return {"totals": _with_rates(_mean(session.execute(select(*sums, *answered)).one()._asdict())), "groups": []}
-    key = rows.c[group_by]
-    rows = [_mean(row._asdict()) for row in session.execute(select(key.label("key"), *sums, *answered).group_by(key))]
+    if by_unit:
+        rows = [_mean(row) for row in _by_unit(session, rows, group_by, [*sums, *answered])]
+    else:
+        key = rows.c[group_by]
+        rows = [_mean(row._asdict()) for row in session.execute(select(key.label("key"), *sums, *answered)
+                                                                .group_by(key))]
     # Every group is a disjoint set of cases, so the totals are the groups' sums (one query, not two).
     totals = _with_rates(_mean({name: sum(row[name] or 0 for row in rows) for name in (*counts, "seconds_sum", "seconds_n")}))
     labels = _labels(session, group_by)
@@ -63,6 +70,22 @@ def kpis(session: Session, principal: Principal, filters: Filters, now: datetime
               for row in sorted(rows, key=lambda row: (row["key"] is None, rank.get(row["key"], len(rank)),
                                                        row["key"] or ""))]
     return {"totals": totals, "groups": groups}
+
+
+def _by_unit(session: Session, rows, kind: str, sums: list) -> list[dict[str, Any]]:
+    """The sums per town or village: SQL sums per jurisdiction (a few thousand paths at most), and
+    each path's sums are added to the unit of ``kind`` above it here. Finding that unit in SQL was
+    a lookup in org_units per counted case (a city's year: 10,000 lookups, docs/performance.md
+    "Full size")."""
+    units = set(session.scalars(select(OrgUnit.path).where(OrgUnit.kind == kind)))
+    grouped: dict[str | None, dict[str, Any]] = {}
+    for row in session.execute(select(rows.c.jurisdiction.label("key"), *sums).group_by(rows.c.jurisdiction)):
+        row = row._asdict()
+        key = next((path for path in ancestors(row.pop("key") or "") if path in units), None)
+        total = grouped.setdefault(key, {"key": key})
+        for name, value in row.items():
+            total[name] = value if total.get(name) is None else total[name] + (value or 0)
+    return list(grouped.values())
 
 
 def _labels(session: Session, group_by: str):

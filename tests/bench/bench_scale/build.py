@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, func, select, text
 from api.core.config import ROOT, Settings
 from api.core.services import build_services
 from api.people.seed import seed_demo, sync_reference_data
+from api.stats import summary
 from cunliao.cli import _sources, migrate
 from engine.definitions import SourceFile
 from engine.models import Case, CaseEvent, CaseTask
@@ -73,6 +74,8 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
     t = time.perf_counter()
     planned = paths.plans(random.Random(seed), sizes.cases, city.grids, now, sizes.years)
     outcomes = case_runner.run(settings, planned, now, workers, seed, log)
+    with svc.db.write_engine.begin() as conn:  # the workers skipped the write hook (cases.py)
+        summary.backfill(conn)
     phases["cases_s"] = time.perf_counter() - t
     if settings.database_url.startswith("postgresql"):
         with svc.db.engine.connect() as conn:

@@ -20,13 +20,19 @@ export function renderVerdict(container, result) {
   const children = [h('strong', {}, result.ok ? '✔ ' : '✘ ', verdictText(result))];
   if (result.ok) {
     children.push(h('div', { class: 'hint hash', title: result.head }, t('Head hash'), '：', result.head));
+    if (result.state_sealed) children.push(h('div', { class: 'hint sealed' }, t('State sealed ✓')));
   } else {
     const diff = Object.entries(result.diff || {});
     if (diff.length) {
       children.push(h('div', { class: 'diff' }, h('div', {}, t('What differs (stored vs. replayed):')),
-        diff.map(([key, change]) => h('div', {}, h('code', {}, key),
-          h('pre', {}, `${t('stored')}: ${JSON.stringify(change && change.stored)}\n${t('replayed')}: ${JSON.stringify(change && change.replayed)}`)))));
+        diff.map(([key, change]) => h('div', {}, h('code', {}, key), h('pre', {}, diffText(change || {}))))));
     }
   }
   container.replaceChildren(...children);
+}
+
+/** Stored against replayed; for the state seal (state_sha256), stored against sealed. */
+function diffText(change) {
+  const [label, other] = 'sealed' in change ? [t('sealed'), change.sealed] : [t('replayed'), change.replayed];
+  return `${t('stored')}: ${JSON.stringify(change.stored)}\n${label}: ${JSON.stringify(other)}`;
 }

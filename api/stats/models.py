@@ -1,0 +1,36 @@
+"""The statistics' own table: ``case_facts`` (written by ``summary.py``, read by ``facts.py``)."""
+from __future__ import annotations
+
+from sqlalchemy import Float, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.models import Base, BigId
+
+
+class CaseFacts(Base):
+    __tablename__ = "case_facts"
+
+    case_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    counted: Mapped[int] = mapped_column(Integer)  # counted in 排查数: not cancelled, merged or a lead that is no dispute
+    cases: Mapped[int] = mapped_column(Integer)
+    leads: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    transferred: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    late_done: Mapped[int] = mapped_column(Integer)  # a task was completed after its due time
+    revisited: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    emergencies: Mapped[int] = mapped_column(Integer)
+    petitions: Mapped[int] = mapped_column(Integer)
+    recurrences: Mapped[int] = mapped_column(Integer)
+    one_key_calls: Mapped[int] = mapped_column(Integer)
+    one_key_answered: Mapped[int] = mapped_column(Integer)
+    one_key_in_time: Mapped[int] = mapped_column(Integer)
+    one_key_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    first_signed: Mapped[int] = mapped_column(Integer)
+    sign_late_done: Mapped[int] = mapped_column(Integer)  # a 首办 签收 was completed after its due time
+    red_cases: Mapped[int] = mapped_column(Integer)
+    leader_cases: Mapped[int] = mapped_column(Integer)
+    red_revisits: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(200), nullable=True)  # a lead's source counts as its channel

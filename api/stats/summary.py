@@ -1,0 +1,105 @@
+"""``case_facts``: the KPI facts of each counted case that do not depend on the clock, one row per
+case, written in the same transaction as every change of the case (an engine write hook), so the
+KPIs read one row per case instead of a dozen lookups in its tasks, fields and outbox.
+
+What it stores is ``facts.computed_facts`` (the definition, computed from the live tables) minus
+what changes without a change of the case: whether a ready task is past due *now* (overdue, late
+closing, late signing), the residents' ratings (written by the resident API, not by the case) and
+the repeat-dispute flag (set by *other* cases' parties). ``facts.facts`` adds those at read time;
+tests/test_stats_summary.py checks that both give the same KPIs.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import Connection, and_, bindparam, case, delete, exists, func, insert, or_, select
+
+from api.core import services
+from engine.models import Case, CaseTask, MessageOutbox
+
+from .facts import (CASE_PROCESSES, COUNTED_PROCESSES, FINAL_CLOSURES, FIRST_HANDLER_FORM, LEAD_NOT_COUNTED,
+                    LEAD_PROCESS, LEADER_FORM, RED_REVISIT_FORM, SATISFIED, _fields_of, _one_key)
+from .models import CaseFacts
+
+
+def _flag(condition):
+    return case((condition, 1), else_=0)
+
+
+def stored(dialect: str, which=None):
+    """The case_facts rows of the counted processes' cases (``which``: a condition on Case)."""
+    cases = select(Case.id).where(Case.process_key.in_(COUNTED_PROCESSES))
+    if which is not None:
+        cases = cases.where(which)
+    fields = _fields_of(cases)
+    is_lead = Case.process_key == LEAD_PROCESS
+    closure, lead_result, channel, source = (fields.c.closure_state, fields.c.lead_result, fields.c.channel,
+                                             fields.c.source)
+    merged = exists().where(MessageOutbox.sender_case_id == Case.id, MessageOutbox.name == "repeat_contact")
+    police = exists().where(MessageOutbox.sender_case_id == Case.id, MessageOutbox.name == "police_dispatch")
+    late_done = exists().where(CaseTask.case_id == Case.id, CaseTask.due_at.is_not(None), CaseTask.state == "completed",
+                               CaseTask.closed_at > CaseTask.due_at)
+    sign_late_done = exists().where(CaseTask.case_id == Case.id, CaseTask.form_key == FIRST_HANDLER_FORM,
+                                    CaseTask.due_at.is_not(None), CaseTask.state == "completed",
+                                    CaseTask.closed_at > CaseTask.due_at)
+    signed = exists().where(CaseTask.case_id == Case.id, CaseTask.form_key == FIRST_HANDLER_FORM,
+                            CaseTask.state == "completed")
+    channel_key = case((or_(is_lead, channel == "lead"), func.coalesce(source, channel)), else_=channel)
+    one_key, one_key_answered, one_key_in_time, one_key_seconds = _one_key(dialect)
+    counted = and_(Case.status != "cancelled", or_(
+        and_(Case.process_key.in_(CASE_PROCESSES), ~merged),
+        and_(is_lead, or_(lead_result.is_(None), lead_result.not_in(LEAD_NOT_COUNTED)))))
+    red_revisits = (select(func.count()).select_from(CaseTask)
+                    .where(CaseTask.case_id == Case.id, CaseTask.form_key == RED_REVISIT_FORM,
+                           CaseTask.state == "completed").scalar_subquery())
+    return select(
+        Case.id.label("case_id"), _flag(counted).label("counted"),
+        _flag(~is_lead).label("cases"), _flag(is_lead).label("leads"),
+        _flag(case((is_lead, and_(lead_result == "monitor", Case.status == "completed")),
+                   else_=closure == "closed_resolved")).label("resolved"),
+        _flag(case((is_lead, lead_result == "emergency"), else_=closure == "closed_transferred")).label("transferred"),
+        _flag(case((is_lead, Case.status == "completed"), else_=closure.in_(FINAL_CLOSURES))).label("closed"),
+        _flag(late_done).label("late_done"),
+        _flag(fields.c.satisfaction.is_not(None)).label("revisited"),
+        _flag(fields.c.satisfaction.in_(SATISFIED)).label("satisfied"),
+        _flag(or_(police, lead_result == "emergency")).label("emergencies"),
+        _flag(channel_key == "petition").label("petitions"),
+        _flag(fields.c.recurrence == "True").label("recurrences"),
+        _flag(one_key).label("one_key_calls"), _flag(one_key_answered).label("one_key_answered"),
+        _flag(one_key_in_time).label("one_key_in_time"), one_key_seconds.label("one_key_seconds"),
+        _flag(signed).label("first_signed"), _flag(sign_late_done).label("sign_late_done"),
+        _flag(fields.c.risk_level == "red").label("red_cases"),
+        _flag(exists().where(CaseTask.case_id == Case.id, CaseTask.form_key == LEADER_FORM,
+                             CaseTask.state == "completed")).label("leader_cases"),
+        red_revisits.label("red_revisits"), fields.c.category.label("category"), channel_key.label("channel"),
+    ).select_from(Case).outerjoin(fields, fields.c.case_id == Case.id).where(Case.id.in_(cases))
+
+
+COLUMNS = [column.name for column in CaseFacts.__table__.columns]
+
+
+@lru_cache(maxsize=4)
+def _refreshing(dialect: str):
+    """The two statements of a refresh, built once (building them took longer than running them)."""
+    table = CaseFacts.__table__
+    return (delete(table).where(table.c.case_id == bindparam("case_id")),
+            insert(table).from_select(COLUMNS, stored(dialect, Case.id == bindparam("case_id"))))
+
+
+def refresh(conn: Connection, case: Case) -> None:
+    """The engine's write hook: the case's row again, in the transaction of its change."""
+    if case.process_key not in COUNTED_PROCESSES:
+        return
+    for statement in _refreshing(conn.dialect.name):
+        conn.execute(statement, {"case_id": case.id})
+
+
+def backfill(conn: Connection) -> None:
+    """Every counted case's row (migration 0021)."""
+    table = CaseFacts.__table__
+    conn.execute(delete(table))
+    conn.execute(insert(table).from_select(COLUMNS, stored(conn.dialect.name)))
+
+
+if refresh not in services.CASE_WRITES:
+    services.CASE_WRITES.append(refresh)
