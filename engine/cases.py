@@ -93,6 +93,11 @@ _NEWEST_DEFINITION = select(func.max(DefinitionVersion.id)).scalar_subquery().la
 _CASE_BY_ID = select(_case_table, _NEWEST_DEFINITION).where(_case_table.c.id == bindparam("case_id"))
 _TASK_BY_ID = select(_task_table).where(_task_table.c.id == bindparam("task_id"))
 _READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("case_id"), _task_table.c.state == "ready")
+# The case a task belongs to, by the task's id: a completion reads its case without reading the
+# task first, and finds the task among the case's ready tasks (it must be ready to be completed).
+_named = _task_table.alias("named")
+_CASE_OF_TASK = select(_case_table, _NEWEST_DEFINITION).where(
+    _case_table.c.id == select(_named.c.case_id).where(_named.c.id == bindparam("task_id")).scalar_subquery())
 
 
 class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
@@ -170,11 +175,14 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         data = checked_data(data)
         now = self.clock.now()
         with self.db.read() as session:
-            found = session.connection().execute(_TASK_BY_ID, {"task_id": task_id}).first()
-            if found is None:
+            conn = session.connection()
+            case_row = conn.execute(_CASE_OF_TASK, {"task_id": task_id}).first()
+            if case_row is None:
                 raise NotFound(f"task {task_id} does not exist")
-            row = CaseTask(**found._mapping)
-            snapshot = self._snapshot(session, row.case_id)
+            snapshot = self._snapshot(session, case_row.id, case_row=case_row)
+            row = snapshot.ready.get(task_id)
+            if row is None:  # no longer ready: read it for the answer's reason
+                row = CaseTask(**conn.execute(_TASK_BY_ID, {"task_id": task_id}).one()._mapping)
         if authorize is not None:
             authorize(row, snapshot.case)
         if row.state != "ready":
@@ -216,13 +224,14 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _snapshot(self, session: Session, case_id: int, read_index: bool = False) -> _Snapshot:
+    def _snapshot(self, session: Session, case_id: int, read_index: bool = False, case_row=None) -> _Snapshot:
         """Read a case. The timer and message index rows always mirror the waits of the saved
         workflow (both are written in one transaction), so they are derived from it unless the
-        caller needs the rows themselves (the timer worker, for its claims)."""
+        caller needs the rows themselves (the timer worker, for its claims). ``case_row``: the
+        case's row (with ``newest_definition``), when the caller has read it already."""
         # Core reads into plain (unattached) model objects: a command never uses the ORM session.
         conn = session.connection()
-        row = conn.execute(_CASE_BY_ID, {"case_id": case_id}).first()
+        row = case_row if case_row is not None else conn.execute(_CASE_BY_ID, {"case_id": case_id}).first()
         if row is None:
             raise NotFound(f"case {case_id} does not exist")
         columns = dict(row._mapping)

@@ -14,7 +14,9 @@ from api.core.services import build_services
 from api.stats import summary
 from api.stats.models import CaseFacts
 from engine.models import Attachment, Case, CaseEvent
-from tests.bench.bench_scale import build, measure
+from cunliao.demo.cases import load_forms
+from engine.models import PendingTimer
+from tests.bench.bench_scale import build, completions, measure
 from tests.bench.bench_scale.sizes import Sizes
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
@@ -53,3 +55,27 @@ def test_a_tiny_city_is_built_with_real_cases_that_verify(settings):
         assert set(person.id_no) == {"$pii", "enc", "hash", "masked"} and person.id_hash == person.id_no["hash"]
     verdict = measure.verify_all(settings, log=lambda message: None)
     assert verdict["ok"] and verdict["cases"] == built["rows"]["cases"]
+
+
+def test_completions_fire_the_due_timers_first_and_take_one_task_per_case_at_a_time(settings):
+    """The city's clock stopped at the build (NOW, days ago): its due deadlines fire before any task
+    is picked, as the timer worker would have fired them; then batches of one task per case, with
+    new disputes started when the city has nothing left to do."""
+    build.build(settings, replace(Sizes.of(0.0005), cases=8), seed=5, workers=1, log=lambda message: None, now=NOW)
+    svc = build_services(settings)
+    try:
+        completions.fire_due_timers(svc)
+        with svc.db.read() as session:
+            assert not session.scalar(select(func.count()).select_from(PendingTimer).join(Case).where(
+                PendingTimer.due_at < svc.clock.now(), Case.status.in_(("active", "waiting"))))
+        forms = load_forms(settings.workflows_dir / "forms")
+        batches = completions.batches(svc, forms, 30)
+        done = 0
+        for batch in batches:
+            assert len({c.case_id for c in batch}) == len(batch)
+            for c in batch:
+                svc.cases.complete_task(c.task_id, c.data, c.user)
+            done += len(batch)
+        assert done == 30
+    finally:
+        svc.db.dispose()

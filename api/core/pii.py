@@ -176,9 +176,9 @@ _NEWEST_VERSION = select(func.max(DefinitionVersion.id))
 
 
 class DeclaredFields:
-    """The personal fields the deployed forms declare ({name: kind}), kept per process and re-read
-    when a definition version is added (by this process or another: one indexed query per use, or
-    none when the caller read the newest version id already)."""
+    """The personal fields the deployed forms declare ({name: kind}), kept per process (one per
+    ``Services``) and re-read when a definition version is added (by this process or another: one
+    indexed query per use, or none when the caller read the newest version id already)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -195,13 +195,23 @@ class DeclaredFields:
         newest = newest or 0
         if newest <= self._seen:
             return self._fields
-        with self.db.read() as session:
-            with self._lock:
-                forms = {ref["sha256"] for version in session.scalars(
-                    select(DefinitionVersion).where(DefinitionVersion.id > self._seen))
-                    for ref in version.files if SourceFile(ref["name"], b"").kind == "form"}
-                fields = dict(self._fields)
-                for sha256 in sorted(forms):
-                    fields.update(declared_fields(json.loads(session.get(DefinitionFile, sha256).content)))
-                self._fields, self._seen = fields, max(self._seen, newest)
+        with self._lock:
+            if newest > self._seen:
+                self._load()
         return self._fields
+
+    def _load(self) -> None:
+        """Add the forms of the versions deployed since the last load: the versions' file lists,
+        then every new form's content in one query, whatever the number of forms."""
+        with self.db.engine.connect() as conn:
+            versions = conn.execute(select(DefinitionVersion.id, DefinitionVersion.files)
+                                    .where(DefinitionVersion.id > self._seen)).all()
+            forms = {ref["sha256"] for _, files in versions for ref in files
+                     if SourceFile(ref["name"], b"").kind == "form"}
+            contents = conn.execute(select(DefinitionFile.content).where(DefinitionFile.sha256.in_(forms))
+                                    .order_by(DefinitionFile.sha256)).scalars().all() if forms else []
+        fields = dict(self._fields)
+        for content in contents:
+            fields.update(declared_fields(json.loads(content)))
+        self._fields = fields
+        self._seen = max([self._seen, *(version_id for version_id, _ in versions)])

@@ -13,7 +13,9 @@ from engine.cases import CaseService
 from engine.clock import Clock, SystemClock
 from engine.db import Database
 from engine.deadlines import Deadlines
+from engine.models import Case
 from engine.registry import DefinitionRegistry
+from engine.steps import OPEN_STATUSES
 
 from . import formvocab
 from .config import Settings
@@ -58,10 +60,13 @@ class UnitNames:
         """A unit path as the unit's name; anything else as it is."""
         text = str(value)
         if text not in self._names and time.monotonic() - self._loaded_at > self.RELOAD_AFTER_SECONDS:
-            with self.db.read() as session:
-                self._names = dict(session.execute(select(OrgUnit.path, OrgUnit.name)).tuples().all())
-            self._loaded_at = time.monotonic()
+            self.load()
         return self._names.get(text, text)
+
+    def load(self) -> None:
+        with self.db.read() as session:
+            self._names = dict(session.execute(select(OrgUnit.path, OrgUnit.name)).tuples().all())
+        self._loaded_at = time.monotonic()
 
 
 @dataclass
@@ -74,6 +79,8 @@ class Services:
     registry: DefinitionRegistry
     cases: CaseService
     vault: Vault
+    declared: DeclaredFields
+    unit_names: UnitNames
 
 
 # What feature packages keep per case in the case's own transaction (api/stats/summary.py: the
@@ -96,12 +103,36 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                                   form_check=lambda form: formvocab.form_problems(form, lambda r: roles.resolve(r) is not None))
     vault = Vault(settings.pii_key)
     declared = DeclaredFields(db)
+    unit_names = UnitNames(db)
     catalogue = json.loads((settings.workflows_dir / "catalogue.json").read_text(encoding="utf-8"))
     cases = CaseService(db, registry, clock, roles.resolve, deadlines, case_prefix=settings.case_prefix,
                         seal=lambda data, newest_definition=None: vault.seal(data, declared(newest_definition)),
                         indexed_fields=tuple(catalogue["indexed_fields"]), role_level=roles.level,
-                        describe=UnitNames(db).describe, on_write=_case_written)
-    return Services(settings, db, clock, roles, deadlines, registry, cases, vault)
+                        describe=unit_names.describe, on_write=_case_written)
+    return Services(settings, db, clock, roles, deadlines, registry, cases, vault, declared, unit_names)
+
+
+def warm(svc: Services) -> dict[str, int]:
+    """Fill the per-process caches a gunicorn worker would otherwise fill on its first requests (a
+    fresh worker's first task completion cost some fifteen steady ones: docs/performance.md, "Task
+    completion in the scale run"): the parsed specs of the latest versions and of the versions open
+    cases run on, their forms' compiled validators, the declared personal fields, the SLA rules and
+    calendar, the unit names. What it warms is named here, nothing else; returns how much of each
+    it loaded."""
+    with svc.db.read() as session:
+        latest = {v.id for v in svc.registry.latest_versions(session)}
+        running = set(session.scalars(select(Case.definition_id).where(Case.status.in_(OPEN_STATUSES)).distinct()))
+        versions = sorted(latest | running)
+        forms = 0
+        for version_id in versions:
+            loaded = svc.registry.load(session, version_id)
+            for form_key in loaded.forms:
+                loaded.validator(form_key)
+            forms += len(loaded.forms)
+    svc.deadlines.reload()
+    svc.unit_names.load()
+    return {"versions": len(versions), "forms": forms, "declared_fields": len(svc.declared()),
+            "sla_rules": len(svc.deadlines.keys())}
 
 
 def services() -> Services:
