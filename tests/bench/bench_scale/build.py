@@ -7,6 +7,7 @@ import multiprocessing
 import random
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
         summary.backfill(conn)
     phases["cases_s"] = time.perf_counter() - t
     if census_job is not None:
-        counts, phases["census_s"] = census_job.get()
+        counts, phases["census_s"] = census_job.result()
         log(f"census: {counts} ({phases['census_s']:.0f} s, alongside the cases; "
             f"{time.perf_counter() - t - phases['cases_s']:.0f} s waited for after them)")
     if settings.database_url.startswith("postgresql"):
@@ -115,10 +116,12 @@ def _census(settings: Settings, city, sizes: Sizes, now: datetime, seed: int) ->
 
 
 def _in_process(function, *args):
-    """Run ``function(*args)`` in a forked process; ``.get()`` waits for its answer (or its error)."""
-    pool = multiprocessing.get_context("fork").Pool(1)
-    job = pool.apply_async(function, args)
-    pool.close()  # its one worker exits once the job is done
+    """Run ``function(*args)`` in a forked process; ``.result()`` waits for its answer or its error
+    (an executor, not a Pool: a process killed outright, say for memory, raises BrokenProcessPool
+    instead of leaving the build waiting forever)."""
+    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    job = executor.submit(function, *args)
+    executor.shutdown(wait=False)  # its one worker exits once the job is done
     return job
 
 
