@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import sys
 import threading
+import time
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
+from engine.sandbox.cpu import CpuBudget
 from engine.sandbox import (SAFE_FUNCTIONS, SandboxEnvironment, SandboxError, SandboxLimits, check_expression,
                             check_script, find_sandbox_error)
 
@@ -642,3 +644,30 @@ def test_bpmn_script_error_reports_line_and_timeout():
     with pytest.raises(WorkflowTaskException) as info:
         workflow.do_engine_steps()
     assert find_sandbox_error(info.value).kind == "timeout"
+
+
+def test_a_garbage_collection_during_a_script_is_not_counted_against_its_cpu_limit():
+    """A full collection in a big process (hypothesis's gc callback counted one in the suite) happens
+    wherever Python allocates; its CPU time is the process's, not the script's."""
+    def slow_collection(phase, info):  # a collection that costs more than the whole budget
+        if phase == "stop":
+            end = time.thread_time() + 0.3
+            while time.thread_time() < end:
+                pass
+
+    gc.callbacks.append(slow_collection)
+    try:
+        budget = CpuBudget(0.1)
+        assert budget.run(_collect_then_work, budget) == "done"
+    finally:
+        gc.callbacks.remove(slow_collection)
+    assert slow_collection not in gc.callbacks and not any(getattr(c, "__self__", None).__class__.__name__ == "_GcPauses" for c in gc.callbacks)
+
+
+def _collect_then_work(budget):
+    gc.collect()
+    end = time.perf_counter() + 0.01  # the tracer reads the CPU clock every 2 ms of calls
+    while time.perf_counter() < end:
+        (lambda: None)()
+    budget.check()  # as a script's loops do
+    return "done"

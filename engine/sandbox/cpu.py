@@ -3,7 +3,9 @@ sandbox becomes a SandboxError."""
 from __future__ import annotations
 
 import _strptime  # noqa: F401  - imported eagerly so datetime.strptime never imports under the CPU tracer
+import gc
 import sys
+import threading
 import time
 import types
 from typing import Any, Callable
@@ -17,12 +19,17 @@ _POLL_SECONDS = 0.002
 
 
 class CpuBudget:
-    """Per-call CPU-time limit via sys.settrace: works in any thread (SIGALRM only works in the main thread)."""
+    """Per-call CPU-time limit via sys.settrace: works in any thread (SIGALRM only works in the main thread).
+
+    The process's garbage collections are not the script's: a full collection in a big process (a web
+    worker after hours, the test suite) can take a good part of a second, and it runs in whatever code
+    allocates at that moment. Its time is added to the deadline (``_GcPauses``)."""
 
     def __init__(self, seconds: float) -> None:
         self.expired = False
         self.active = True
         thread_time, perf_counter = time.thread_time, time.perf_counter
+        self.gc = _GcPauses()
         deadline = thread_time() + seconds
         next_poll = perf_counter() + _POLL_SECONDS
 
@@ -31,7 +38,7 @@ class CpuBudget:
         def poll() -> bool:
             nonlocal next_poll
             next_poll = perf_counter() + _POLL_SECONDS
-            if self.active and thread_time() > deadline:
+            if self.active and not self.gc.collecting and thread_time() - self.gc.spent > deadline:
                 self.expired = True
             return self.expired
 
@@ -57,12 +64,37 @@ class CpuBudget:
 
     def run(self, func: Callable[..., Any], *args: Any) -> Any:
         previous = sys.gettrace()  # e.g. coverage's tracer: restored afterwards
+        # first to hear of a collection's start, last of its end: other gc callbacks (traced Python) run
+        # while it counts
+        gc.callbacks.insert(0, self.gc.begin)
+        gc.callbacks.append(self.gc.end)
         sys.settrace(self.trace)
         try:
             return func(*args)
         finally:
             sys.settrace(previous)
+            gc.callbacks.remove(self.gc.begin)
+            gc.callbacks.remove(self.gc.end)
             self.active = False
+
+
+class _GcPauses:
+    """Two ``gc.callbacks`` entries: the CPU time this thread spends in garbage collections."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+        self.spent = 0.0
+        self.collecting = False
+        self._started = 0.0
+
+    def begin(self, phase: str, info: dict) -> None:
+        if phase == "start" and threading.get_ident() == self.thread:
+            self.collecting, self._started = True, time.thread_time()
+
+    def end(self, phase: str, info: dict) -> None:
+        if phase == "stop" and self.collecting:
+            self.spent += time.thread_time() - self._started
+            self.collecting = False
 
 
 def as_sandbox_error(err: BaseException, what: str, limits: SandboxLimits) -> SandboxError:
