@@ -1,10 +1,13 @@
 """Build the city on the configured database: schema, reference data, the bundled processes, the
-organisation, the census, visits and patrols (bulk), then the cases (the engine)."""
+organisation, the census, visits and patrols (bulk), and the cases (the engine): on PostgreSQL the
+census alongside the cases, in its own process; on SQLite (one writer) before them."""
 from __future__ import annotations
 
+import multiprocessing
 import random
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,8 +21,8 @@ from cunliao.cli import _sources, migrate
 from engine.definitions import SourceFile
 from engine.models import Case, CaseEvent, CaseTask
 
-from . import cases as case_runner
 from . import census, org, paths
+from . import cases as case_runner
 from .sizes import Sizes
 
 
@@ -63,13 +66,14 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
     log(f"organisation: {len(city.towns)} towns, {len(city.villages)} villages, {len(city.grids)} grids, "
         f"{city.users} users ({phases['org_s']:.0f} s)")
 
-    t = time.perf_counter()
-    with svc.db.write_engine.begin() as conn:
-        counts = census.build(conn, city, sizes, svc.vault, now, seed)
-        counts.update(census.visits_and_patrols(conn, city, sizes, now, seed))
-    phases["census_s"] = time.perf_counter() - t
-    log(f"census: {counts} ({phases['census_s']:.0f} s)")
+    # On PostgreSQL the census loads in its own process while the cases run: a COPY leaves most of
+    # its second core idle, and the cases never read the census. SQLite has one writer: in turn.
     svc.db.dispose()
+    alongside = settings.database_url.startswith("postgresql")
+    census_job = _in_process(_census, settings, city, sizes, now, seed) if alongside else None
+    if census_job is None:
+        counts, phases["census_s"] = _census(settings, city, sizes, now, seed)
+        log(f"census: {counts} ({phases['census_s']:.0f} s)")
 
     t = time.perf_counter()
     planned = paths.plans(random.Random(seed), sizes.cases, city.grids, now, sizes.years)
@@ -77,6 +81,10 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
     with svc.db.write_engine.begin() as conn:  # the workers skipped the write hook (cases.py)
         summary.backfill(conn)
     phases["cases_s"] = time.perf_counter() - t
+    if census_job is not None:
+        counts, phases["census_s"] = census_job.result()
+        log(f"census: {counts} ({phases['census_s']:.0f} s, alongside the cases; "
+            f"{time.perf_counter() - t - phases['cases_s']:.0f} s waited for after them)")
     if settings.database_url.startswith("postgresql"):
         with svc.db.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
@@ -92,6 +100,29 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
     return {"now": now.isoformat(), "rows": {**counts, **totals, "users": city.users, "grids": len(city.grids)},
             "outcomes": dict(sorted(Counter(outcomes).items())), "seconds": {k: round(v, 1) for k, v in phases.items()},
             "db_mb": round(database_mb(settings.database_url), 1), "city": city}
+
+
+def _census(settings: Settings, city, sizes: Sizes, now: datetime, seed: int) -> tuple[dict, float]:
+    """The census, visits and patrols in one transaction; their row counts and seconds."""
+    t = time.perf_counter()
+    svc = build_services(settings)
+    try:
+        with svc.db.write_engine.begin() as conn:
+            counts = census.build(conn, city, sizes, svc.vault, now, seed)
+            counts.update(census.visits_and_patrols(conn, city, sizes, now, seed))
+    finally:
+        svc.db.dispose()
+    return counts, time.perf_counter() - t
+
+
+def _in_process(function, *args):
+    """Run ``function(*args)`` in a forked process; ``.result()`` waits for its answer or its error
+    (an executor, not a Pool: a process killed outright, say for memory, raises BrokenProcessPool
+    instead of leaving the build waiting forever)."""
+    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    job = executor.submit(function, *args)
+    executor.shutdown(wait=False)  # its one worker exits once the job is done
+    return job
 
 
 def database_mb(url: str) -> float:
