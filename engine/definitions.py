@@ -44,7 +44,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from . import assignment, bounds, xmlsafe
+from . import assignment, bounds, runtime, xmlsafe
 from . import definition_checks as checks
 from .sandbox import timer_values
 from .errors import DefinitionInvalid, ValidationIssue
@@ -167,11 +167,13 @@ def compile_bundle(new_files: Iterable[SourceFile], deployed_files: Iterable[Sou
 
 
 class CaseParser(SpiffBpmnParser):
-    """SpiffBpmnParser whose specs carry the engine's bounds (``bounds.bound_spec``)."""
+    """SpiffBpmnParser whose specs carry the engine's bounds (``bounds.bound_spec``) and whose loop
+    tasks are wired to their instances (``runtime.connect_loop_tasks``: after the bounds, which
+    change the loop tasks' class)."""
 
     def get_spec(self, process_id, required=True):
         spec = super().get_spec(process_id, required)
-        return bounds.bound_spec(spec) if spec is not None else None
+        return runtime.connect_loop_tasks(bounds.bound_spec(spec)) if spec is not None else None
 
 
 def build_parser(files: Iterable[SourceFile]) -> CaseParser:

@@ -3,7 +3,9 @@
 Three things the stock library gets wrong for a case system are closed here:
 
 * **State without the spec.** A saved state holds the running tasks only; the parsed spec of the
-  definition version is cached in memory and handed to the deserializer.
+  definition version is cached in memory and handed to the deserializer. Restoring a spec is also
+  where SpiffWorkflow wires each loop or multi-instance task to its instances' completion
+  (``connect_loop_tasks``), so parsed specs are wired when they are parsed.
 * **History that grows without end.** SpiffWorkflow keeps every completed task in its tree, so
   each step costs O(history) and a loop stalls silently at depth 1000. ``prune`` cuts the tree
   above the lowest common ancestor of all unfinished tasks after every command. The real history
@@ -25,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -64,6 +67,25 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
+
+
+def connect_loop_tasks(spec):
+    """Wire every loop and multi-instance task of a parsed ``spec`` to the completion of its instances
+    (in place; returns ``spec``).
+
+    SpiffWorkflow makes this connection on the shared task spec, not on the workflow: when it
+    restores a spec from a saved state, or when a loop task creates an instance. A state saved
+    without its spec and loaded in a process whose spec never created an instance (another worker,
+    a restarted one) had no connection, so the instances finished but the loop task never merged
+    them and the case stopped there, while replay, which creates the instances itself, went on.
+    Wiring at parse time (under the registry's lock) also leaves ``create_child`` nothing to
+    connect while commands run in threads."""
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            instance = spec.task_specs[task_spec.task_spec]
+            if not instance.completed_event.is_connected(task_spec.merge_child):
+                instance.completed_event.connect(task_spec.merge_child)
+    return spec
 
 
 def _make_serializer() -> BpmnWorkflowSerializer:

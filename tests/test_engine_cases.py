@@ -382,6 +382,31 @@ def test_unit_variable_sends_each_instance_to_its_department(svc):
     assert view.case.status == "completed"
 
 
+@pytest.mark.parametrize("sequential", [False, True])
+def test_instances_finished_by_another_worker_close_their_multi_instance(svc, settings, clock, sequential):
+    """A worker that loads the case from its saved state (its own freshly parsed specs, which never
+    made an instance) still merges the instances when they finish, as replay does."""
+    from api.core.services import build_services
+    source = (FIXTURES / "t_departments.bpmn").read_bytes()
+    if sequential:  # with an output collection: SpiffWorkflow would merge each input item back otherwise
+        source = source.replace(b"<bpmn:multiInstanceLoopCharacteristics>",
+                                b'<bpmn:multiInstanceLoopCharacteristics isSequential="true">').replace(
+            b'<bpmn:inputDataItem id="dept" name="dept" />',
+            b'<bpmn:loopDataOutputRef>acks</bpmn:loopDataOutputRef><bpmn:inputDataItem id="dept" name="dept" />'
+            b'<bpmn:outputDataItem id="acknowledged" name="acknowledged" />')
+    with svc.db.write() as session, session.begin():
+        svc.registry.deploy(session, [SourceFile("t_departments.bpmn", source)], "test", clock.now())
+    view = start(svc, "t_departments", {"departments": ["/macheng/minzheng/", "/macheng/fulian/"]},
+                 jurisdiction="/macheng/songbu/")
+    other = build_services(settings, clock)
+    try:
+        while view.tasks:
+            view = other.cases.complete_task(view.tasks[0].id, {"acknowledged": True}, "dept")
+    finally:
+        other.db.dispose()
+    assert view.case.status == "completed", view.case.incident
+
+
 @pytest.mark.parametrize("outcome", ["message", "timer"])
 def test_event_based_gateway_waits_for_a_message_or_a_timer(svc, clock, outcome):
     deploy(svc, "t_race.bpmn")

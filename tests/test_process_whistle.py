@@ -94,6 +94,25 @@ def test_replay_tells_apart_the_departments_of_a_multi_instance_whistle(svc, lib
         assert verify_in_db(session, svc.registry, svc.cases.script_engine, stored).ok
 
 
+def test_a_worker_that_did_not_dispatch_the_departments_still_closes_their_sub_process(svc, settings, clock,
+                                                                                       library):
+    """A department finishing in a worker that loaded the case from its saved state (a restarted or
+    other worker: its own freshly parsed specs) ends the multi-instance sub-process as the worker
+    that dispatched it would, and as replay does: the joint handling is ready."""
+    from api.core.services import build_services
+    cid = start_whistle(svc)
+    dispatch(svc, cid)
+    other = build_services(settings, clock)
+    try:
+        for dept in (ZRZY, SFS):
+            do(other, cid, "ack", ACK, unit=dept)
+            view = do(other, cid, "report", REPORT, unit=dept)
+    finally:
+        other.db.dispose()
+    assert [(t.element_id, t.jurisdiction) for t in view.tasks] == [("joint", ZRZY)]
+    assert view.case.status == "active"
+
+
 def test_a_rejected_order_is_redrafted_and_an_exempted_lead_is_replaced(svc, library):
     view = svc.cases.start("whistle_dispatch", {}, "town", TOWN)
     cid = view.case.id
