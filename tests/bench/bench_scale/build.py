@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, make_url, select, text
 
 from api.core.config import ROOT, Settings
 from api.core.services import build_services
@@ -37,11 +37,24 @@ def reset(url: str, force: bool = False) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    engine = create_engine("postgresql+psycopg://" + url.removeprefix("postgresql://").removeprefix("postgresql+psycopg://"))
+    url = "postgresql+psycopg://" + url.removeprefix("postgresql://").removeprefix("postgresql+psycopg://")
+    _create_database(make_url(url))
+    engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+def _create_database(url) -> None:
+    """The bench's database, created on its server (through the ``postgres`` database) when missing."""
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}) is None:
+                conn.execute(text(f"CREATE DATABASE {conn.dialect.identifier_preparer.quote(url.database)}"))
+    finally:
+        server.dispose()
 
 
 def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: datetime | None = None) -> dict:
