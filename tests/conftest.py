@@ -158,6 +158,20 @@ def svc(settings, clock):
 
 
 @pytest.fixture
+def commit_fails(monkeypatch):
+    """Every case write runs, then the process "dies" before its transaction commits; the fixture's
+    value puts the real write back."""
+    from engine import store
+    real = store.write
+
+    def write_then_fail(conn, change, prefix):
+        real(conn, change, prefix)
+        raise RuntimeError("process died before commit")
+    monkeypatch.setattr(store, "write", write_then_fail)
+    return lambda: monkeypatch.setattr(store, "write", real)
+
+
+@pytest.fixture
 def app(settings, clock):
     application = create_app(settings, clock)
     yield application

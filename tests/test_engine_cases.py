@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from engine import store
 from engine.cases import CaseService
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.models import Case, CaseEvent, CaseTask, MessageOutbox, MessageReceipt, MessageWait, PendingTimer
@@ -145,16 +144,10 @@ def test_a_write_from_a_stale_read_is_a_conflict(svc, monkeypatch):
         assert (case.version, case.event_seq, case.data["summary"]) == (2, 2, "另一客户端")
 
 
-def test_a_failed_command_writes_nothing(svc, monkeypatch):
+def test_a_failed_command_writes_nothing(svc, request):
     deploy(svc, "t_simple.bpmn", "t_register.schema.json")
     view = start(svc, "t_simple")
-    original = store.write
-
-    def write_then_die(conn, change, prefix):
-        original(conn, change, prefix)
-        raise RuntimeError("process died before commit")
-
-    monkeypatch.setattr(store, "write", write_then_die)
+    request.getfixturevalue("commit_fails")
     with pytest.raises(RuntimeError):
         svc.cases.complete_task(view.tasks[0].id, {"summary": "邻里纠纷", "amount": 5000}, "grid")
     with svc.db.read() as session:

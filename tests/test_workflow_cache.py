@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from api.core.services import build_services
-from engine import runtime, store
+from engine import runtime
 from engine.workflow_cache import WorkflowCache
 
 from .conftest import deploy
@@ -57,18 +57,13 @@ def test_another_process_writing_the_case_is_never_missed(svc, settings, clock, 
     assert view.case.status == "completed" and view.case.data["risk"] == "high"
 
 
-def test_a_command_that_rolls_back_drops_the_workflow(svc, monkeypatch, loads):
+def test_a_command_that_rolls_back_drops_the_workflow(svc, request, loads):
     view = started(svc)
-    real = store.write
-
-    def write_then_fail(conn, change, prefix):
-        real(conn, change, prefix)
-        raise RuntimeError("the disk is full")
-    monkeypatch.setattr(store, "write", write_then_fail)
+    heal = request.getfixturevalue("commit_fails")
     with pytest.raises(RuntimeError):
         svc.cases.complete_task(view.tasks[0].id, REGISTER, "grid")
     assert len(svc.cases.workflows) == 0  # the half-run workflow is gone, not cached
-    monkeypatch.setattr(store, "write", real)
+    heal()
     view = svc.cases.complete_task(view.tasks[0].id, REGISTER, "grid")
     assert loads[0] == 1 and [t.element_id for t in view.tasks] == ["mediate"]
 
