@@ -92,6 +92,7 @@ _case_table, _task_table = Case.__table__, CaseTask.__table__
 _NEWEST_DEFINITION = select(func.max(DefinitionVersion.id)).scalar_subquery().label("newest_definition")
 _CASE_BY_ID = select(_case_table, _NEWEST_DEFINITION).where(_case_table.c.id == bindparam("case_id"))
 _TASK_BY_ID = select(_task_table).where(_task_table.c.id == bindparam("task_id"))
+_TASK_COLUMNS = tuple(c.key for c in _task_table.columns)
 _READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("case_id"), _task_table.c.state == "ready")
 # The case a task belongs to, by the task's id: a completion reads its case without reading the
 # task first, and finds the task among the case's ready tasks (it must be ready to be completed).
@@ -238,9 +239,12 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         newest_definition = columns.pop("newest_definition")
         case = Case(**columns)
         loaded = self.registry.load(session, case.definition_id)
-        workflow = (self.workflows.take(case.id, case.version, case.chain_head, loaded.spec)
-                    or runtime.load(case.state, loaded.spec, loaded.subprocess_specs, self.script_engine))
-        ready = {r.id: CaseTask(**r._mapping) for r in conn.execute(_READY_TASKS, {"case_id": case_id})}
+        kept = self.workflows.take(case.id, case.version, case.chain_head, loaded.spec)
+        workflow = (kept.workflow if kept is not None else
+                    runtime.load(case.state, loaded.spec, loaded.subprocess_specs, self.script_engine))
+        rows = kept.ready if kept is not None and kept.ready is not None else (
+            r._mapping for r in conn.execute(_READY_TASKS, {"case_id": case_id}))
+        ready = {r["id"]: CaseTask(**r) for r in rows}
         if read_index:
             timers = {t.id: t for t in session.scalars(select(PendingTimer).where(PendingTimer.case_id == case_id))}
             waits = {w.id: w for w in session.scalars(select(MessageWait).where(MessageWait.case_id == case_id))}
@@ -318,7 +322,7 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
             snapshot = self._snapshot(session, found.case_id)
         task = runtime.find_task(snapshot.workflow, UUID(task_id))
         data = audit.jsonable(dict(task.data)) if task is not None else None
-        self._keep(snapshot)  # only read: still the committed state
+        self._keep(snapshot, list(snapshot.ready.values()))  # only read: still the committed state
         return data
 
     @staticmethod
@@ -346,14 +350,17 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         with self.db.write_engine.begin() as conn:
             store.write(conn, change, self.case_prefix)
         # Committed: from here on nothing may turn the answer into a failure.
-        self._keep(snapshot)
+        view = self._view(change, snapshot)
+        self._keep(snapshot, view.tasks)
         self._dispatch_after_commit(change.outbox_ids)
-        return self._view(change, snapshot)
+        return view
 
-    def _keep(self, snapshot: _Snapshot) -> None:
-        """Cache the snapshot's workflow as the case's committed state (its row as now written)."""
+    def _keep(self, snapshot: _Snapshot, ready: list[CaseTask] | None = None) -> None:
+        """Cache the snapshot's workflow as the case's committed state (its row as now written),
+        with its ``ready`` task rows as committed (copied: the caller's objects are its own)."""
         case = snapshot.case
-        self.workflows.put(case.id, case.version, case.chain_head, snapshot.loaded.spec, snapshot.workflow)
+        rows = tuple({c: getattr(t, c) for c in _TASK_COLUMNS} for t in ready) if ready is not None else None
+        self.workflows.put(case.id, case.version, case.chain_head, snapshot.loaded.spec, snapshot.workflow, rows)
 
     def _view(self, change: Change, snapshot: _Snapshot) -> CaseView:
         tasks = [t for task_id, t in snapshot.ready.items() if task_id not in change.closed_tasks]

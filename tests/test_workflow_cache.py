@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from api.core.services import build_services
 from engine import runtime
+from engine.errors import Conflict
 from engine.workflow_cache import WorkflowCache
 
 from .conftest import deploy
@@ -41,6 +43,29 @@ def test_the_next_command_takes_the_committed_workflow(svc, loads):
     view = svc.cases.complete_task(view.tasks[0].id, {"outcome": "达成协议"}, "mediator")
     assert loads[0] == 0
     assert view.case.status == "completed" and view.case.data["risk"] == "high"
+
+
+def test_the_next_command_takes_the_ready_tasks_too(svc, loads):
+    view = started(svc)
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(svc.db.engine, "before_cursor_execute", listen)
+    try:
+        svc.cases.complete_task(view.tasks[0].id, REGISTER, "grid")
+    finally:
+        event.remove(svc.db.engine, "before_cursor_execute", listen)
+    assert not [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM case_tasks" in s
+                and "case_tasks.state" in s]  # the ready rows came with the workflow
+
+
+def test_a_task_action_between_commands_is_never_missed(svc, loads):
+    view = started(svc)
+    view = svc.cases.complete_task(view.tasks[0].id, REGISTER, "grid")
+    svc.cases.claim(view.tasks[0].id, "mediator")  # moves the row and the task, not the state
+    with pytest.raises(Conflict, match="held by mediator"):
+        svc.cases.complete_task(view.tasks[0].id, {"outcome": "达成协议"}, "someone_else")
+    view = svc.cases.complete_task(view.tasks[0].id, {"outcome": "达成协议"}, "mediator")
+    assert view.case.status == "completed" and loads[0] == 1  # the refused command dropped what it took
 
 
 def test_another_process_writing_the_case_is_never_missed(svc, settings, clock, loads):
@@ -85,4 +110,4 @@ def test_a_workflow_built_on_another_spec_is_not_taken():
     for case_id in (1, 2, 3):
         cache.put(case_id, 1, "head", spec, f"workflow {case_id}")
     assert len(cache) == 2 and cache.take(1, 1, "head", spec) is None  # the oldest left first
-    assert cache.take(3, 1, "head", spec) == "workflow 3"
+    assert cache.take(3, 1, "head", spec).workflow == "workflow 3"
