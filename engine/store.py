@@ -12,12 +12,14 @@ ever raised or logged.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from . import audit
 from .errors import AlreadyDone, Stale
@@ -36,7 +38,10 @@ _SET_CHAIN = (update(_cases).where(_cases.c.id == bindparam("case_id"))
               .values(event_seq=bindparam("event_seq"), chain_head=bindparam("chain_head")))
 _CLOSE_TASK = (update(_tasks).where(_tasks.c.id == bindparam("task_id"))
                .values(state=bindparam("state"), closed_at=bindparam("closed_at"), closed_by=bindparam("closed_by")))
-_INSERT = {model: insert(model.__table__) for model in (CaseTask, CaseEvent, PendingTimer, MessageWait, CaseField)}
+# inline: no implicit RETURNING of a single row's new id (nobody reads it, and it could not be read
+# in a pipeline: ``pipelined``)
+_INSERT = {model: insert(model.__table__).inline() for model in (CaseTask, CaseEvent, PendingTimer, MessageWait,
+                                                                 CaseField)}
 _INSERT_OUTBOX = insert(MessageOutbox.__table__).returning(MessageOutbox.__table__.c.id, sort_by_parameter_order=True)
 
 
@@ -81,6 +86,18 @@ def write(conn: Connection, change: Change, case_prefix: str) -> None:
         _update_case(conn, case, change.expected_version)
     if change.receipt is not None:
         _claim_receipt(conn, case, change.receipt)
+    if change.outbox:
+        change.outbox_ids = list(conn.execute(_INSERT_OUTBOX, [{**row, "sender_case_id": case.id, "state": "pending"}
+                                                               for row in change.outbox]).scalars())
+    with pipelined(conn):
+        _write_rows(conn, change, rows)
+    for write_also in change.also:
+        write_also(conn, case)
+
+
+def _write_rows(conn: Connection, change: Change, rows: list[dict[str, Any]]) -> None:
+    """The statements whose answers nobody reads: the events and the index rows."""
+    case = change.case
     if rows:
         conn.execute(_INSERT[CaseEvent], rows)
     if change.closed_tasks:
@@ -96,15 +113,31 @@ def write(conn: Connection, change: Change, case_prefix: str) -> None:
         conn.execute(delete(MessageWait.__table__).where(MessageWait.__table__.c.id.in_(change.dropped_waits)))
     if change.new_waits:
         conn.execute(_INSERT[MessageWait], [{**row, "case_id": case.id} for row in change.new_waits])
-    if change.outbox:
-        change.outbox_ids = list(conn.execute(_INSERT_OUTBOX, [{**row, "sender_case_id": case.id, "state": "pending"}
-                                                               for row in change.outbox]).scalars())
     if change.fields is not None:
         conn.execute(delete(CaseField.__table__).where(CaseField.__table__.c.case_id == case.id))
         if change.fields:
             conn.execute(_INSERT[CaseField], [{"case_id": case.id, "name": n, "value": v} for n, v in change.fields])
-    for write_also in change.also:
-        write_also(conn, case)
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, send the block's statements in one round trip (psycopg's pipeline mode)
+    instead of one each: the client does not wait for an answer before sending the next statement.
+    Only for statements whose results are not read (no RETURNING, no rowcount): SQLAlchemy reads a
+    result as soon as it sends the statement, before the pipeline has the answer. An error in the
+    block is raised when the pipeline ends, as SQLAlchemy's own exception for it (IntegrityError …),
+    and the transaction rolls back as for any failed statement."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    import psycopg  # PostgreSQL's driver: only where it is the database
+
+    driver = conn.connection.driver_connection
+    try:
+        with driver.pipeline():
+            yield
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
 
 
 def insert_once(conn: Connection, table: Table, values: dict[str, Any], key: list[str], where: Any = None) -> Any:
