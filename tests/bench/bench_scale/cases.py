@@ -199,15 +199,12 @@ def _quick_commits(db) -> None:
     """The generator's own PostgreSQL connections (never the app's): a commit does not wait for the
     WAL flush (``synchronous_commit=off``: a crash loses the last moments of a build that is redone
     anyway, never consistency), a checkout does not ping (a worker's few connections live as long
-    as the build), reads run without BEGIN and ROLLBACK (autocommit: at READ COMMITTED every
-    statement sees its own snapshot inside a transaction too, so a read answers the same; two
-    round trips fewer per command), and psycopg keeps every statement it prepared (its default of
-    100 evicted and re-prepared about ten a case)."""
+    as the build), and psycopg keeps every statement it prepared (its default of 100 evicted and
+    re-prepared about ten a case)."""
     engine = db.engine
     if engine.dialect.name != "postgresql":
         return
     engine.pool._pre_ping = False
-    db.read.configure(bind=engine.execution_options(isolation_level="AUTOCOMMIT"))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
