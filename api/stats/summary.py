@@ -37,11 +37,14 @@ def stored(dialect: str, which=None):
                                              fields.c.source)
     merged = exists().where(MessageOutbox.sender_case_id == Case.id, MessageOutbox.name == "repeat_contact")
     police = exists().where(MessageOutbox.sender_case_id == Case.id, MessageOutbox.name == "police_dispatch")
-    late_done = exists().where(CaseTask.case_id == Case.id, CaseTask.due_at.is_not(None), CaseTask.state == "completed",
+    # No ``due_at IS NOT NULL`` (``closed_at > due_at`` is not true without a due time): with it, SQLite
+    # read these two from ix_case_tasks_state_due (state, due_at > ?) — every completed task with a due
+    # time, for each case — instead of the case's own tasks, and the backfill grew with the square of
+    # the cases (220 s for 10,358).
+    late_done = exists().where(CaseTask.case_id == Case.id, CaseTask.state == "completed",
                                CaseTask.closed_at > CaseTask.due_at)
     sign_late_done = exists().where(CaseTask.case_id == Case.id, CaseTask.form_key == FIRST_HANDLER_FORM,
-                                    CaseTask.due_at.is_not(None), CaseTask.state == "completed",
-                                    CaseTask.closed_at > CaseTask.due_at)
+                                    CaseTask.state == "completed", CaseTask.closed_at > CaseTask.due_at)
     signed = exists().where(CaseTask.case_id == Case.id, CaseTask.form_key == FIRST_HANDLER_FORM,
                             CaseTask.state == "completed")
     channel_key = case((or_(is_lead, channel == "lead"), func.coalesce(source, channel)), else_=channel)
