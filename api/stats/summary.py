@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, exists, func, insert, or_, select
+from sqlalchemy import Connection, and_, bindparam, case, delete, exists, func, insert, or_, select, text
 
 from api.core import services
-from engine.models import Case, CaseTask, MessageOutbox
+from engine.models import Case, CaseField, CaseTask, MessageOutbox
 
 from .facts import (CASE_PROCESSES, COUNTED_PROCESSES, FINAL_CLOSURES, FIRST_HANDLER_FORM, LEAD_NOT_COUNTED,
                     LEAD_PROCESS, LEADER_FORM, RED_REVISIT_FORM, SATISFIED, _fields_of, _one_key)
@@ -98,8 +98,13 @@ def refresh(conn: Connection, case: Case) -> None:
 
 
 def backfill(conn: Connection) -> None:
-    """Every counted case's row (migration 0021)."""
+    """Every counted case's row (migration 0021, the scale bench's build)."""
     table = CaseFacts.__table__
+    if conn.dialect.name == "postgresql":
+        # Row counts first: on tables never analyzed since a bulk load (the bench's build, a restore)
+        # the planner guessed a few dozen cases and took 145 s instead of 1.3 s for 10,360 cases.
+        names = ", ".join(model.__tablename__ for model in (Case, CaseTask, CaseField, MessageOutbox))
+        conn.execute(text(f"ANALYZE {names}"))
     conn.execute(delete(table))
     conn.execute(insert(table).from_select(COLUMNS, stored(conn.dialect.name)))
 
