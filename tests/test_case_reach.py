@@ -6,11 +6,11 @@ case's own tasks and fields (``many=False``)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from api.core.auth import Principal
 from api.core.models import OrgUnit, User, UserRole
-from api.core.reach import CaseReach, _rows, backfill
+from api.core.reach import COLUMNS, CaseReach, _rows, backfill
 from api.core.scope import case_in_scope
 from engine.models import Case
 
@@ -109,3 +109,16 @@ def test_the_scope_read_from_the_reach_is_the_scope_of_each_case(svc, cases):
     assert seen >= 5
     police = next(p for p in logins(svc) if p.username == "police")
     assert cases["lead"] in scoped(svc, police, many=True)  # watched, not in its area
+
+
+def test_the_backfill_reads_each_range_of_cases_by_index_on_sqlite(svc):
+    """Each range of the backfill reads the tasks and fields of its cases only (as case_facts' must,
+    tests/test_stats_summary.py): never a whole table per range."""
+    with svc.db.write_engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            pytest.skip("the plan is SQLite's; PostgreSQL's backfill analyzes the tables first")
+        statement = insert(CaseReach.__table__).from_select(COLUMNS, _rows(1, 5000))
+        sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
+        plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+    reads = [step for step in plan if " case_tasks " in step or " case_fields " in step or " cases " in step]
+    assert reads and all("case_id>? AND case_id<?" in step or "rowid>? AND rowid<?" in step for step in reads), plan

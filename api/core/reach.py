@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import Connection, Index, PrimaryKeyConstraint, String, bindparam, delete, func, insert, literal, select, union
+from sqlalchemy import (Connection, Index, PrimaryKeyConstraint, String, bindparam, delete, func, insert, literal, select,
+                        text, union)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models import Base, BigId, Case, CaseField, CaseTask
@@ -59,8 +60,10 @@ def _rows(first, last):
         .where(between(CaseTask.case_id), CaseTask.role.is_not(None), CaseTask.jurisdiction.is_not(None)),
         select(CaseTask.case_id, literal("user"), blank, CaseTask.assignee)
         .where(between(CaseTask.case_id), CaseTask.assignee.is_not(None)),
+        # ``name || ''``: the fields are read by case id, never from the (name, value) index, which
+        # SQLite took without statistics and which holds every watcher of the city
         select(CaseField.case_id, literal("watch"), blank, CaseField.value)
-        .where(between(CaseField.case_id), CaseField.name == "watchers"),
+        .where(between(CaseField.case_id), CaseField.name.concat("") == "watchers"),
     )
 
 
@@ -86,6 +89,10 @@ def _refresh_range(conn: Connection, first: int, last: int) -> None:
 def backfill(conn: Connection, chunk: int = 5_000) -> None:
     """Every case's rows (migration 0022, the scale bench's build), by ranges of case ids: one
     statement over all cases made SQLite sort every task and field of the city at once."""
+    if conn.dialect.name == "postgresql":
+        # Row counts first (as summary.backfill): after a bulk load (the bench's build, a restore)
+        # the planner has none and may scan every task for each range.
+        conn.execute(text(f"ANALYZE {Case.__tablename__}, {CaseTask.__tablename__}, {CaseField.__tablename__}"))
     first, last = conn.execute(select(func.min(Case.id), func.max(Case.id))).one()
     conn.execute(delete(CaseReach.__table__))
     if first is None:
