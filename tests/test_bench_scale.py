@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from api.census.service import CensusItem, CensusPerson
 from api.core.models import OrgUnit, User
+from api.core import reach
+from api.core.reach import CaseReach
 from api.core.services import build_services
 from api.stats import summary
 from api.stats.models import CaseFacts
@@ -43,13 +45,14 @@ def test_a_tiny_city_is_built_with_real_cases_that_verify(settings):
         assert count(Attachment) == count(CaseEvent, CaseEvent.type == "attachment_added")
         people = list(session.scalars(select(CensusPerson).limit(3)))
         cases = list(session.scalars(select(Case)))
-    # the workers skip the case_facts hook; the build writes the rows once, as the hook would
-    facts = select(CaseFacts.__table__).order_by(CaseFacts.case_id)
-    with svc_db.write_engine.begin() as conn:
-        built_facts = conn.execute(facts).all()
-        for case in cases:
-            summary.refresh(conn, case)
-        assert built_facts and conn.execute(facts).all() == built_facts
+    # the workers skip the case_facts and case_reach hooks; the build writes the rows once, as the hooks would
+    for table, refresh in ((CaseFacts.__table__, summary.refresh), (CaseReach.__table__, reach.refresh)):
+        rows = select(table).order_by(*table.primary_key.columns)
+        with svc_db.write_engine.begin() as conn:
+            built_rows = conn.execute(rows).all()
+            for case in cases:
+                refresh(conn, case)
+            assert built_rows and conn.execute(rows).all() == built_rows, table.name
     svc_db.dispose()
     for person in people:  # sealed as the app seals: Fernet, keyed hash, masked
         assert set(person.id_no) == {"$pii", "enc", "hash", "masked"} and person.id_hash == person.id_no["hash"]

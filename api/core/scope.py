@@ -1,13 +1,13 @@
 """Jurisdiction: what part of the organisation tree a caller may see."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, select, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, exists, or_, select
 
 from engine.models import Case, CaseField, CaseTask
 
 from .auth import Principal
 from .org import like_prefix
+from .reach import CaseReach
 
 
 def _prefix(principal: Principal) -> str:
@@ -27,39 +27,33 @@ def case_in_scope(principal: Principal, many: bool = False) -> ColumnElement[boo
     whose process names the caller's role over their unit as a watcher (read-only).
 
     ``many=False`` (one case: guards, a case page) asks each case its tasks. ``many=True`` is the
-    same scope for lists, counts and KPIs over many cases: ONE set of case ids, a union of
-    index-only reads (the area's cases, tasks in the area, tasks offered to the caller's roles
-    above it, tasks given to the caller, watched cases) instead of probing the tasks of every case
-    outside the area (at 100,000 cases a town officer's list probed 95,000 of them;
-    docs/performance.md "Full size"). For the city's own staff the area is the whole city: it
-    stays a condition on the case row, which every case meets without the rest being read."""
+    same scope for lists, counts and KPIs over many cases: the ids read from ONE index of
+    ``case_reach`` (api/core/reach.py: every way into a case, kept with the case), instead of a
+    union of case-id sets over tasks and fields built at each query (a town officer's was 55,000
+    ids at 10,000 cases; issue #19). For the city's own staff the area is the whole city: it comes
+    first, as a condition on the case row that nearly every case meets without the reach being read."""
     in_area = Case.jurisdiction.like(_prefix(principal), escape="\\")
     if many and len(ancestors(principal.unit_path)) == 1:
-        # The city's own staff: nearly every case is in the area, the other ways in are never asked.
-        return in_area | Case.id.in_(_reached_ids(principal))
+        return in_area | Case.id.in_(reached_ids(principal))
     if many:
-        # A town, village or department sees a small part of the city: every way in is a set of
-        # ids read from an index (the cases of the area too), joined to the cases.
-        area = aliased(Case)  # its own scan of cases, not the outer query's row
-        return Case.id.in_(_reached_ids(principal, select(area.id).where(
-            area.jurisdiction.like(_prefix(principal), escape="\\"))))
+        return Case.id.in_(reached_ids(principal))
     sent_here = exists().where(CaseTask.case_id == Case.id,
                                CaseTask.jurisdiction.like(_prefix(principal), escape="\\")
                                | task_offered_to(principal) | (CaseTask.assignee == principal.username))
     return in_area | sent_here | watched_by(principal)
 
 
-def _reached_ids(principal: Principal, *more):
-    """The ids of the cases the caller reaches other than by their area. A task offered to the
-    caller within the area is already among the area's tasks, so only the offers above it are
-    added (the unit's ancestors: an equality on the (role, jurisdiction, case_id) index)."""
-    return union_all(
-        select(CaseTask.case_id).where(CaseTask.jurisdiction.like(_prefix(principal), escape="\\")),
-        select(CaseTask.case_id).where(CaseTask.role.in_(sorted(principal.roles)),
-                                       CaseTask.jurisdiction.in_(ancestors(principal.unit_path))),
-        select(CaseTask.case_id).where(CaseTask.assignee == principal.username),
-        select(CaseField.case_id).where(CaseField.name == "watchers",
-                                        CaseField.value.in_(watcher_keys(principal))), *more)
+def reached_ids(principal: Principal):
+    """The ids of the cases the caller reaches, from ``case_reach``: a unit path (the case's or a
+    task's) at or under the caller's unit, a task offered to one of the caller's roles at a unit
+    above it (offers within it are among the task paths already), given to the caller, or a
+    watcher key of the caller. Each is a range of the (kind, role, key, case_id) index."""
+    return select(CaseReach.case_id).where(or_(
+        (CaseReach.kind == "path") & (CaseReach.role == "") & CaseReach.key.like(_prefix(principal), escape="\\"),
+        (CaseReach.kind == "offer") & CaseReach.role.in_(sorted(principal.roles))
+        & CaseReach.key.in_(ancestors(principal.unit_path)),
+        (CaseReach.kind == "user") & (CaseReach.role == "") & (CaseReach.key == principal.username),
+        (CaseReach.kind == "watch") & (CaseReach.role == "") & CaseReach.key.in_(watcher_keys(principal))))
 
 
 def watcher_keys(principal: Principal) -> list[str]:

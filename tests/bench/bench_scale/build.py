@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from api.core.config import ROOT, Settings
+from api.core import reach
 from api.core.services import build_services
 from api.people.seed import seed_demo, sync_reference_data
 from api.stats import summary
@@ -91,8 +92,9 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
     t = time.perf_counter()
     planned = paths.plans(random.Random(seed), sizes.cases, city.grids, now, sizes.years)
     outcomes = case_runner.run(settings, planned, now, workers, seed, log)
-    with svc.db.write_engine.begin() as conn:  # the workers skipped the write hook (cases.py)
+    with svc.db.write_engine.begin() as conn:  # the workers skipped the write hooks (cases.py)
         summary.backfill(conn)
+        reach.backfill(conn)
     phases["cases_s"] = time.perf_counter() - t
     if census_job is not None:
         counts, phases["census_s"] = census_job.result()

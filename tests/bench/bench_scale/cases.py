@@ -171,9 +171,9 @@ def _work(args) -> tuple[Counter, int, float, Counter]:
     clock = FakeClock(until)
     svc = build_services(settings, clock)
     _quick_commits(svc.db)
-    # case_facts is written once for all cases after the build (build.py, the migration's backfill):
-    # the same rows the write hook would leave (tests/test_stats_summary.py), without rewriting a
-    # case's row at each of its ten or so steps.
+    # case_facts and case_reach are written once for all cases after the build (build.py, the
+    # migrations' backfills): the same rows the write hooks would leave (tests/test_stats_summary.py,
+    # tests/test_case_reach.py), without rewriting a case's rows at each of its ten or so steps.
     svc.cases.on_write = None
     statements = Counter()  # round trips: SQL statements, and connection checkouts (a pre-ping each)
     event.listen(svc.db.engine, "before_cursor_execute", lambda *_: statements.update(("sql",)))

@@ -39,6 +39,9 @@ COPIED = (
     ("attachments", "case_id", "id", ("uploaded_at",), ()),
     ("intake_responses", "case_id", "id", (), ()),
     ("case_facts", "case_id", "none", (), ()),  # a city built after migration 0021: the KPIs read it
+    # after 0022: the scope reads it; its unit paths move with the tasks' (role@unit watcher keys and
+    # usernames do not start with a path, and stay, as the copied fields and assignees do)
+    ("case_reach", "case_id", "none", (), ("key",)),
 )
 
 
