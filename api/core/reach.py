@@ -25,6 +25,7 @@ from sqlalchemy import (Connection, Index, PrimaryKeyConstraint, String, bindpar
                         text, union)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.db import analyze_for_backfill
 from engine.models import Base, BigId, Case, CaseField, CaseTask
 
 from . import services
@@ -89,14 +90,12 @@ def _refresh_range(conn: Connection, first: int, last: int) -> None:
 def backfill(conn: Connection, chunk: int = 5_000) -> None:
     """Every case's rows (migration 0022, the scale bench's build), by ranges of case ids: one
     statement over all cases made SQLite sort every task and field of the city at once."""
-    if conn.dialect.name == "postgresql":
-        # Row counts first (as summary.backfill): after a bulk load (the bench's build, a restore)
-        # the planner has none and may scan every task for each range.
-        conn.execute(text(f"ANALYZE {Case.__tablename__}, {CaseTask.__tablename__}, {CaseField.__tablename__}"))
     first, last = conn.execute(select(func.min(Case.id), func.max(Case.id))).one()
     conn.execute(delete(CaseReach.__table__))
     if first is None:
         return
+    # Row counts first: after a bulk load the planner has none and may scan every task per range.
+    analyze_for_backfill(conn, Case, CaseTask, CaseField)
     for start in range(first, last + 1, chunk):
         conn.execute(_refreshing()[1], {"first": start, "last": min(start + chunk - 1, last)})
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, exists, func, insert, or_, select, text
+from sqlalchemy import Connection, and_, bindparam, case, delete, exists, func, insert, or_, select
 
 from api.core import services
+from engine.db import analyze_for_backfill
 from engine.models import Case, CaseField, CaseTask, MessageOutbox
 
 from .facts import (CASE_PROCESSES, COUNTED_PROCESSES, FINAL_CLOSURES, FIRST_HANDLER_FORM, LEAD_NOT_COUNTED,
@@ -100,12 +101,10 @@ def refresh(conn: Connection, case: Case) -> None:
 def backfill(conn: Connection) -> None:
     """Every counted case's row (migration 0021, the scale bench's build)."""
     table = CaseFacts.__table__
-    if conn.dialect.name == "postgresql":
-        # Row counts first: on tables never analyzed since a bulk load (the bench's build, a restore)
-        # the planner guessed a few dozen cases and took 145 s instead of 1.3 s for 10,360 cases.
-        names = ", ".join(model.__tablename__ for model in (Case, CaseTask, CaseField, MessageOutbox))
-        conn.execute(text(f"ANALYZE {names}"))
     conn.execute(delete(table))
+    if conn.execute(select(Case.id).limit(1)).first() is None:
+        return  # a new database: nothing to write, and nothing to analyze (``analyze_for_backfill``)
+    analyze_for_backfill(conn, Case, CaseTask, CaseField, MessageOutbox)
     conn.execute(insert(table).from_select(COLUMNS, stored(conn.dialect.name)))
 
 
