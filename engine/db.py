@@ -40,14 +40,18 @@ def prepared_statements() -> bool:
     return os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def analyze_for_backfill(conn: Connection, *models) -> None:
-    """Row counts for a backfill's plan, on PostgreSQL. On tables never analyzed since a bulk load
-    (the bench's build, a restore) the planner guessed a few dozen cases and took 145 s instead of
-    1.3 s for 10,360 cases. Call it only when the tables hold rows: statistics saying "empty"
-    outlive the first thousands of rows (until autovacuum's next ANALYZE), and the scale bench's
-    case phase, on a database migrated empty, ran 20-40 % slower on such plans."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("ANALYZE " + ", ".join(model.__tablename__ for model in models)))
+def analyze(conn: Connection, *tables: str) -> None:
+    """Row counts for the planner, on PostgreSQL, of those ``tables`` that hold rows. A backfill
+    needs them: on tables never analyzed since a bulk load (the bench's build, a restore) the
+    planner guessed a few dozen cases and took 145 s instead of 1.3 s for 10,360 cases. An empty
+    table is left alone: statistics saying "empty" outlive the first thousands of rows (until
+    autovacuum's next ANALYZE), and the scale bench's case phase, on a database migrated empty, ran
+    20-40 % slower on such plans."""
+    if conn.dialect.name != "postgresql":
+        return
+    filled = [t for t in tables if conn.execute(text(f"SELECT 1 FROM {t} LIMIT 1")).first() is not None]
+    if filled:
+        conn.execute(text("ANALYZE " + ", ".join(filled)))
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -97,7 +101,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.write_engine = self.engine.execution_options(cunliao_write=True)
-        self.read = sessionmaker(_reading(self.engine), expire_on_commit=False)
+        # Reads on a bare connection (a hot path's Core statement) use ``read_engine``, as sessions do.
+        self.read_engine = _reading(self.engine)
+        self.read = sessionmaker(self.read_engine, expire_on_commit=False)
         self.write = sessionmaker(self.write_engine, expire_on_commit=False)
         self.replica_engine = make_engine(replica_url) if replica_url else None
         self.report = sessionmaker(_reading(self.replica_engine or self.engine), expire_on_commit=False)

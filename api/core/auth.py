@@ -153,7 +153,7 @@ def authenticate() -> Principal:
         raise _login_needed()
     svc = services()
     # Core statements: this runs on every request, and the ORM's unit of work buys nothing here.
-    with svc.db.engine.connect() as conn:
+    with svc.db.read_engine.connect() as conn:
         rows = conn.execute(_TOKEN_QUERY, {"digest": _digest(token)}).all()
     row = rows[0] if rows else None
     if (row is None or row.revoked_at is not None or row.expires_at <= svc.clock.now() or not row.active

@@ -189,9 +189,9 @@ class DeclaredFields:
     def __call__(self, newest: int | None = None) -> dict[str, str]:
         """``newest``: the newest definition version id, if the caller has just read it (a task
         completion reads it with the case); otherwise one indexed query asks."""
-        if newest is None:  # a prebuilt Core statement on the read session's connection
-            with self.db.read() as session:
-                newest = session.connection().execute(_NEWEST_VERSION).scalar()
+        if newest is None:  # a prebuilt Core statement on a bare connection, no ORM session
+            with self.db.read_engine.connect() as conn:
+                newest = conn.execute(_NEWEST_VERSION).scalar()
         newest = newest or 0
         if newest <= self._seen:
             return self._fields
@@ -203,8 +203,7 @@ class DeclaredFields:
     def _load(self) -> None:
         """Add the forms of the versions deployed since the last load: the versions' file lists,
         then every new form's content in one query, whatever the number of forms."""
-        with self.db.read() as session:
-            conn = session.connection()
+        with self.db.read_engine.connect() as conn:
             versions = conn.execute(select(DefinitionVersion.id, DefinitionVersion.files)
                                     .where(DefinitionVersion.id > self._seen)).all()
             forms = {ref["sha256"] for _, files in versions for ref in files

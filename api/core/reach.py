@@ -25,7 +25,7 @@ from sqlalchemy import (Connection, Index, PrimaryKeyConstraint, String, bindpar
                         text, union)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import analyze_for_backfill
+from engine.db import analyze
 from engine.models import Base, BigId, Case, CaseField, CaseTask
 
 from . import services
@@ -95,7 +95,7 @@ def backfill(conn: Connection, chunk: int = 5_000) -> None:
     if first is None:
         return
     # Row counts first: after a bulk load the planner has none and may scan every task per range.
-    analyze_for_backfill(conn, Case, CaseTask, CaseField)
+    analyze(conn, *(model.__tablename__ for model in (Case, CaseTask, CaseField)))
     for start in range(first, last + 1, chunk):
         conn.execute(_refreshing()[1], {"first": start, "last": min(start + chunk - 1, last)})
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from sqlalchemy import Connection, and_, bindparam, case, delete, exists, func, insert, or_, select
 
 from api.core import services
-from engine.db import analyze_for_backfill
+from engine.db import analyze
 from engine.models import Case, CaseField, CaseTask, MessageOutbox
 
 from .facts import (CASE_PROCESSES, COUNTED_PROCESSES, FINAL_CLOSURES, FIRST_HANDLER_FORM, LEAD_NOT_COUNTED,
@@ -102,9 +102,7 @@ def backfill(conn: Connection) -> None:
     """Every counted case's row (migration 0021, the scale bench's build)."""
     table = CaseFacts.__table__
     conn.execute(delete(table))
-    if conn.execute(select(Case.id).limit(1)).first() is None:
-        return  # a new database: nothing to write, and nothing to analyze (``analyze_for_backfill``)
-    analyze_for_backfill(conn, Case, CaseTask, CaseField, MessageOutbox)
+    analyze(conn, *(model.__tablename__ for model in (Case, CaseTask, CaseField, MessageOutbox)))
     conn.execute(insert(table).from_select(COLUMNS, stored(conn.dialect.name)))
 
 

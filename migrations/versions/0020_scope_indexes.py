@@ -25,6 +25,8 @@ Create Date: 2026-12-03 07:00:00
 import logging
 
 from alembic import op
+
+from engine.db import analyze
 from sqlalchemy import text
 
 
@@ -53,8 +55,7 @@ def upgrade() -> None:
         return
     op.execute(f"CREATE STATISTICS IF NOT EXISTS {STATISTICS} (ndistinct, dependencies, mcv) ON name, value "
                "FROM case_fields")
-    if op.get_bind().execute(text("SELECT 1 FROM case_fields LIMIT 1")).first():  # never "empty" statistics
-        op.execute("ANALYZE case_fields")
+    analyze(bind, "case_fields")
     may = bind.scalar(text("SELECT r.rolsuper OR d.datdba = r.oid FROM pg_database d, pg_roles r "
                            "WHERE d.datname = current_database() AND r.rolname = current_user"))
     if may:

@@ -14,6 +14,8 @@ Create Date: 2026-12-03 07:10:00
 import sqlalchemy as sa
 from alembic import op
 
+from engine.db import analyze
+
 
 revision = '0021'
 down_revision = '0020'
@@ -39,8 +41,7 @@ def upgrade() -> None:
     from api.stats.summary import backfill
     backfill(op.get_bind())
     if op.get_bind().dialect.name == "postgresql":  # the KPIs' plans need its row counts at once
-        if op.get_bind().execute(sa.text("SELECT 1 FROM case_facts LIMIT 1")).first():  # never "empty" statistics
-            op.execute("ANALYZE case_facts")
+        analyze(op.get_bind(), "case_facts")
 
 
 def downgrade() -> None:
