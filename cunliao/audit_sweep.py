@@ -9,6 +9,7 @@ written before seals existed) is replayed as before; ``replay="all"`` replays ev
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 import os
 import random
 import time
@@ -77,8 +78,7 @@ def verify_all(settings: Settings, plan: Plan = Plan(), workers: int | None = No
     workers = workers or os.cpu_count() or 1
     started = time.perf_counter()
     total = Tally()
-    # The workers fork before this process opens a connection: none inherits a socket it shares.
-    pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (settings, plan)) if workers > 1 else None
+    pool = _pool(workers, settings, plan) if workers > 1 else None
     svc = None
     try:
         svc = build_services(settings)
@@ -101,6 +101,17 @@ def verify_all(settings: Settings, plan: Plan = Plan(), workers: int | None = No
     total.failures.sort(key=lambda v: v.case_no)
     total.seconds = time.perf_counter() - started
     return total
+
+
+def _pool(workers: int, settings: Settings, plan: Plan) -> multiprocessing.pool.Pool:
+    """Workers forked from a fork server, not from this process: a plain fork copies the locks that this
+    process's other threads hold at that instant, and a child that needs one waits for ever (seen:
+    ``backup`` beside a thread that was writing cases hung the test suite). The server is a clean
+    single-threaded process that imports this module once, so a worker still starts in milliseconds
+    and inherits no connection."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context.Pool(workers, _start_worker, (settings, plan))
 
 
 def _batch_size(conn, workers: int) -> int:
