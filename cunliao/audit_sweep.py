@@ -107,8 +107,8 @@ def _pool(workers: int, settings: Settings, plan: Plan) -> multiprocessing.pool.
     """Workers forked from a fork server, not from this process: a plain fork copies the locks that this
     process's other threads hold at that instant, and a child that needs one waits for ever (seen:
     ``backup`` beside a thread that was writing cases hung the test suite). The server is a clean
-    single-threaded process that imports this module once, so a worker still starts in milliseconds
-    and inherits no connection."""
+    single-threaded process that imports this module once, so its workers do not import the app again
+    and inherit no connection."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     return context.Pool(workers, _start_worker, (settings, plan))
