@@ -37,11 +37,15 @@ function renderRows(items) {
   $('no-cases').hidden = items.length > 0;
 }
 
+let loads = 0;
+
 async function load() {
+  const mine = ++loads;
   const error = $('find-error');
   error.hidden = true;
   $('verify-summary').hidden = true;
   const answer = await api('cases', { query: { page: state.page, page_size: PAGE_SIZE, case_no: state.case_no, status: state.status } });
+  if (mine !== loads) return; // a later search or page was asked for meanwhile: the older answer must not replace it
   listed = answer.items;
   renderRows(listed);
   $('list-title').textContent = state.case_no ? t('Cases numbered {case_no}', { case_no: state.case_no }) : t('Recent cases');
