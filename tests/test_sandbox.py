@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import sys
 import threading
 import time
@@ -15,6 +16,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
+from engine.sandbox import cpu
 from engine.sandbox.cpu import CpuBudget
 from engine.sandbox import (SAFE_FUNCTIONS, SandboxEnvironment, SandboxError, SandboxLimits, check_expression,
                             check_script, find_sandbox_error)
@@ -671,3 +673,21 @@ def _collect_then_work(budget):
         (lambda: None)()
     budget.check()  # as a script's loops do
     return "done"
+
+
+def test_a_pure_expression_is_not_failed_by_one_jump_of_the_cpu_clock(monkeypatch, caplog):
+    """The thread's CPU clock jumps by more than the budget once (a virtual machine's host took the
+    core): the expression runs again with a fresh budget instead of sending its case to an incident."""
+    real = time.thread_time
+    reads = itertools.count()
+    monkeypatch.setattr(cpu, "_POLL_SECONDS", 0.0)  # read the CPU clock at every traced event
+    monkeypatch.setattr(time, "thread_time", lambda: real() + (5.0 if next(reads) > 0 else 0.0))
+    env = SandboxEnvironment(FAST)
+    assert env.evaluate("sum([a for a in range(50)]) + x", {"x": 1}) == 1226
+    assert "running it once more" in caplog.text  # the first run did time out
+
+
+def test_a_runaway_expression_still_times_out_on_its_second_run():
+    started = time.thread_time()
+    refused(lambda: SandboxEnvironment(FAST).evaluate("[sum(range(100000)) for i in range(100000)]", {}), "timeout")
+    assert time.thread_time() - started >= 2 * FAST.cpu_seconds

@@ -12,7 +12,7 @@ import simpleeval
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment
 
-from .cpu import CpuBudget, as_sandbox_error
+from .cpu import CpuBudget, as_sandbox_error, run_pure
 from .expressions import ExpressionEvaluator, parse_expression
 from .functions import SCRIPT_BUILTINS, build_functions, utc_now
 from .guards import GUARDED_BINOPS, MISSING, SCALARS, Guards, SandboxError, SandboxLimits, Timeout, forbidden, json_size
@@ -58,7 +58,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             self._guards, self.functions, self._operators)
         evaluator.names = names
         try:
-            result = CpuBudget(self.limits.cpu_seconds).run(evaluator.run, expression, node)
+            result = run_pure(self.limits.cpu_seconds, evaluator.run, expression, node)
         except (Exception, Timeout) as err:
             wrapped = as_sandbox_error(err, 'expression', self.limits)
             if wrapped is err:
@@ -116,7 +116,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         """``func(value)`` for trusted code working on a value BPMN content gave (a timer's date, say): under the
         same CPU limit, with every failure a SandboxError."""
         try:
-            return CpuBudget(self.limits.cpu_seconds).run(func, value)
+            return run_pure(self.limits.cpu_seconds, func, value)
         except (Exception, Timeout) as err:
             wrapped = as_sandbox_error(err, what, self.limits)
             if wrapped is err:
