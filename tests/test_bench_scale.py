@@ -3,7 +3,9 @@ test database: the city has the rows it says, the cases are real (every chain an
 and the same seed builds the same city."""
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
+from multiprocessing.pool import ThreadPool
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
@@ -19,14 +21,18 @@ from engine.models import Attachment, Case, CaseEvent
 from cunliao.demo.cases import load_forms
 from engine.models import PendingTimer
 from tests.bench.bench_scale import build, completions, measure
+from tests.bench.bench_scale import cases as case_runner
 from tests.bench.bench_scale.sizes import Sizes
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
 
 
-def test_a_tiny_city_is_built_with_real_cases_that_verify(settings):
+def test_a_tiny_city_is_built_with_real_cases_that_verify(settings, monkeypatch):
     sizes = replace(Sizes.of(0.0005), cases=10)
+    vacuumed, vacuum = [], build._vacuum
+    monkeypatch.setattr(build, "_vacuum", lambda svc, tables: (vacuumed.append(tables), vacuum(svc, tables)))
     built = build.build(settings, sizes, seed=3, workers=1, log=lambda message: None, now=NOW)
+    assert vacuumed == ([""] if settings.database_url.startswith("postgresql") else [])  # and ANALYZE
     svc_db = build_services(settings).db
     with svc_db.read() as session:
         def count(model, *where):
@@ -82,3 +88,17 @@ def test_completions_fire_the_due_timers_first_and_take_one_task_per_case_at_a_t
         assert done == 30
     finally:
         svc.db.dispose()
+
+
+def test_the_build_calls_its_vacuum_while_the_case_workers_run():
+    """What autovacuum would do on a production server (build.py): called between waits, never
+    after the workers are done. A thread pool stands in for the build's process pool."""
+    release, calls = threading.Event(), []
+
+    def every() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            release.set()
+    with ThreadPool(1) as pool:
+        assert case_runner.wait_calling(pool.map_async(lambda _: release.wait(60), [None]), (0.001, every)) == [True]
+    assert len(calls) >= 2

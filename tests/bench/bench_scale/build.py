@@ -91,7 +91,8 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
 
     t = time.perf_counter()
     planned = paths.plans(random.Random(seed), sizes.cases, city.grids, now, sizes.years)
-    outcomes = case_runner.run(settings, planned, now, workers, seed, log)
+    outcomes = case_runner.run(settings, planned, now, workers, seed, log,
+                               every=(VACUUM_EVERY_S, lambda: _vacuum(svc, _CHURNED)) if alongside else None)
     with svc.db.write_engine.begin() as conn:  # the workers skipped the write hooks (cases.py)
         summary.backfill(conn)
         reach.backfill(conn)
@@ -101,11 +102,7 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
         log(f"census: {counts} ({phases['census_s']:.0f} s, alongside the cases; "
             f"{time.perf_counter() - t - phases['cases_s']:.0f} s waited for after them)")
     if settings.database_url.startswith("postgresql"):
-        # What autovacuum would have done over the build's hours (this machine's server runs with
-        # autovacuum off): without it the cases table carries every step's dead row versions, 6 dead
-        # to 1 live at full size, and a count over cases reads the whole bloated heap.
-        with svc.db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM (ANALYZE)"))
+        _vacuum(svc, "")
     with svc.db.read() as session:
         totals = {"cases": session.scalar(select(func.count()).select_from(Case)),
                   "events": session.scalar(select(func.count()).select_from(CaseEvent)),
@@ -118,6 +115,20 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
     return {"now": now.isoformat(), "rows": {**counts, **totals, "users": city.users, "grids": len(city.grids)},
             "outcomes": dict(sorted(Counter(outcomes).items())), "seconds": {k: round(v, 1) for k, v in phases.items()},
             "db_mb": round(database_mb(settings.database_url), 1), "city": city}
+
+
+# What autovacuum does on a production server, done by the build: this machine's server runs with
+# autovacuum off, and without it the cases table carried every step's dead row versions (6 dead to 1
+# live at full size, 965 MB of heap for 103,000 cases), which every count over cases then read.
+# Autovacuum's default threshold (a fifth of a table dead) comes every few minutes at the build's
+# rate of updates; the tables a step rewrites or deletes from, that often, then all at the end.
+VACUUM_EVERY_S = 180
+_CHURNED = "cases, case_tasks, pending_timers, case_fields, message_waits, message_outbox, case_counters"
+
+
+def _vacuum(svc, tables: str) -> None:
+    with svc.db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(f"VACUUM (ANALYZE) {tables}"))
 
 
 def _census(settings: Settings, city, sizes: Sizes, now: datetime, seed: int) -> tuple[dict, float]:

@@ -13,6 +13,7 @@ import random
 import time
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy import event, insert, select
 
@@ -214,8 +215,19 @@ def _quick_commits(db) -> None:
         dbapi_conn.commit()
 
 
-def run(settings: Settings, planned: list, until: datetime, workers: int, seed: int, log) -> Counter:
-    """Run every planned case, split round-robin over ``workers`` processes (fork)."""
+def wait_calling(pending, every: tuple[float, Callable[[], None]] | None):
+    """The result of a pool's ``map_async``, calling ``every[1]`` each ``every[0]`` seconds until it is ready."""
+    while every is not None and not pending.ready():
+        pending.wait(every[0])
+        if not pending.ready():
+            every[1]()
+    return pending.get()
+
+
+def run(settings: Settings, planned: list, until: datetime, workers: int, seed: int, log,
+        every: tuple[float, Callable[[], None]] | None = None) -> Counter:
+    """Run every planned case, split round-robin over ``workers`` processes (fork); ``every``
+    (seconds, function) is called that often while they run."""
     chunks = [[(s, path.kind, plan) for s, path, plan in planned[i::workers]] for i in range(workers)]
     started = time.perf_counter()
     jobs = [(settings, chunk, until, seed * 100 + i) for i, chunk in enumerate(chunks) if chunk]
@@ -223,7 +235,7 @@ def run(settings: Settings, planned: list, until: datetime, workers: int, seed: 
         results = [_work(job) for job in jobs]
     else:
         with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
-            results = pool.map(_work, jobs)
+            results = wait_calling(pool.map_async(_work, jobs), every)
     wall = time.perf_counter() - started
     counts = Counter()
     for found, *_ in results:
