@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from api.core.services import services
+
 from .test_api import upload
 
 YANGJIAWAN = "/macheng/songbu/songbu-yangjiawan/"
@@ -93,6 +95,23 @@ def test_another_towns_user_sees_none_of_it(client, login):
     units = client.get("/api/v1/org/units", headers=other).get_json()
     assert units and all(u["path"].startswith("/macheng/guishan/") for u in units)
     assert not any("songbu" in u["path"] for u in units)
+
+
+def test_the_city_lists_every_case_until_one_lies_outside_its_area(client, login, app):
+    """The city's staff read their list without a scope condition while every case lies in the
+    city (api/core/scope.py ``scoped_many``); a case outside it brings the scope back."""
+    upload(client, login("designer"), "t_simple.bpmn", "t_register.schema.json")
+    city = login("city")
+    inside = start(client, login("town"), XINDIAN, "新店村纠纷", category="邻里")
+    listed = client.get("/api/v1/cases?category=邻里", headers=city).get_json()
+    assert [item["id"] for item in listed["items"]] == [inside["id"]] and listed["total"] == 1
+    with app.app_context():  # a message's payload may name any jurisdiction: here another city's
+        outside = services().cases.start("t_simple", {"category": "邻里"}, "someone", "/elsewhere/village/")
+        services().cases.start("t_simple", {"category": "邻里"}, "someone", "/machengx/")  # a prefix's neighbour
+    listed = client.get("/api/v1/cases?category=邻里", headers=city).get_json()
+    assert [item["id"] for item in listed["items"]] == [inside["id"]] and listed["total"] == 1
+    assert outside.case.id not in ids(client.get("/api/v1/cases", headers=city))
+    assert client.post("/api/v1/cases/search", headers=city, json={}).get_json()["total"] == 1
 
 
 def test_org_units_are_the_callers_subtree(client, login):

@@ -1,13 +1,17 @@
 """Jurisdiction: what part of the organisation tree a caller may see."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from typing import Callable, TypeVar
+
+from sqlalchemy import ColumnElement, exists, or_, select, true
 
 from engine.models import Case, CaseField, CaseTask
 
 from .auth import Principal
 from .org import like_prefix
 from .reach import CaseReach
+
+T = TypeVar("T")
 
 
 def _prefix(principal: Principal) -> str:
@@ -41,6 +45,34 @@ def case_in_scope(principal: Principal, many: bool = False) -> ColumnElement[boo
                                CaseTask.jurisdiction.like(_prefix(principal), escape="\\")
                                | task_offered_to(principal) | (CaseTask.assignee == principal.username))
     return in_area | sent_here | watched_by(principal)
+
+
+def scoped_many(session, principal: Principal, answer: Callable[[ColumnElement[bool]], T]) -> T:
+    """``answer(scope)`` for a query over many cases, where ``scope`` is ``case_in_scope(principal,
+    many=True)`` — or, for a caller at the top of the tree whose area holds every case (the city's
+    staff on a city's database), no condition at all: a count or a filtered list then reads only
+    the filter's index instead of every case row for its area (issue #19: the city's case list
+    took 0.5–1 s at 100,000 cases, most of it the count over the rows).
+
+    Whether every case lies in the area is asked *after* the unscoped answer: cases are never
+    deleted, so a case outside the area while it ran is still there, and the answer is then
+    computed again with the scope. Exact, at the cost of one index read when no case is outside."""
+    if len(ancestors(principal.unit_path)) == 1:
+        unscoped = answer(true())
+        if session.scalar(select(Case.jurisdiction).where(_outside(session, principal)).limit(1)) is None:
+            return unscoped
+    return answer(case_in_scope(principal, many=True))
+
+
+def _outside(session, principal: Principal) -> ColumnElement[bool]:
+    """Cases whose area is not under the caller's unit. On PostgreSQL, the two byte ranges around
+    the path prefix (``text_pattern_ops`` compares bytes, and the paths end in "/": "/a/" is the
+    prefix of exactly the paths from "/a/" up to "/a0"), two probes of the prefix index (migration
+    0019); elsewhere NOT LIKE, a scan of the jurisdiction index."""
+    column, path = Case.jurisdiction, principal.unit_path
+    if session.get_bind().dialect.name == "postgresql" and path.endswith("/"):
+        return column.op("~<~")(path) | column.op("~>=~")(path[:-1] + "0")
+    return ~column.like(_prefix(principal), escape="\\")
 
 
 def reached_ids(principal: Principal):
