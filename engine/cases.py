@@ -110,7 +110,8 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
                  on_write: Callable[[Connection, Case], None] | None = None) -> None:
         self.db = db
         # Called in the transaction of every change of a case, after it is written (the app keeps
-        # its per-case summaries with it, so they are never behind the case).
+        # its per-case summaries with it, so they are never behind the case). Its statements' answers
+        # may not be read: on PostgreSQL they go in one pipeline with the change's rows (store.pipelined).
         self.on_write = on_write
         # Where holders of a role sit (grid, village, town, city, department): a task's default unit.
         self.role_level = role_level or (lambda role: None)
@@ -346,7 +347,7 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
 
     def _commit(self, change: Change, snapshot: _Snapshot) -> CaseView:
         if self.on_write is not None:
-            change.also.append(self.on_write)
+            change.unread.append(self.on_write)
         with self.db.write_engine.begin() as conn:
             store.write(conn, change, self.case_prefix)
         # Committed: from here on nothing may turn the answer into a failure.

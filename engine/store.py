@@ -71,6 +71,9 @@ class Change:
     # The caller's own rows that must commit with the case or not at all (an intake record, the
     # notifications of a task action): called with the connection and the written case.
     also: list[Callable[[Connection, Case], None]] = field(default_factory=list)
+    # Writes whose answers nobody reads (the engine's on_write hook: the app's per-case summaries),
+    # sent with the events and index rows, in the same round trip on PostgreSQL.
+    unread: list[Callable[[Connection, Case], None]] = field(default_factory=list)
     actor: str = ""
     at: datetime | None = None
 
@@ -91,6 +94,8 @@ def write(conn: Connection, change: Change, case_prefix: str) -> None:
                                                                for row in change.outbox]).scalars())
     with pipelined(conn):
         _write_rows(conn, change, rows)
+        for write_unread in change.unread:
+            write_unread(conn, case)
     for write_also in change.also:
         write_also(conn, case)
 
