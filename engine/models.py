@@ -287,7 +287,7 @@ class CaseField(Base):
     channel …, and the keyed hashes of the parties' identity numbers). One row per value."""
 
     __tablename__ = "case_fields"
-    __table_args__ = (Index("ix_case_fields_lookup", "name", "value"),)
+    __table_args__ = (Index("ix_case_fields_lookup", "name", "value", "case_id"),)  # case ids from the index alone
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
