@@ -30,7 +30,7 @@ NOW = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
 def test_a_tiny_city_is_built_with_real_cases_that_verify(settings, monkeypatch):
     sizes = replace(Sizes.of(0.0005), cases=10)
     vacuumed, vacuum = [], build._vacuum
-    monkeypatch.setattr(build, "_vacuum", lambda svc, tables: (vacuumed.append(tables), vacuum(svc, tables)))
+    monkeypatch.setattr(build, "_vacuum", lambda svc, tables="": (vacuumed.append(tables), vacuum(svc, tables)))
     built = build.build(settings, sizes, seed=3, workers=1, log=lambda message: None, now=NOW)
     assert vacuumed == ([""] if settings.database_url.startswith("postgresql") else [])  # and ANALYZE
     svc_db = build_services(settings).db

@@ -37,7 +37,7 @@ def case_in_scope(principal: Principal, many: bool = False) -> ColumnElement[boo
     ids at 10,000 cases; issue #19). For the city's own staff the area is the whole city: it comes
     first, as a condition on the case row that nearly every case meets without the reach being read."""
     in_area = Case.jurisdiction.like(_prefix(principal), escape="\\")
-    if many and len(ancestors(principal.unit_path)) == 1:
+    if many and _at_top(principal):
         return in_area | Case.id.in_(reached_ids(principal))
     if many:
         return Case.id.in_(reached_ids(principal))
@@ -45,6 +45,11 @@ def case_in_scope(principal: Principal, many: bool = False) -> ColumnElement[boo
                                CaseTask.jurisdiction.like(_prefix(principal), escape="\\")
                                | task_offered_to(principal) | (CaseTask.assignee == principal.username))
     return in_area | sent_here | watched_by(principal)
+
+
+def _at_top(principal: Principal) -> bool:
+    """The caller sits at the top of the tree (the city's own staff): their area may hold every case."""
+    return len(ancestors(principal.unit_path)) == 1
 
 
 def scoped_many(session, principal: Principal, answer: Callable[[ColumnElement[bool]], T]) -> T:
@@ -57,7 +62,7 @@ def scoped_many(session, principal: Principal, answer: Callable[[ColumnElement[b
     Whether every case lies in the area is asked *after* the unscoped answer: cases are never
     deleted, so a case outside the area while it ran is still there, and the answer is then
     computed again with the scope. Exact, at the cost of one index read when no case is outside."""
-    if len(ancestors(principal.unit_path)) == 1:
+    if _at_top(principal):
         unscoped = answer(true())
         if session.scalar(select(Case.jurisdiction).where(_outside(session, principal)).limit(1)) is None:
             return unscoped

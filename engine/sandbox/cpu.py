@@ -91,24 +91,24 @@ def run_pure(seconds: float, func: Callable[..., Any], *args: Any) -> Any:
     virtual machine's host taking the core away while the thread ran. A runaway expression times out
     twice and costs two budgets; a stalled one passes on its second run. Scripts are not re-run: their changes to
     values the task data held are not undone on failure."""
-    before, wall = _thread_usage(), time.perf_counter()
+    before, wall = resource.getrusage(_RUSAGE), time.perf_counter()  # the raw struct: this is every expression's path
     try:
         return CpuBudget(seconds).run(func, *args)
     except Timeout:
-        after = _thread_usage()
+        after = resource.getrusage(_RUSAGE)
         # What the thread's clock counted, for finding the cause: user and system CPU, page faults,
         # context switches (a host's stall shows as wall time and little else).
         log.warning("sandboxed code exceeded its CPU budget of %g s; running it once more to confirm "
                     "(wall %.3f s; %s)", seconds, time.perf_counter() - wall,
-                    ", ".join(f"{name} {after[name] - before[name]:.3g}" for name in before))
+                    ", ".join(f"{label} {getattr(after, field) - getattr(before, field):.3g}"
+                              for label, field in _USAGE_FIELDS))
     return CpuBudget(seconds).run(func, *args)
 
 
-def _thread_usage() -> dict[str, float]:
-    usage = resource.getrusage(getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF))
-    return {"user_s": usage.ru_utime, "system_s": usage.ru_stime, "minor_faults": usage.ru_minflt,
-            "major_faults": usage.ru_majflt, "voluntary_switches": usage.ru_nvcsw,
-            "involuntary_switches": usage.ru_nivcsw}
+_RUSAGE = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+_USAGE_FIELDS = (("user_s", "ru_utime"), ("system_s", "ru_stime"), ("minor_faults", "ru_minflt"),
+                 ("major_faults", "ru_majflt"), ("voluntary_switches", "ru_nvcsw"),
+                 ("involuntary_switches", "ru_nivcsw"))
 
 
 class _GcPauses:

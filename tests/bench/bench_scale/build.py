@@ -83,8 +83,8 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
     # On PostgreSQL the census loads in its own process while the cases run: a COPY leaves most of
     # its second core idle, and the cases never read the census. SQLite has one writer: in turn.
     svc.db.dispose()
-    alongside = settings.database_url.startswith("postgresql")
-    census_job = _in_process(_census, settings, city, sizes, now, seed) if alongside else None
+    on_postgres = settings.database_url.startswith("postgresql")
+    census_job = _in_process(_census, settings, city, sizes, now, seed) if on_postgres else None
     if census_job is None:
         counts, phases["census_s"] = _census(settings, city, sizes, now, seed)
         log(f"census: {counts} ({phases['census_s']:.0f} s)")
@@ -92,7 +92,7 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
     t = time.perf_counter()
     planned = paths.plans(random.Random(seed), sizes.cases, city.grids, now, sizes.years)
     outcomes = case_runner.run(settings, planned, now, workers, seed, log,
-                               every=(VACUUM_EVERY_S, lambda: _vacuum(svc, _CHURNED)) if alongside else None)
+                               every=(VACUUM_EVERY_S, lambda: _vacuum(svc, _CHURNED)) if on_postgres else None)
     with svc.db.write_engine.begin() as conn:  # the workers skipped the write hooks (cases.py)
         summary.backfill(conn)
         reach.backfill(conn)
@@ -101,8 +101,8 @@ def build(settings: Settings, sizes: Sizes, seed: int, workers: int, log, now: d
         counts, phases["census_s"] = census_job.result()
         log(f"census: {counts} ({phases['census_s']:.0f} s, alongside the cases; "
             f"{time.perf_counter() - t - phases['cases_s']:.0f} s waited for after them)")
-    if settings.database_url.startswith("postgresql"):
-        _vacuum(svc, "")
+    if on_postgres:
+        _vacuum(svc)
     with svc.db.read() as session:
         totals = {"cases": session.scalar(select(func.count()).select_from(Case)),
                   "events": session.scalar(select(func.count()).select_from(CaseEvent)),
@@ -126,7 +126,8 @@ VACUUM_EVERY_S = 180
 _CHURNED = "cases, case_tasks, pending_timers, case_fields, message_waits, message_outbox, case_counters"
 
 
-def _vacuum(svc, tables: str) -> None:
+def _vacuum(svc, tables: str = "") -> None:
+    """VACUUM (ANALYZE) of ``tables`` (a comma-separated list), or of the whole database."""
     with svc.db.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(f"VACUUM (ANALYZE) {tables}"))
 
