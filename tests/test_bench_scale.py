@@ -102,3 +102,12 @@ def test_the_build_calls_its_vacuum_while_the_case_workers_run():
     with ThreadPool(1) as pool:
         assert case_runner.wait_calling(pool.map_async(lambda _: release.wait(60), [None]), (0.001, every)) == [True]
     assert len(calls) >= 2
+
+
+def test_the_instruction_count_is_read_from_callgrinds_totals_line(tmp_path):
+    """With counting off at the start, callgrind writes ``summary: 0`` before the real ``totals:``."""
+    from tests.bench.bench_scale import instructions
+
+    out = tmp_path / "callgrind.out"
+    out.write_text("version: 1\nevents: Ir\nsummary: 0\nfn=x\n1 5\ntotals: 5642109752\n")
+    assert instructions._total(out) == 5642109752
