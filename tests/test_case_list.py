@@ -85,6 +85,23 @@ def test_overdue_filter(client, login, clock):
     assert client.get("/api/v1/cases", headers=grid).get_json()["items"][0]["overdue"] is True
 
 
+def test_led_filter_lists_the_cases_with_a_step_in_the_leaders_lane(app, client, login):
+    """包案: a case that has (had) a task of the ``leader`` role; the task row is written directly, as
+    no bundled test process has that lane."""
+    from sqlalchemy import update
+
+    from engine.models import CaseTask
+
+    upload(client, login("designer"), "t_simple.bpmn", "t_register.schema.json")
+    grid = login("grid")
+    led = start(client, grid, YANGJIAWAN + "songbu-yangjiawan-g1/", "包案纠纷")
+    start(client, grid, YANGJIAWAN + "songbu-yangjiawan-g1/", "普通纠纷")
+    with app.app_context(), services().db.write() as session, session.begin():
+        session.execute(update(CaseTask).where(CaseTask.case_id == led["id"]).values(role="leader"))
+    assert ids(client.get("/api/v1/cases?led=true", headers=grid)) == [led["id"]]
+    assert ids(client.get("/api/v1/cases?led=true&overdue=true", headers=grid)) == []
+
+
 def test_another_towns_user_sees_none_of_it(client, login):
     upload(client, login("designer"), "t_simple.bpmn", "t_register.schema.json")
     case = start(client, login("town"), XINDIAN, "新店村纠纷", category="邻里")
