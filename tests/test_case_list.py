@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from api.core.services import services
+from engine.models import CaseTask
 
 from .test_api import upload
 
@@ -88,10 +91,6 @@ def test_overdue_filter(client, login, clock):
 def test_led_filter_lists_the_cases_with_a_step_in_the_leaders_lane(app, client, login):
     """包案: a case that has (had) a task of the ``leader`` role; the task row is written directly, as
     no bundled test process has that lane."""
-    from sqlalchemy import update
-
-    from engine.models import CaseTask
-
     upload(client, login("designer"), "t_simple.bpmn", "t_register.schema.json")
     grid = login("grid")
     led = start(client, grid, YANGJIAWAN + "songbu-yangjiawan-g1/", "包案纠纷")

@@ -1,5 +1,5 @@
 """What driving cases through the engine costs, in instructions: valgrind's callgrind counts them, not
-seconds, so the count is the same on an idle machine and on a busy one (within about 0.1 %), and two
+seconds, so the count is the same on an idle machine and on a busy one (repeated builds agreed within 0.4 %), and two
 versions of the code can be compared while other work runs (docs/performance.md).
 
     .venv/bin/python -m tests.bench.bench_scale.instructions [--cases 20] [--minus 5] [--keep out.callgrind]
@@ -34,6 +34,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=19)
     ap.add_argument("--keep", help="keep callgrind's output file of the larger build here (for callgrind_annotate)")
     args = ap.parse_args()
+    if not 0 <= args.minus < args.cases:
+        ap.error("--minus must be at least 0 and fewer than --cases")
     made, total = _counted(args.cases, args.seed, args.keep)
     small_made, small_total = _counted(args.minus, args.seed) if args.minus else (0, 0)
     print(json.dumps({"bench": "scale_instructions", "seed": args.seed, "cases": made, "instructions": total,
