@@ -3,11 +3,13 @@ test database: the city has the rows it says, the cases are real (every chain an
 and the same seed builds the same city."""
 from __future__ import annotations
 
+import io
 import threading
 from dataclasses import replace
 from multiprocessing.pool import ThreadPool
 from datetime import datetime, timezone
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from api.census.service import CensusItem, CensusPerson
@@ -20,7 +22,8 @@ from api.stats.models import CaseFacts
 from engine.models import Attachment, Case, CaseEvent
 from cunliao.demo.cases import load_forms
 from engine.models import PendingTimer
-from tests.bench.bench_scale import build, completions, measure
+from tests.bench import bench_census
+from tests.bench.bench_scale import build, completions, instructions, measure
 from tests.bench.bench_scale import cases as case_runner
 from tests.bench.bench_scale.sizes import Sizes
 
@@ -106,8 +109,15 @@ def test_the_build_calls_its_vacuum_while_the_case_workers_run():
 
 def test_the_instruction_count_is_read_from_callgrinds_totals_line(tmp_path):
     """With counting off at the start, callgrind writes ``summary: 0`` before the real ``totals:``."""
-    from tests.bench.bench_scale import instructions
-
     out = tmp_path / "callgrind.out"
     out.write_text("version: 1\nevents: Ir\nsummary: 0\nfn=x\n1 5\ntotals: 5642109752\n")
     assert instructions._total(out) == 5642109752
+
+
+def test_the_census_import_fills_no_grid_of_the_weekly_rounds():
+    """A later ``--measure-only`` opens rounds of grids as large as the city made them, not larger
+    by the people an earlier run imported."""
+    sheet = load_workbook(io.BytesIO(bench_census.workbook(50, seed=29, grids=measure.IMPORT_GRIDS)))["人口信息"]
+    imported = {row[5] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert imported == set(measure.IMPORT_GRIDS)
+    assert not imported & {grid for _, grid in measure.ROUND_GRIDS}

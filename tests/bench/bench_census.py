@@ -76,8 +76,8 @@ def name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
 
-def workbook(rows: int, seed: int = 7) -> bytes:
-    """The people sheet: households of 1-5 people at one address, unique valid ID numbers."""
+def workbook(rows: int, seed: int = 7, grids: tuple[str, ...] = GRIDS) -> bytes:
+    """The people sheet: households of 1-5 people at one address in one of ``grids``, unique valid ID numbers."""
     from openpyxl import Workbook
 
     rng = random.Random(seed)
@@ -89,7 +89,7 @@ def workbook(rows: int, seed: int = 7) -> bytes:
     seen: set[str] = set()
     written = 0
     while written < rows:
-        grid = rng.choice(GRIDS)
+        grid = rng.choice(grids)
         village = VILLAGES[grid.rsplit("-", 1)[0]]
         address = f"{village}{rng.randint(1, 12)}组{rng.randint(1, 200)}号"
         head = name(rng)
