@@ -272,15 +272,17 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
                 "payload": change.outbox[-1]["payload"]}))
         runtime.prune(workflow)
         case.state = runtime.dump(workflow)
-        case.data = audit.jsonable(runtime.case_data(workflow))
+        # One walk of the task tree for the case's data, its status and its task rows.
+        ready = runtime.ready_user_tasks(workflow)
+        case.data = audit.jsonable(runtime.case_data(workflow, ready))
         case.incident = incident
-        case.status = status or steps.status(workflow, incident, case.status)
+        case.status = status or steps.status(workflow, incident, case.status, ready)
         case.updated_at = now
         if case.status == "completed" and case.completed_at is None:
             case.completed_at = now
         closed = case.status in ("cancelled", "completed")
-        self._diff_tasks(change, snapshot, {} if case.status == "cancelled" else
-                         {str(t.id): t for t in runtime.ready_user_tasks(workflow)}, now, set(completed))
+        self._diff_tasks(change, snapshot, {} if case.status == "cancelled" else {str(t.id): t for t in ready},
+                         now, set(completed))
         self._diff_waits(change, snapshot, None if closed else workflow)
         new_fields = index_values(case.data, self.indexed_fields)
         if new_fields != old_fields or expected_version is None:

@@ -331,11 +331,12 @@ def _trigger_starts(workflow) -> Iterator:
         yield from (sub_spec.bpmn_start_events if sub_spec is not None else ())
 
 
-def case_data(workflow: CaseWorkflow) -> dict[str, Any]:
-    """The data a person would call 'the case's data' now."""
+def case_data(workflow: CaseWorkflow, ready: list[Task] | None = None) -> dict[str, Any]:
+    """The data a person would call 'the case's data' now (``ready``: its ready user tasks, when
+    the caller has them)."""
     if workflow.is_completed():
         return dict(workflow.data)
-    ready = ready_user_tasks(workflow)
+    ready = ready_user_tasks(workflow) if ready is None else ready
     if ready:
         return dict(ready[0].data)
     # Waiting inside a called process (a revisit wait, a recurrence watch): its data is the case's

@@ -161,14 +161,15 @@ def incident_of(exc: Exception) -> dict[str, Any]:
             "message": message, "kind": cause.kind if isinstance(cause, SandboxError) else "error"}
 
 
-def status(workflow, incident: Incident, current: str) -> str:
+def status(workflow, incident: Incident, current: str, ready: list | None = None) -> str:
+    """The case's status after a step (``ready``: its ready user tasks, when the caller has them)."""
     if current in ("cancelled", "suspended"):
         return current
     if incident:
         return "incident"
     if workflow.is_completed():
         return "completed"
-    return "active" if runtime.ready_user_tasks(workflow) else "waiting"
+    return "active" if (runtime.ready_user_tasks(workflow) if ready is None else ready) else "waiting"
 
 
 def find_ready(workflow, key: dict[str, Any]):
