@@ -4,10 +4,11 @@ and the same seed builds the same city."""
 from __future__ import annotations
 
 import io
+import random
 import threading
 from dataclasses import replace
 from multiprocessing.pool import ThreadPool
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -19,12 +20,13 @@ from api.core.reach import CaseReach
 from api.core.services import build_services
 from api.stats import summary
 from api.stats.models import CaseFacts
-from engine.models import Attachment, Case, CaseEvent
+from engine.models import Attachment, Case, CaseEvent, CaseField
 from cunliao.demo.cases import load_forms
 from engine.models import PendingTimer
 from tests.bench import bench_census
 from tests.bench.bench_scale import build, completions, instructions, measure
 from tests.bench.bench_scale import cases as case_runner
+from tests.bench.bench_scale import paths
 from tests.bench.bench_scale.sizes import Sizes
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
@@ -52,6 +54,7 @@ def test_a_tiny_city_is_built_with_real_cases_that_verify(settings, monkeypatch)
         assert count(Case, Case.status == "completed") > sizes.cases // 2
         assert count(Case, Case.created_at < datetime(2020, 1, 1, tzinfo=timezone.utc)) > 0  # ten years
         assert count(Attachment) == count(CaseEvent, CaseEvent.type == "attachment_added")
+        assert count(CaseField, CaseField.name == "party_hash") > 0  # the parties' ID numbers, sealed and indexed
         people = list(session.scalars(select(CensusPerson).limit(3)))
         cases = list(session.scalars(select(Case)))
     # the workers skip the case_facts and case_reach hooks; the build writes the rows once, as the hooks would
@@ -121,3 +124,18 @@ def test_the_census_import_fills_no_grid_of_the_weekly_rounds():
     imported = {row[5] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert imported == set(measure.IMPORT_GRIDS)
     assert not imported & {grid for _, grid in measure.ROUND_GRIDS}
+
+
+def test_disputes_name_their_parties_by_id_number_and_a_few_come_back_within_90_days():
+    grids = [{"code": f"g{i}", "name": f"村{i}第1网格"} for i in range(3)]
+    planned = paths.plans(random.Random(5), 600, grids, NOW, 2)
+    disputes = [(start, plan) for start, _, plan in planned if plan.answers.get("parties")]
+    assert disputes and all(p.get("id_no") for _, plan in disputes for p in plan.answers["parties"])
+    seen: dict[str, tuple] = {}
+    repeats = 0
+    for start, plan in disputes:
+        for party in plan.answers["parties"]:
+            earlier = seen.get(party["id_no"])
+            repeats += earlier is not None and earlier[1] == plan.grid and start - earlier[0] <= timedelta(days=90)
+            seen[party["id_no"]] = (start, plan.grid)
+    assert 0 < repeats < len(disputes) // 10

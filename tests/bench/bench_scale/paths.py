@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cunliao.demo.cases import Plan
+from cunliao.demo.groundwork import id_no
 from cunliao.demo.plans import AGREED, GREEN, GROUP, MATTERS, QUICK, RED, SATISFIED, TOWN_FIRST, person
 
 LEAD_110 = {"source": "police_110", "source_ref": "", "lead_summary": "两户因排水沟争吵报警"}
@@ -57,6 +58,8 @@ PATHS = [
 ]
 OPEN_WINDOW_DAYS = 60      # a case registered this recently may still be open
 OPEN_SHARE = 0.5           # … and half of them are
+REPEAT_SHARE = 0.05        # 反复纠纷: a party of the grid's previous dispute (within 90 days) is back
+REPEAT_DAYS = 90
 
 
 def plans(rng: random.Random, count: int, grids: list[dict], now: datetime, years: int):
@@ -79,7 +82,26 @@ def plans(rng: random.Random, count: int, grids: list[dict], now: datetime, year
         grid = rng.choice(grids)
         out.append((start, path, _plan(rng, path, grid, i)))
     out.sort(key=lambda t: t[0])
+    _identities(random.Random(rng.random()), out)
     return out
+
+
+def _identities(rng: random.Random, planned: list) -> None:
+    """Every dispute's parties get ID numbers, as the intake form records them (sealed, and indexed
+    by their keyed hash: the search by ID number and the repeat-dispute KPI read that index). About
+    one in twenty shares a party with its grid's previous dispute when that one is at most 90 days
+    older. Drawn after the plans, from a generator of their own: the rest of the city is the same."""
+    previous: dict[str, tuple[datetime, list[str]]] = {}
+    for start, _path, plan in planned:
+        parties = plan.answers.get("parties")
+        if not parties:
+            continue
+        numbers = [id_no(rng, rng.randint(1950, 2004)) for _ in parties]
+        before = previous.get(plan.grid)
+        if before and start - before[0] <= timedelta(days=REPEAT_DAYS) and rng.random() < REPEAT_SHARE:
+            numbers[0] = rng.choice(before[1])
+        plan.answers["parties"] = [{**party, "id_no": number} for party, number in zip(parties, numbers)]
+        previous[plan.grid] = (start, numbers)
 
 
 def _office_hours(start: datetime, rng: random.Random) -> datetime:
