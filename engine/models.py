@@ -100,9 +100,6 @@ class Case(Base):
     version: Mapped[int] = mapped_column(default=1)
     jurisdiction: Mapped[str] = mapped_column(String(400), default="", index=True)
     title: Mapped[str] = mapped_column(String(400), default="")
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    state: Mapped[str] = mapped_column(Text)
-    incident: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     event_seq: Mapped[int] = mapped_column(default=0)
     chain_head: Mapped[str] = mapped_column(String(64), default="")
     created_by: Mapped[str] = mapped_column(String(200))
@@ -111,6 +108,11 @@ class Case(Base):
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # 首办负责人: the first person who signed for (claimed or completed a task of) the case.
     first_handler: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    # The large columns last: SQLite reads a column after them only through the row's overflow
+    # pages (migration 0024).
+    incident: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(Text)
 
 
 class CaseTask(Base):
@@ -287,9 +289,10 @@ class CaseField(Base):
     channel …, and the keyed hashes of the parties' identity numbers). One row per value."""
 
     __tablename__ = "case_fields"
-    __table_args__ = (Index("ix_case_fields_lookup", "name", "value", "case_id"),)  # case ids from the index alone
+    __table_args__ = (Index("ix_case_fields_lookup", "name", "value", "case_id"),  # case ids from the index alone
+                      Index("ix_case_fields_case", "case_id", "name", "value"))  # a case's field of one name
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"))
     name: Mapped[str] = mapped_column(String(60))
     value: Mapped[str] = mapped_column(String(200))
