@@ -63,9 +63,13 @@ def test_cases_are_rebuilt_with_their_large_columns_last_and_keep_every_row(tmp_
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
         plan = " ".join(row[3] for row in conn.exec_driver_sql(
             "EXPLAIN QUERY PLAN SELECT value FROM case_fields WHERE case_id = 1 AND name = 'party_hash'"))
+        window = " ".join(row[3] for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT jurisdiction, count(*) FROM cases WHERE created_at >= '2026-01-01' "
+            "GROUP BY jurisdiction"))
     engine.dispose()
     assert _counts(url) == before
     assert "ix_case_fields_case (case_id=? AND name=?)" in plan
+    assert "COVERING INDEX ix_cases_jurisdiction" in window  # the window tested without reading a case row
 
     svc = build_services(Settings(database_url=url, secret_key="test"), clock)
     again = svc.cases.view(view.case.id)
