@@ -34,11 +34,16 @@ def main() -> None:
     logs.configure(os.environ.get("LOG_FORMAT", "json"))
 
 
-def migrate(url: str) -> None:
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration for our migrations on the database at ``url``."""
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "head")
+    return config
+
+
+def migrate(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")
 
 
 @main.command("init-db")

@@ -37,19 +37,20 @@ def _migrate(connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
     context.configure(connection=connection, target_metadata=target_metadata, render_item=_render_item,
                       render_as_batch=sqlite)
-    if sqlite:
-        _sqlite_foreign_keys(connection, "OFF")
+    if not sqlite:
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    _sqlite_foreign_keys(connection, "OFF")
     try:
         with context.begin_transaction():
             context.run_migrations()
     finally:
-        if sqlite:
-            _sqlite_foreign_keys(connection, "ON")
-    if sqlite:
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        connection.rollback()
-        if broken:
-            raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
+        _sqlite_foreign_keys(connection, "ON")
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    connection.rollback()
+    if broken:
+        raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
 
 
 def _sqlite_foreign_keys(connection, state: str) -> None:
