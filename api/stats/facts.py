@@ -12,7 +12,6 @@ cases close.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, exists, func, literal_column, or_, select
@@ -154,23 +153,24 @@ def _one_key(dialect: str):
     return offered, exists().where(done), in_time, seconds
 
 
-@lru_cache(maxsize=4)
-def _repeat(dialect: str):
-    """A dispute case registered before this one (a smaller id), at most 90 days earlier, shares a
-    party (the keyed hash of an identity number, indexed as ``party_hash``). Built once per dialect:
-    its three aliases took a third of the Python time of a KPI request.
+def repeat_of(subject, dialect: str):
+    """反复纠纷, defined: the smallest id of a dispute case registered before ``subject`` (a ``Case``
+    or an alias of it) — a smaller id, at most 90 days earlier, not cancelled — that shares a party
+    with it (the keyed hash of an identity number, indexed as ``party_hash``); NULL when none does.
+    A select of one value, correlated to ``subject``.
 
-    Nested from this case's own hashes outwards, so each step is an index lookup: written as one
+    Nested from the subject's own hashes outwards, so each step is an index lookup: written as one
     join, SQLite started from every earlier dispute case instead, once per counted case (10 s for
-    1,000 cases; docs/performance.md "Scale")."""
+    1,000 cases; docs/performance.md "Scale"). ``case_facts.repeat_of`` stores it (summary.py)."""
     mine, theirs, earlier = aliased(CaseField), aliased(CaseField), aliased(Case)
     earlier_dispute = exists().where(
         earlier.id == theirs.case_id, earlier.process_key.in_(CASE_PROCESSES), earlier.status != "cancelled",
-        earlier.created_at <= Case.created_at, _within_days(Case.created_at, earlier.created_at, REPEAT_DAYS, dialect)
-    ).correlate(Case, theirs)  # the counted case, two levels up, not a cases table of its own
-    shared = exists().where(theirs.name == "party_hash", theirs.value == mine.value, theirs.case_id < Case.id,
-                            earlier_dispute).correlate(Case, mine)
-    return exists().where(mine.case_id == Case.id, mine.name == "party_hash", shared)
+        earlier.created_at <= subject.created_at,
+        _within_days(subject.created_at, earlier.created_at, REPEAT_DAYS, dialect)
+    ).correlate(subject, theirs)  # the subject, two levels up, not a cases table of its own
+    return select(func.min(theirs.case_id)).where(
+        mine.case_id == subject.id, mine.name == "party_hash",
+        theirs.name == "party_hash", theirs.value == mine.value, theirs.case_id < subject.id, earlier_dispute)
 
 
 def _first_handler_sign(now: datetime):
@@ -232,7 +232,7 @@ def computed_facts(principal: Principal, filters: Filters, now: datetime, dialec
         flag(or_(police, lead_result == "emergency")).label("emergencies"),
         flag(channel_key == "petition").label("petitions"),
         flag(fields.c.recurrence == "True").label("recurrences"),
-        flag(and_(~is_lead, _repeat(dialect))).label("repeats"),
+        flag(and_(~is_lead, repeat_of(Case, dialect).scalar_subquery().is_not(None))).label("repeats"),
         flag(one_key).label("one_key_calls"),
         flag(one_key_answered).label("one_key_answered"),
         flag(one_key_in_time).label("one_key_in_time"),
@@ -266,9 +266,10 @@ def _keys(name: str | None, category, channel, dialect: str) -> list:
 
 def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, group_by: str | None = None):
     """One row per counted case: its id, its 0/1 flags (one per count KPI), the one-key response
-    seconds and the grouping key asked for. The case's own facts are its ``case_facts`` row; what
-    the clock or other tables change is added here: the ready tasks past due now (overdue, late
-    closing and signing), the residents' ratings and the repeat-dispute flag."""
+    seconds and the grouping key asked for. The case's own facts are its ``case_facts`` row (the
+    repeat-dispute flag among them, kept by the writes of both cases); what the clock or other
+    tables change is added here: the ready tasks past due now (overdue, late closing and signing)
+    and the residents' ratings."""
     stored = CaseFacts.__table__.c
     due = (select(CaseTask.case_id, func.count().label("tasks"),
                   func.max(case((CaseTask.form_key == FIRST_HANDLER_FORM, 1), else_=0)).label("sign"))
@@ -285,7 +286,7 @@ def facts(principal: Principal, filters: Filters, now: datetime, dialect: str, g
         Case.id.label("case_id"), *[stored[name] for name in copied],
         flag(and_(stored.closed == 1, stored.late_done == 0, due.c.tasks.is_(None))).label("closed_on_time"),
         func.coalesce(due.c.tasks, 0).label("overdue_tasks"), flag(due.c.tasks.is_not(None)).label("overdue_cases"),
-        flag(and_(stored.leads == 0, _repeat(dialect))).label("repeats"),
+        flag(stored.repeat_of.is_not(None)).label("repeats"),
         flag(and_(stored.first_signed == 1, stored.sign_late_done == 0, func.coalesce(due.c.sign, 0) == 0))
         .label("first_signed_on_time"),
         flag(rated.c.case_id.is_not(None)).label("resident_rated"),
