@@ -156,10 +156,13 @@ def backfill(conn: Connection) -> None:
 
 
 def backfill_repeats(conn: Connection) -> None:
-    """Every stored ``repeat_of`` again, for the cases that have a party at all (migration 0025)."""
+    """``repeat_of`` again for every case that shares a party with an earlier case (migration 0025):
+    one join of the party hashes finds them, and only their rows are written."""
     table = CaseFacts.__table__
-    with_parties = select(CaseField.case_id).where(CaseField.name == "party_hash")
-    conn.execute(_repeats_of_others(conn.dialect.name, table.c.case_id.in_(with_parties)))
+    mine, theirs = aliased(CaseField), aliased(CaseField)
+    sharing = select(theirs.case_id).where(mine.name == "party_hash", theirs.name == "party_hash",
+                                           theirs.value == mine.value, theirs.case_id > mine.case_id)
+    conn.execute(_repeats_of_others(conn.dialect.name, table.c.case_id.in_(sharing)))
 
 
 if refresh not in services.CASE_WRITES:

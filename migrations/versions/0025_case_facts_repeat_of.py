@@ -5,7 +5,7 @@ read: 141 ms of the query's 247 ms on PostgreSQL at 100,000 cases once the cases
 630 ms p95 over HTTP against the goal of 500 (issue #19). ``repeat_of`` names the earlier case that
 makes a case a repeat; ``api/stats/summary.refresh`` keeps it in the transaction of every change of
 either case, and its index finds the cases a change may unset. The backfill computes it with the
-same definition (``api/stats/facts.repeat_of``) for the cases that have a party at all.
+same definition (``api/stats/facts.repeat_of``) for the cases that share a party with an earlier one.
 
 Revision ID: 0025
 Revises: 0024
@@ -13,6 +13,8 @@ Create Date: 2026-12-04 04:30:00
 """
 import sqlalchemy as sa
 from alembic import op
+
+from engine.db import analyze
 
 
 revision = '0025'
@@ -28,6 +30,7 @@ def upgrade() -> None:
     # The app's own definition, so the values are what the write hook would have written.
     from api.stats.summary import backfill_repeats
     backfill_repeats(op.get_bind())
+    analyze(op.get_bind(), "case_facts")  # PostgreSQL: the new column's statistics, for the refresh's lookup
 
 
 def downgrade() -> None:
