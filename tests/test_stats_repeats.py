@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import random
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from api.stats.facts import repeat_of
 from api.stats.models import CaseFacts
-from api.stats.summary import backfill_repeats
+from api.stats.summary import _later_repeats, backfill_repeats
 from cunliao.demo.groundwork import id_no
 from engine.models import Case
 
@@ -77,3 +77,28 @@ def test_two_cases_of_one_party_changed_at_once_agree_with_the_definition(svc, l
         results = together(lambda: do(svc, earlier, "register", parties=parties), lambda: do(svc, later, "notice"))
         assert not [r for r in results if isinstance(r, Exception)], results
         assert kept(svc)[later] == earlier
+
+
+def test_the_later_cases_are_found_by_index_not_by_reading_the_table(svc):
+    """A dispute case's change refreshes a handful of rows: as one ``IN … OR repeat_of = …``
+    condition PostgreSQL read all of case_facts for them (40 ms a change at 100,000 cases)."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    with svc.db.write_engine.connect() as conn:
+        explain = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
+        with conn.begin() as transaction:
+            if conn.dialect.name == "postgresql":  # a tiny table is read whole anyway: is there another way?
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            event.listen(conn, "before_cursor_execute", record)
+            for statement in _later_repeats(conn.dialect.name):
+                conn.execute(statement, {"changed": 1})
+            event.remove(conn, "before_cursor_execute", record)
+            plans = [" ".join(str(row[-1]) for row in conn.exec_driver_sql(explain + sql, parameters))
+                     for sql, parameters in sent]
+            transaction.rollback()
+    assert len(plans) == 2
+    for plan in plans:
+        assert "SCAN case_facts" not in plan and "Seq Scan on case_facts" not in plan, plan
