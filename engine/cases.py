@@ -107,11 +107,12 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
                  case_prefix: str = "MC", seal: Callable[..., dict] | None = None,
                  indexed_fields: tuple[str, ...] = (), role_level: assignment.RoleLevel | None = None,
                  describe: Callable[[Any], str] | None = None,
-                 on_write: Callable[[Connection, Case], None] | None = None) -> None:
+                 on_write: Callable[[Connection, Case, bool], None] | None = None) -> None:
         self.db = db
         # Called in the transaction of every change of a case, after it is written (the app keeps
-        # its per-case summaries with it, so they are never behind the case). Its statements' answers
-        # may not be read: on PostgreSQL they go in one pipeline with the change's rows (store.pipelined).
+        # its per-case summaries with it, so they are never behind the case), with the case and
+        # whether its indexed fields changed. Its statements' answers may not be read: on PostgreSQL
+        # they go in one pipeline with the change's rows (store.pipelined).
         self.on_write = on_write
         # Where holders of a role sit (grid, village, town, city, department): a task's default unit.
         self.role_level = role_level or (lambda role: None)

@@ -73,7 +73,8 @@ class Change:
     also: list[Callable[[Connection, Case], None]] = field(default_factory=list)
     # Writes whose answers nobody reads (the engine's on_write hook: the app's per-case summaries),
     # sent with the events and index rows, in the same round trip on PostgreSQL.
-    unread: list[Callable[[Connection, Case], None]] = field(default_factory=list)
+    # Called with the connection, the case and whether its indexed fields changed.
+    unread: list[Callable[[Connection, Case, bool], None]] = field(default_factory=list)
     actor: str = ""
     at: datetime | None = None
 
@@ -95,7 +96,7 @@ def write(conn: Connection, change: Change, case_prefix: str) -> None:
     with pipelined(conn):
         _write_rows(conn, change, rows)
         for write_unread in change.unread:
-            write_unread(conn, case)
+            write_unread(conn, case, change.fields is not None)
     for write_also in change.also:
         write_also(conn, case)
 

@@ -84,14 +84,15 @@ class Services:
 
 
 # What feature packages keep per case in the case's own transaction (api/stats/summary.py: the
-# KPI facts), called after every change of a case; registered at import (api/__init__.py imports
+# KPI facts), called after every change of a case with the case and whether its indexed fields
+# changed; registered at import (api/__init__.py imports
 # them, so every process that uses the api has them). api/core names no feature itself.
-CASE_WRITES: list[Callable[[Connection, Any], None]] = []
+CASE_WRITES: list[Callable[[Connection, Any, bool], None]] = []
 
 
-def _case_written(conn: Connection, case) -> None:
+def _case_written(conn: Connection, case, fields_changed: bool) -> None:
     for write in CASE_WRITES:
-        write(conn, case)
+        write(conn, case, fields_changed)
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:

@@ -10,8 +10,9 @@ closing, late signing) and the residents' ratings (written by the resident API, 
 The repeat-dispute flag (反复纠纷) is stored although *other* cases set it: ``repeat_of`` names the
 earlier case that makes this one a repeat. A case's flag changes only when its own parties change
 (its own refresh), when an earlier case gains one of its parties or is cancelled (that case shares
-a party with it), or when its ``repeat_of`` case loses the party; so a dispute case's refresh also
-refreshes the later cases that share a party with it and those it is the ``repeat_of`` of. Computed
+a party with it), or when its ``repeat_of`` case loses the party; so a dispute case's refresh, when
+its indexed fields changed or it is cancelled, also refreshes the later cases that share a party
+with it and those it is the ``repeat_of`` of. Computed
 at read time it was 141 ms of a city-year's 247 ms KPI query at 100,000 cases (issue #19).
 """
 from __future__ import annotations
@@ -128,9 +129,10 @@ def _later_repeats(dialect: str):
 _PARTY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:party))")
 
 
-def refresh(conn: Connection, case: Case) -> None:
-    """The engine's write hook: the case's row again, in the transaction of its change, and the
-    repeat flags of the later cases that share its parties."""
+def refresh(conn: Connection, case: Case, fields_changed: bool = True) -> None:
+    """The engine's write hook: the case's row again, in the transaction of its change, and, when
+    its parties may have changed (its indexed fields did) or it is cancelled, the repeat flags of
+    the later cases that share its parties or that it made repeats."""
     if case.process_key not in COUNTED_PROCESSES:
         return
     dialect = conn.dialect.name
@@ -140,7 +142,7 @@ def refresh(conn: Connection, case: Case) -> None:
             conn.execute(_PARTY_LOCK, {"party": party})
     for statement in _refreshing(dialect):
         conn.execute(statement, {"case_id": case.id})
-    if dispute:
+    if dispute and (fields_changed or case.status == "cancelled"):
         for statement in _later_repeats(dialect):
             conn.execute(statement, {"changed": case.id})
 
