@@ -107,11 +107,11 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
                  case_prefix: str = "MC", seal: Callable[..., dict] | None = None,
                  indexed_fields: tuple[str, ...] = (), role_level: assignment.RoleLevel | None = None,
                  describe: Callable[[Any], str] | None = None,
-                 on_write: Callable[[Connection, Case, bool], None] | None = None) -> None:
+                 on_write: Callable[[Connection, Case, frozenset[tuple[str, str]]], None] | None = None) -> None:
         self.db = db
         # Called in the transaction of every change of a case, after it is written (the app keeps
-        # its per-case summaries with it, so they are never behind the case), with the case and
-        # whether its indexed fields changed. Its statements' answers may not be read: on PostgreSQL
+        # its per-case summaries with it, so they are never behind the case), with the case and the
+        # indexed (name, value) pairs the change added or removed. Its statements' answers may not be read: on PostgreSQL
         # they go in one pipeline with the change's rows (store.pipelined).
         self.on_write = on_write
         # Where holders of a role sit (grid, village, town, city, department): a task's default unit.
@@ -288,6 +288,7 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         new_fields = index_values(case.data, self.indexed_fields)
         if new_fields != old_fields or expected_version is None:
             change.fields = sorted(new_fields)
+            change.moved_fields = frozenset(new_fields ^ old_fields)
         return change
 
     def _diff_tasks(self, change: Change, snapshot: _Snapshot, ready: dict, now: datetime, completed: set[str]) -> None:

@@ -68,13 +68,15 @@ class Change:
     outbox_ids: list[int] = field(default_factory=list)           # filled in by write()
     receipt: dict[str, Any] | None = None   # the delivered message's key: claimed once, or AlreadyDone
     fields: list[tuple[str, str]] | None = None   # the case's indexed fields, when they changed
+    moved_fields: frozenset[tuple[str, str]] = frozenset()   # the indexed pairs it added or removed
     # The caller's own rows that must commit with the case or not at all (an intake record, the
     # notifications of a task action): called with the connection and the written case.
     also: list[Callable[[Connection, Case], None]] = field(default_factory=list)
     # Writes whose answers nobody reads (the engine's on_write hook: the app's per-case summaries),
     # sent with the events and index rows, in the same round trip on PostgreSQL.
-    # Called with the connection, the case and whether its indexed fields changed.
-    unread: list[Callable[[Connection, Case, bool], None]] = field(default_factory=list)
+    # Called with the connection, the case and the indexed (name, value) pairs the change added or
+    # removed (empty when they are as they were).
+    unread: list[Callable[[Connection, Case, frozenset[tuple[str, str]]], None]] = field(default_factory=list)
     actor: str = ""
     at: datetime | None = None
 
@@ -96,7 +98,7 @@ def write(conn: Connection, change: Change, case_prefix: str) -> None:
     with pipelined(conn):
         _write_rows(conn, change, rows)
         for write_unread in change.unread:
-            write_unread(conn, case, change.fields is not None)
+            write_unread(conn, case, change.moved_fields)
     for write_also in change.also:
         write_also(conn, case)
 

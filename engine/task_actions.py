@@ -185,7 +185,7 @@ class TaskActions:
             if also is not None:
                 also(conn, case)
             if self.on_write is not None:
-                self.on_write(conn, case, False)  # events only: the data and its fields are as they were
+                self.on_write(conn, case, frozenset())  # events only: the data and its fields are as they were
         self.workflows.moved(case.id, before, (case.version, case.chain_head))  # committed; state unchanged
         return case
 

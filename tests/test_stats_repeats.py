@@ -79,6 +79,30 @@ def test_two_cases_of_one_party_changed_at_once_agree_with_the_definition(svc, l
         assert kept(svc)[later] == earlier
 
 
+def test_a_correction_that_removes_the_party_unsets_the_flag(svc, library):  # noqa: F811
+    earlier = start(svc, GRID, parties=PARTIES)
+    later = start(svc, GRID, parties=PARTIES)
+    assert kept(svc)[later] == earlier
+    other = [{**PARTIES[0], "id_no": id_no(random.Random(7), 1975)}]
+    svc.cases.correct_data(earlier, {"parties": other}, "admin", "申请人身份证号登记错误")
+    assert kept(svc)[later] is None
+
+
+def test_a_correction_and_the_later_case_changed_at_once_agree_with_the_definition(svc, library):  # noqa: F811
+    """The earlier case loses the party (an admin's correction) while the later one moves on: the
+    correction locks the party it removed as well as the one it adds."""
+    rng = random.Random(23)
+    for _ in range(REPEATS):
+        parties = [{**PARTIES[0], "id_no": id_no(rng, 1980)}]
+        other = [{**PARTIES[0], "id_no": id_no(rng, 1990)}]
+        earlier = start(svc, GRID, parties=parties)
+        later = start(svc, GRID, parties=parties)
+        results = together(lambda: svc.cases.correct_data(earlier, {"parties": other}, "admin", "身份证号登记错误"),
+                           lambda: do(svc, later, "notice"))
+        assert not [r for r in results if isinstance(r, Exception)], results
+        assert kept(svc)[later] is None
+
+
 def test_the_later_cases_are_found_by_index_not_by_reading_the_table(svc):
     """A dispute case's change refreshes a handful of rows: as one ``IN … OR repeat_of = …``
     condition PostgreSQL read all of case_facts for them (40 ms a change at 100,000 cases)."""

@@ -77,7 +77,7 @@ def _refreshing():
             insert(table).from_select(COLUMNS, _rows(first, last)))
 
 
-def refresh(conn: Connection, case: Case, fields_changed: bool = True) -> None:
+def refresh(conn: Connection, case: Case, moved_fields: frozenset = frozenset()) -> None:
     """The engine's write hook: the case's rows again, in the transaction of its change."""
     _refresh_range(conn, case.id, case.id)
 

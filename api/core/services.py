@@ -84,15 +84,15 @@ class Services:
 
 
 # What feature packages keep per case in the case's own transaction (api/stats/summary.py: the
-# KPI facts), called after every change of a case with the case and whether its indexed fields
-# changed; registered at import (api/__init__.py imports
+# KPI facts), called after every change of a case with the case and the indexed (name, value)
+# pairs the change added or removed; registered at import (api/__init__.py imports
 # them, so every process that uses the api has them). api/core names no feature itself.
-CASE_WRITES: list[Callable[[Connection, Any, bool], None]] = []
+CASE_WRITES: list[Callable[[Connection, Any, frozenset[tuple[str, str]]], None]] = []
 
 
-def _case_written(conn: Connection, case, fields_changed: bool) -> None:
+def _case_written(conn: Connection, case, moved_fields: frozenset[tuple[str, str]]) -> None:
     for write in CASE_WRITES:
-        write(conn, case, fields_changed)
+        write(conn, case, moved_fields)
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:

@@ -129,20 +129,22 @@ def _later_repeats(dialect: str):
 _PARTY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:party))")
 
 
-def refresh(conn: Connection, case: Case, fields_changed: bool = True) -> None:
+def refresh(conn: Connection, case: Case, moved_fields: frozenset[tuple[str, str]] = frozenset()) -> None:
     """The engine's write hook: the case's row again, in the transaction of its change, and, when
-    its parties may have changed (its indexed fields did) or it is cancelled, the repeat flags of
-    the later cases that share its parties or that it made repeats."""
+    its indexed fields moved (``moved_fields``: the pairs added or removed) or it is cancelled, the
+    repeat flags of the later cases that share its parties or that it made repeats."""
     if case.process_key not in COUNTED_PROCESSES:
         return
     dialect = conn.dialect.name
     dispute = case.process_key in CASE_PROCESSES
     if dispute and dialect == "postgresql":
-        for party in sorted(value for name, value in index_values(case.data or {}, ()) if name == "party_hash"):
+        # The parties it has and those it lost (a data correction): both change other cases' flags.
+        parties = {value for name, value in index_values(case.data or {}, ()) | moved_fields if name == "party_hash"}
+        for party in sorted(parties):
             conn.execute(_PARTY_LOCK, {"party": party})
     for statement in _refreshing(dialect):
         conn.execute(statement, {"case_id": case.id})
-    if dispute and (fields_changed or case.status == "cancelled"):
+    if dispute and (moved_fields or case.status == "cancelled"):
         for statement in _later_repeats(dialect):
             conn.execute(statement, {"changed": case.id})
 
