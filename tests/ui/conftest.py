@@ -16,6 +16,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlparse
 
 import pytest
@@ -66,20 +67,30 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _ui_database(tmp_path_factory, suffix: str = "ui") -> str:
-    """Its own database: the server lives for the whole session, beside the per-test databases."""
+@contextmanager
+def ui_database(tmp_path_factory, suffix: str = "ui") -> Iterator[str]:
+    """Its own database: the server lives for the whole session, beside the per-test databases.
+    On PostgreSQL it is dropped afterwards (each CI run names its databases anew: none may be left)."""
     if not PG_URL:
-        return f"sqlite:///{tmp_path_factory.mktemp(suffix) / f'{suffix}.db'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp(suffix) / f'{suffix}.db'}"
+        return
     url = make_url(PG_URL)
     if url.drivername == "postgresql":  # the driver the app uses (psycopg 3), not SQLAlchemy's default
         url = url.set(drivername="postgresql+psycopg")
     name = f"{url.database}_{suffix}"
+    _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(url, *statements: str) -> None:
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        for statement in statements:
+            conn.execute(text(statement))
     admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def _cunliao(env: dict, *args: str) -> None:
@@ -88,9 +99,10 @@ def _cunliao(env: dict, *args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def ui_database_url(tmp_path_factory) -> str:
+def ui_database_url(tmp_path_factory) -> Iterator[str]:
     """The live server's database, for tests that seed through the services rather than the API."""
-    return _ui_database(tmp_path_factory)
+    with ui_database(tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

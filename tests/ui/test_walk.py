@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, text
 
-from .conftest import ARTIFACTS, DEMO_PASSWORD, ROOT, _ui_database, serve
+from .conftest import ARTIFACTS, DEMO_PASSWORD, ROOT, serve, ui_database
 
 SHOTS = ARTIFACTS / "walk"
 GRID = "/macheng/songbu/songbu-yangjiawan/songbu-yangjiawan-g1/"
@@ -37,8 +37,7 @@ HEX = re.compile(r"\b[0-9a-f]*[0-9][0-9a-f]*\b")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """`make run` on a database of its own: the demo organisation and the demo month."""
-    url = _ui_database(tmp_path_factory, "walk")
-    with serve(tmp_path_factory, url, "--month") as base:
+    with ui_database(tmp_path_factory, "walk") as url, serve(tmp_path_factory, url, "--month") as base:
         yield {"base": base, "url": url}
 
 
