@@ -54,6 +54,12 @@ def analyze(conn: Connection, *tables: str) -> None:
         conn.execute(text("ANALYZE " + ", ".join(filled)))
 
 
+def lz4_available(conn: Connection) -> bool:
+    """Whether this PostgreSQL can compress values with LZ4 (14 or later, built with it); False on SQLite."""
+    return conn.dialect.name == "postgresql" and bool(conn.scalar(text(
+        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")))
+
+
 def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":

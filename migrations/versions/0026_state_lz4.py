@@ -11,8 +11,9 @@ Revision ID: 0026
 Revises: 0025
 Create Date: 2026-12-04 13:00:00
 """
-import sqlalchemy as sa
 from alembic import op
+
+from engine.db import lz4_available
 
 
 revision = '0026'
@@ -23,14 +24,8 @@ depends_on = None
 COLUMNS = (("cases", "state"), ("cases", "data"), ("case_events", "payload"))
 
 
-def _lz4_available(conn) -> bool:
-    return bool(conn.scalar(sa.text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
-                                    "WHERE name = 'default_toast_compression'")))
-
-
 def _set(method: str) -> None:
-    conn = op.get_bind()
-    if conn.dialect.name != "postgresql" or not _lz4_available(conn):
+    if not lz4_available(op.get_bind()):
         return
     for table, column in COLUMNS:
         op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {method}")
