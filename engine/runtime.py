@@ -35,9 +35,10 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from . import bounds, clock, sandbox
+from . import bounds, clock, sandbox, spiff_logging
 
 clock.install_spiff_clock()
+spiff_logging.install()
 
 # Pruning keeps trees shallow; the higher limit only guards the rare tree that cannot be pruned
 # (an event subprocess waiting since the start pins the root) from SpiffWorkflow's silent stall.
