@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 from uuid import UUID, uuid5
 
 from jsonschema import Draft202012Validator
@@ -84,6 +84,20 @@ class _Snapshot:
     timers: dict[str, PendingTimer]
     waits: dict[str, MessageWait]
     newest_definition: int | None = None  # the newest definition version id when the case was read
+    # The indexed (name, value) pairs of ``case.data``, when known without deriving them again
+    # (a kept workflow's, from the command that wrote them).
+    fields: set[tuple[str, str]] | None = None
+    # What the command leaves, for the workflow cache: the index rows its workflow's waits call
+    # for and its data's indexed pairs (set by ``_change``).
+    left: Derived | None = None
+
+
+class Derived(NamedTuple):
+    """What a committed workflow's index rows and data fields are, derived once by the command that
+    wrote them and kept with the workflow (``workflow_cache``) for the next command on the case."""
+    timers: dict[str, PendingTimer]
+    waits: dict[str, MessageWait]
+    fields: set[tuple[str, str]]
 
 
 _case_table, _task_table = Case.__table__, CaseTask.__table__
@@ -92,6 +106,8 @@ _case_table, _task_table = Case.__table__, CaseTask.__table__
 _NEWEST_DEFINITION = select(func.max(DefinitionVersion.id)).scalar_subquery().label("newest_definition")
 _CASE_BY_ID = select(_case_table, _NEWEST_DEFINITION).where(_case_table.c.id == bindparam("case_id"))
 _TASK_BY_ID = select(_task_table).where(_task_table.c.id == bindparam("task_id"))
+_TIMERS_OF_CASE = select(PendingTimer).where(PendingTimer.case_id == bindparam("case_id"))
+_WAITS_OF_CASE = select(MessageWait).where(MessageWait.case_id == bindparam("case_id"))
 _TASK_COLUMNS = tuple(c.key for c in _task_table.columns)
 _READY_TASKS = select(_task_table).where(_task_table.c.case_id == bindparam("case_id"), _task_table.c.state == "ready")
 # The case a task belongs to, by the task's id: a completion reads its case without reading the
@@ -247,13 +263,17 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         rows = kept.ready if kept is not None and kept.ready is not None else (
             r._mapping for r in conn.execute(_READY_TASKS, {"case_id": case_id}))
         ready = {r["id"]: CaseTask(**r) for r in rows}
+        derived = kept.derived if kept is not None else None
         if read_index:
-            timers = {t.id: t for t in session.scalars(select(PendingTimer).where(PendingTimer.case_id == case_id))}
-            waits = {w.id: w for w in session.scalars(select(MessageWait).where(MessageWait.case_id == case_id))}
+            timers = {t.id: t for t in session.scalars(_TIMERS_OF_CASE, {"case_id": case_id})}
+            waits = {w.id: w for w in session.scalars(_WAITS_OF_CASE, {"case_id": case_id})}
             session.expunge_all()
+        elif derived is not None:
+            timers, waits = derived.timers, derived.waits
         else:
             timers, waits = _indexed_waits(workflow if case.status not in ("cancelled", "completed") else None)
-        return _Snapshot(case, loaded, workflow, ready, timers, waits, newest_definition)
+        return _Snapshot(case, loaded, workflow, ready, timers, waits, newest_definition,
+                         derived.fields if derived is not None else None)
 
     # -- working out what to write -----------------------------------------------------------
 
@@ -261,7 +281,8 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
                 events: list[NewEvent], expected_version: int | None | str = "read",
                 completed: set[str] | frozenset[str] = frozenset(), status: str | None = None) -> Change:
         case, workflow = snapshot.case, snapshot.workflow
-        old_fields = index_values(case.data or {}, self.indexed_fields)
+        old_fields = snapshot.fields if snapshot.fields is not None else index_values(case.data or {},
+                                                                                       self.indexed_fields)
         change = Change(case=case, expected_version=case.version if expected_version == "read" else expected_version,
                         events=list(events), actor=actor, at=now)
         for event in workflow.get_events():
@@ -284,8 +305,9 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         closed = case.status in ("cancelled", "completed")
         self._diff_tasks(change, snapshot, {} if case.status == "cancelled" else {str(t.id): t for t in ready},
                          now, set(completed))
-        self._diff_waits(change, snapshot, None if closed else workflow)
+        timers, waits = self._diff_waits(change, snapshot, None if closed else workflow)
         new_fields = index_values(case.data, self.indexed_fields)
+        snapshot.left = Derived(timers, waits, new_fields)
         if new_fields != old_fields or expected_version is None:
             change.fields = sorted(new_fields)
             change.moved_fields = frozenset(new_fields ^ old_fields)
@@ -331,7 +353,9 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         return data
 
     @staticmethod
-    def _diff_waits(change: Change, snapshot: _Snapshot, workflow) -> None:
+    def _diff_waits(change: Change, snapshot: _Snapshot, workflow) -> tuple[dict[str, PendingTimer],
+                                                                            dict[str, MessageWait]]:
+        """The index rows to drop and to add; returns the ones ``workflow`` calls for."""
         timers, messages = _indexed_waits(workflow)
         for timer_id, row in snapshot.timers.items():
             if timer_id not in timers or row.due_at != timers[timer_id].due_at or row.locked_until is not None:
@@ -346,6 +370,7 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         for wait_id, wait in messages.items():
             if wait_id not in snapshot.waits:
                 change.new_waits.append({"id": wait_id, "name": wait.name, "element_id": wait.element_id})
+        return timers, messages
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -365,7 +390,8 @@ class CaseService(MessageCommands, TimerCommands, RepairCommands, TaskActions):
         with its ``ready`` task rows as committed (copied: the caller's objects are its own)."""
         case = snapshot.case
         rows = tuple({c: getattr(t, c) for c in _TASK_COLUMNS} for t in ready) if ready is not None else None
-        self.workflows.put(case.id, case.version, case.chain_head, snapshot.loaded.spec, snapshot.workflow, rows)
+        self.workflows.put(case.id, case.version, case.chain_head, snapshot.loaded.spec, snapshot.workflow, rows,
+                           snapshot.left)
 
     def _view(self, change: Change, snapshot: _Snapshot) -> CaseView:
         tasks = [t for task_id, t in snapshot.ready.items() if task_id not in change.closed_tasks]

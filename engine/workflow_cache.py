@@ -26,6 +26,7 @@ SIZE = 16  # per service: enough for the cases one worker moves at a time, small
 class Kept(NamedTuple):
     workflow: Any
     ready: tuple[dict[str, Any], ...] | None  # the ready task rows' columns; None: read them
+    derived: Any = None  # what the caller derived from the workflow (its index rows …); None: derive it
 
 
 class WorkflowCache:
@@ -47,11 +48,11 @@ class WorkflowCache:
         return kept
 
     def put(self, case_id: int, version: int, chain_head: str, spec: Any, workflow: Any,
-            ready: tuple[dict[str, Any], ...] | None = None) -> None:
-        """Keep ``workflow`` (and the ``ready`` task rows) as the state committed at
-        ``version``/``chain_head`` (after the commit)."""
+            ready: tuple[dict[str, Any], ...] | None = None, derived: Any = None) -> None:
+        """Keep ``workflow`` (and the ``ready`` task rows, and what the caller ``derived`` from the
+        workflow) as the state committed at ``version``/``chain_head`` (after the commit)."""
         with self._lock:
-            self._entries[case_id] = (version, chain_head, spec, Kept(workflow, ready))
+            self._entries[case_id] = (version, chain_head, spec, Kept(workflow, ready, derived))
             self._entries.move_to_end(case_id)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -63,7 +64,7 @@ class WorkflowCache:
         with self._lock:
             entry = self._entries.get(case_id)
             if entry is not None and entry[:2] == before:
-                self._entries[case_id] = (*after, entry[2], Kept(entry[3].workflow, None))
+                self._entries[case_id] = (*after, entry[2], Kept(entry[3].workflow, None, entry[3].derived))
 
     def __len__(self) -> int:
         return len(self._entries)
