@@ -43,6 +43,19 @@ _CLOSE_TASK = (update(_tasks).where(_tasks.c.id == bindparam("task_id"))
 _INSERT = {model: insert(model.__table__).inline() for model in (CaseTask, CaseEvent, PendingTimer, MessageWait,
                                                                  CaseField)}
 _INSERT_OUTBOX = insert(MessageOutbox.__table__).returning(MessageOutbox.__table__.c.id, sort_by_parameter_order=True)
+_NEW_CASE_COLUMNS = CASE_COLUMNS + ("case_no", "process_key", "version", "event_seq", "chain_head", "created_by",
+                                    "created_at")
+_INSERT_CASE = insert(_cases).values({c: bindparam(c) for c in _NEW_CASE_COLUMNS}).returning(_cases.c.id)
+_counters = CaseCounter.__table__
+_timers, _waits, _fields = PendingTimer.__table__, MessageWait.__table__, CaseField.__table__
+_DROP_TIMERS = delete(_timers).where(_timers.c.id.in_(bindparam("ids", expanding=True)))
+_DROP_WAITS = delete(_waits).where(_waits.c.id.in_(bindparam("ids", expanding=True)))
+_DROP_FIELDS = delete(_fields).where(_fields.c.case_id == bindparam("case_id"))
+# The day's next case number, in one statement (the row is locked until the case commits).
+_NEXT_NUMBER = {name: dialect.insert(_counters).values(day=bindparam("day"), last=1)
+                .on_conflict_do_update(index_elements=["day"], set_={"last": _counters.c.last + 1})
+                .returning(_counters.c.last)
+                for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 @dataclass
@@ -114,15 +127,15 @@ def _write_rows(conn: Connection, change: Change, rows: list[dict[str, Any]]) ->
     if change.new_tasks:
         conn.execute(_INSERT[CaseTask], [{**row, "case_id": case.id} for row in change.new_tasks])
     if change.dropped_timers:
-        conn.execute(delete(PendingTimer.__table__).where(PendingTimer.__table__.c.id.in_(change.dropped_timers)))
+        conn.execute(_DROP_TIMERS, {"ids": change.dropped_timers})
     if change.new_timers:
         conn.execute(_INSERT[PendingTimer], [{**row, "case_id": case.id} for row in change.new_timers])
     if change.dropped_waits:
-        conn.execute(delete(MessageWait.__table__).where(MessageWait.__table__.c.id.in_(change.dropped_waits)))
+        conn.execute(_DROP_WAITS, {"ids": change.dropped_waits})
     if change.new_waits:
         conn.execute(_INSERT[MessageWait], [{**row, "case_id": case.id} for row in change.new_waits])
     if change.fields is not None:
-        conn.execute(delete(CaseField.__table__).where(CaseField.__table__.c.case_id == case.id))
+        conn.execute(_DROP_FIELDS, {"case_id": case.id})
         if change.fields:
             conn.execute(_INSERT[CaseField], [{"case_id": case.id, "name": n, "value": v} for n, v in change.fields])
 
@@ -187,10 +200,8 @@ def append_events(conn: Connection, case: Case, events: list[NewEvent]) -> None:
 
 def _insert_case(conn: Connection, case: Case, case_prefix: str) -> None:
     case.case_no = next_case_no(conn, case.created_at, case_prefix)
-    values = {c: getattr(case, c) for c in CASE_COLUMNS}
-    values.update(case_no=case.case_no, process_key=case.process_key, version=1, event_seq=0, chain_head="", created_by=case.created_by, created_at=case.created_at)
-    case.id = conn.execute(insert(Case).values(**values).returning(Case.id)).scalar_one()
     case.version, case.event_seq, case.chain_head = 1, 0, ""
+    case.id = conn.execute(_INSERT_CASE, {c: getattr(case, c) for c in _NEW_CASE_COLUMNS}).scalar_one()
 
 
 def _update_case(conn: Connection, case: Case, expected_version: int) -> None:
@@ -225,9 +236,5 @@ def _event_rows(case: Case, events: list[NewEvent]) -> list[dict[str, Any]]:
 
 def next_case_no(conn: Connection, now: datetime, prefix: str) -> str:
     day = now.strftime("%Y%m%d")
-    dialect: Callable = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    number = conn.execute(
-        dialect(CaseCounter).values(day=day, last=1)
-        .on_conflict_do_update(index_elements=["day"], set_={"last": CaseCounter.last + 1})
-        .returning(CaseCounter.last)).scalar_one()
+    number = conn.execute(_NEXT_NUMBER[conn.dialect.name], {"day": day}).scalar_one()
     return f"{prefix}-{day}-{number:04d}"
