@@ -30,8 +30,16 @@ SEAL_KEY = "state_sha256"
 _SEALED_KEY = b'"$pii"'   # how a sealed value's key appears in canonical JSON
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON types only: what is logged must hash the same on every machine."""
+    kind = type(value)
+    if kind in _PLAIN:  # most values: no isinstance chain
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
