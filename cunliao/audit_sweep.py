@@ -41,9 +41,13 @@ class Plan:
             return "all"
         if not checked.verdict.sealed:
             return "unsealed"
-        if self.sample and random.Random(f"{self.seed}:{checked.case.id}").random() < self.sample:
+        if self.samples(checked.case.id):
             return "sampled"
         return None
+
+    def samples(self, case_id: int) -> bool:
+        """Whether the case is in the replay sample."""
+        return bool(self.sample) and random.Random(f"{self.seed}:{case_id}").random() < self.sample
 
 
 @dataclass
@@ -72,9 +76,12 @@ class Tally:
 
 
 def verify_all(settings: Settings, plan: Plan = Plan(), workers: int | None = None,
-               progress: Callable[[int], None] | None = None, batch: int | None = None) -> Tally:
+               progress: Callable[[int], None] | None = None, batch: int | None = None,
+               only: Callable[[int], bool] | None = None) -> Tally:
     """Every case, ``batch`` case ids per read (default: up to ``BATCH``, fewer for a small database so
-    that each worker gets several batches); ``progress`` is called with the cases done so far."""
+    that each worker gets several batches); ``progress`` is called with the cases done so far.
+    ``only``: just the cases whose id it accepts (each read on its own), e.g. a replay sample timed
+    without sweeping the rest again."""
     workers = workers or os.cpu_count() or 1
     started = time.perf_counter()
     total = Tally()
@@ -83,7 +90,8 @@ def verify_all(settings: Settings, plan: Plan = Plan(), workers: int | None = No
     try:
         svc = build_services(settings)
         with snapshot(svc.db.engine) as (conn, shared):
-            ranges = batches(conn, batch or _batch_size(conn, workers))
+            ranges = (batches(conn, batch or _batch_size(conn, workers)) if only is None else
+                      [r for r in batches(conn, 1) if only(r[0])])
             if pool is None:
                 parts = (_verify_ranges(svc, plan, conn, [r]) for r in ranges)
             else:

@@ -140,3 +140,12 @@ def test_the_command_exit_status(svc, clock, db_url, monkeypatch, tmp_path):
     assert "2 of 3 cases verified" in failed.output
     assert run(case_no(svc, ids[1])).exit_code == 1 and run(case_no(svc, ids[0])).exit_code == 0
     assert run(case_no(svc, ids[0]), "--replay").exit_code == 2  # a usage error: named cases always replay
+
+
+def test_the_sample_alone_is_the_cases_the_sample_would_replay(svc, clock, settings):
+    cases(svc, clock, 8)
+    plan = Plan(sample=0.5, seed=3)
+    within = verify_all(settings, plan, workers=1)
+    alone = verify_all(settings, Plan(replay="all"), workers=2, only=plan.samples)
+    assert alone.cases == alone.replayed.get("all", 0) == within.replayed.get("sampled", 0)
+    assert alone.cases > 0 and alone.ok and alone.replayed_events == within.replayed_events
