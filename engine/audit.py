@@ -35,13 +35,10 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 def jsonable(value: Any) -> Any:
     """Plain JSON types only: what is logged must hash the same on every machine."""
-    kind = type(value)
-    if kind in _PLAIN:  # most values: no isinstance chain
+    if type(value) in _PLAIN:  # most values: no isinstance chain
         return value
-    if kind is dict:
-        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
         return [jsonable(v) for v in value]
     if isinstance(value, datetime):
